@@ -1,0 +1,13 @@
+//! Loopdesk's business rules as plain functions over plain data.
+//!
+//! Architecture invariant: this crate does no I/O. It knows nothing of HTTP, SQL, files or clocks
+//! other than values passed in, so every rule here is unit-testable in isolation.
+
+pub mod access;
+pub mod audit;
+pub mod error;
+pub mod locale;
+pub mod org;
+pub mod page;
+
+pub use error::DomainError;
