@@ -1,1 +1,15 @@
+//! Loopdesk persistence: one concrete [`Store`] over native sqlx pools for SQLite and PostgreSQL.
+//!
+//! Architecture invariant: no business rules here. Functions read and write rows; the service
+//! layer decides what may be written and owns the transaction. SQL is shared between the engines
+//! wherever the dialects agree; the places that differ are marked `ENGINE:`.
 
+mod conn;
+mod error;
+
+pub mod audit;
+pub mod auth;
+pub mod org;
+
+pub use conn::{Conn, Engine, ReadHandle, Store, StoreOptions, Tx};
+pub use error::{StoreError, StoreResult};

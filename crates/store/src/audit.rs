@@ -1,0 +1,148 @@
+//! The append-only audit trail. Appending happens inside the writing transaction, so an audit
+//! event exists exactly when the change it describes was committed.
+
+use chrono::{DateTime, Utc};
+use loopdesk_domain::access::Actor;
+use loopdesk_domain::audit::{AuditAction, AuditRecord, GENESIS, link_hash, normalise_time};
+use loopdesk_domain::page::{Page, Paged};
+use serde::Serialize;
+
+use crate::conn::{on, sql};
+use crate::error::{StoreResult, map_err};
+use crate::{Conn, Tx};
+
+type Row =
+    (i64, DateTime<Utc>, Option<i64>, String, String, String, String, Option<String>, Option<String>, String, String);
+
+const COLUMNS: &str = "seq, at, actor_id, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash";
+
+fn from_row(r: Row) -> AuditRecord {
+    AuditRecord {
+        seq: r.0,
+        at: r.1,
+        actor_id: r.2,
+        actor: r.3,
+        action: r.4,
+        entity: r.5,
+        entity_id: r.6,
+        before: r.7,
+        after: r.8,
+        prev_hash: r.9,
+        hash: r.10,
+    }
+}
+
+impl Tx {
+    /// Appends one audit event to the chain. `before`/`after` are any serialisable snapshots.
+    pub async fn audit<B: Serialize, A: Serialize>(
+        &mut self,
+        actor: &Actor,
+        action: AuditAction,
+        entity: &str,
+        entity_id: impl ToString,
+        before: Option<&B>,
+        after: Option<&A>,
+    ) -> StoreResult<i64> {
+        let (prev_seq, prev_hash) = match self.audit_head.take() {
+            Some(h) => h,
+            None => {
+                let c = &mut self.conn();
+                if let Conn::Postgres(pg) = c {
+                    // ENGINE: PostgreSQL writers run in parallel; this lock makes appends to the chain
+                    // take turns until commit. SQLite's single writer connection already does.
+                    sqlx::query("SELECT pg_advisory_xact_lock(7406001)").execute(&mut **pg).await.map_err(map_err)?;
+                }
+                let last: Option<(i64, String)> = on!(c, e => sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+                    .fetch_optional(e)
+                    .await
+                    .map_err(map_err))?;
+                last.unwrap_or((0, GENESIS.to_owned()))
+            }
+        };
+        let mut rec = AuditRecord {
+            seq: prev_seq + 1,
+            at: normalise_time(Utc::now()),
+            actor_id: actor.user_id,
+            actor: actor.username.clone(),
+            action: action.code().to_owned(),
+            entity: entity.to_owned(),
+            entity_id: entity_id.to_string(),
+            before: before.map(to_json),
+            after: after.map(to_json),
+            prev_hash: prev_hash.clone(),
+            hash: String::new(),
+        };
+        rec.hash = link_hash(&rec, &prev_hash);
+        let c = &mut self.conn();
+        on!(c, e => sqlx::query(
+            "INSERT INTO audit_events (seq, at, actor_id, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(rec.seq)
+        .bind(rec.at)
+        .bind(rec.actor_id)
+        .bind(&rec.actor)
+        .bind(&rec.action)
+        .bind(&rec.entity)
+        .bind(&rec.entity_id)
+        .bind(&rec.before)
+        .bind(&rec.after)
+        .bind(&rec.prev_hash)
+        .bind(&rec.hash)
+        .execute(e)
+        .await
+        .map_err(map_err)
+        .map(|_| ()))?;
+        self.audit_head = Some((rec.seq, rec.hash));
+        Ok(rec.seq)
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|e| format!("{{\"unserialisable\":\"{e}\"}}"))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub actor: Option<String>,
+}
+
+/// Newest first, for the auditor's browser.
+pub async fn list(c: &mut Conn<'_>, f: &AuditFilter, page: Page) -> StoreResult<Paged<AuditRecord>> {
+    let where_sql =
+        "WHERE ($1 IS NULL OR entity = $1) AND ($2 IS NULL OR entity_id = $2) AND ($3 IS NULL OR actor = $3)";
+    let total: i64 = on!(c, e => sqlx::query_scalar(sql!("SELECT COUNT(*) FROM audit_events {where_sql}"))
+        .bind(&f.entity)
+        .bind(&f.entity_id)
+        .bind(&f.actor)
+        .fetch_one(e)
+        .await
+        .map_err(map_err))?;
+    let rows: Vec<Row> = on!(c, e => sqlx::query_as(sql!(
+        "SELECT {COLUMNS} FROM audit_events {where_sql} ORDER BY seq DESC LIMIT $4 OFFSET $5"
+    ))
+    .bind(&f.entity)
+    .bind(&f.entity_id)
+    .bind(&f.actor)
+    .bind(page.limit())
+    .bind(page.offset())
+    .fetch_all(e)
+    .await
+    .map_err(map_err))?;
+    Ok(Paged { items: rows.into_iter().map(from_row).collect(), total, page: page.page, per_page: page.per_page })
+}
+
+/// Events with `seq > after`, oldest first, at most `limit`: the verifier walks the chain in chunks.
+pub async fn chunk(c: &mut Conn<'_>, after: i64, limit: i64) -> StoreResult<Vec<AuditRecord>> {
+    let rows: Vec<Row> = on!(c, e => sqlx::query_as(sql!(
+        "SELECT {COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"
+    ))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(e)
+    .await
+    .map_err(map_err))?;
+    Ok(rows.into_iter().map(from_row).collect())
+}

@@ -1,0 +1,285 @@
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+use crate::error::{StoreResult, map_err};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { max_connections: 16 }
+    }
+}
+
+#[derive(Clone)]
+enum Backend {
+    /// Readers share a pool; all writes go through a single connection, so writers queue in
+    /// process instead of fighting over SQLite's file lock.
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// The database. Cheap to clone (pools are reference-counted).
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({:?})", self.engine())
+    }
+}
+
+/// A borrowed connection of either engine; every store function takes one.
+pub enum Conn<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+/// Runs the same expression on whichever engine `$c` is: the body is type-checked once per engine.
+macro_rules! on {
+    ($c:expr, $e:ident => $body:expr) => {
+        match $c {
+            $crate::Conn::Sqlite(x) => {
+                let $e = &mut **x;
+                $body
+            }
+            $crate::Conn::Postgres(x) => {
+                let $e = &mut **x;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on;
+
+/// `format!` for SQL text assembled from our own constants (column lists, inlined integer ids).
+macro_rules! sql {
+    ($($t:tt)*) => {
+        sqlx::AssertSqlSafe(format!($($t)*))
+    };
+}
+pub(crate) use sql;
+
+/// A write transaction. Dropping it without `commit` rolls back.
+pub struct Tx {
+    inner: TxInner,
+    /// The audit chain head once read in this transaction, so batches append without re-reading.
+    pub(crate) audit_head: Option<(i64, String)>,
+}
+
+enum TxInner {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub fn conn(&mut self) -> Conn<'_> {
+        match &mut self.inner {
+            TxInner::Sqlite(t) => Conn::Sqlite(&mut *t),
+            TxInner::Postgres(t) => Conn::Postgres(&mut *t),
+        }
+    }
+
+    pub async fn commit(self) -> StoreResult<()> {
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit().await.map_err(map_err),
+            TxInner::Postgres(t) => t.commit().await.map_err(map_err),
+        }
+    }
+}
+
+/// A pooled connection for reads outside a transaction.
+pub enum ReadHandle {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl ReadHandle {
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            ReadHandle::Sqlite(c) => Conn::Sqlite(&mut *c),
+            ReadHandle::Postgres(c) => Conn::Postgres(&mut *c),
+        }
+    }
+}
+
+impl Store {
+    /// Opens `sqlite://PATH` (created if missing) or `postgres://…`. Does not migrate.
+    pub async fn connect(url: &str, opts: &StoreOptions) -> StoreResult<Store> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pg = PgConnectOptions::from_str(url).map_err(map_err)?.application_name("loopdesk");
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(pg)
+                .await
+                .map_err(map_err)?;
+            return Ok(Store { backend: Backend::Postgres(pool) });
+        }
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        let path = path.split('?').next().unwrap_or(path);
+        Self::open_sqlite(Path::new(path), opts).await
+    }
+
+    async fn open_sqlite(path: &Path, opts: &StoreOptions) -> StoreResult<Store> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| sqlx::Error::Io(e))?;
+        }
+        // synchronous=FULL: a commit is on disk before it is acknowledged (spec C13).
+        let base = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-32000");
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(base.clone())
+            .await
+            .map_err(map_err)?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(opts.max_connections.clamp(1, 8))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.read_only(true))
+            .await
+            .map_err(map_err)?;
+        Ok(Store { backend: Backend::Sqlite { read, write } })
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self.backend {
+            Backend::Sqlite { .. } => Engine::Sqlite,
+            Backend::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// Applies pending migrations; returns how many were applied.
+    pub async fn migrate(&self) -> StoreResult<usize> {
+        let before = self.applied_migrations().await.unwrap_or(0);
+        match &self.backend {
+            Backend::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await?,
+            Backend::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
+        }
+        Ok(self.applied_migrations().await?.saturating_sub(before))
+    }
+
+    async fn applied_migrations(&self) -> StoreResult<usize> {
+        let mut h = self.read().await?;
+        let n: i64 = on!(&mut h.conn(), e => sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(e)
+            .await
+            .map_err(map_err))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// Pending migrations as (version, description).
+    pub async fn pending_migrations(&self) -> StoreResult<Vec<(i64, String)>> {
+        let applied: Vec<i64> = {
+            let mut h = self.read().await?;
+            on!(&mut h.conn(), e => sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(e)
+                .await)
+            .unwrap_or_default()
+        };
+        let m = match self.engine() {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        Ok(m.iter().filter(|m| !applied.contains(&m.version)).map(|m| (m.version, m.description.to_string())).collect())
+    }
+
+    pub async fn read(&self) -> StoreResult<ReadHandle> {
+        Ok(match &self.backend {
+            Backend::Sqlite { read, .. } => ReadHandle::Sqlite(read.acquire().await.map_err(map_err)?),
+            Backend::Postgres(p) => ReadHandle::Postgres(p.acquire().await.map_err(map_err)?),
+        })
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`),
+    /// so a transaction never fails half-way because another process wrote first.
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        let inner = match &self.backend {
+            Backend::Sqlite { write, .. } => {
+                TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?)
+            }
+            Backend::Postgres(p) => TxInner::Postgres(p.begin().await.map_err(map_err)?),
+        };
+        Ok(Tx { inner, audit_head: None })
+    }
+
+    /// SQLite only: a consistent copy of the live database (`VACUUM INTO`), safe while serving.
+    pub async fn backup_sqlite(&self, dest: &Path) -> StoreResult<()> {
+        match &self.backend {
+            Backend::Sqlite { write, .. } => {
+                let dest = dest.to_string_lossy().to_string();
+                sqlx::query("VACUUM INTO $1").bind(dest).execute(write).await.map_err(map_err)?;
+                Ok(())
+            }
+            Backend::Postgres(_) => Err(crate::StoreError::Other(sqlx::Error::Configuration(
+                "backup of PostgreSQL is done with pg_dump".into(),
+            ))),
+        }
+    }
+
+    /// Tables and their columns, for the schema-parity test between engines.
+    pub async fn schema_columns(&self) -> StoreResult<Vec<(String, String)>> {
+        let mut h = self.read().await?;
+        let mut cols: Vec<(String, String)> = match &mut h.conn() {
+            // ENGINE: each engine has its own catalogue.
+            Conn::Sqlite(c) => sqlx::query_as(
+                "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'",
+            )
+            .fetch_all(&mut **c)
+            .await
+            .map_err(map_err)?,
+            Conn::Postgres(c) => sqlx::query_as(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'",
+            )
+            .fetch_all(&mut **c)
+            .await
+            .map_err(map_err)?,
+        };
+        cols.sort();
+        Ok(cols)
+    }
+
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Backend::Postgres(p) => p.close().await,
+        }
+    }
+}
