@@ -1,1 +1,95 @@
+//! Loopdesk over HTTP: the JSON API (`/api/v1`, OpenAPI at `/api/openapi.json`), server-rendered
+//! pages, health and metrics.
+//!
+//! Architecture invariant: handlers parse input, call one service method and render. No business
+//! rule and no SQL lives here.
 
+mod api;
+mod error;
+mod extract;
+pub mod i18n;
+mod metrics;
+mod pages;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use loopdesk_service::Service;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use error::ApiError;
+
+/// Largest request body accepted (JSON and forms). Uploads get their own limit when they arrive.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub svc: Service,
+    pub metrics: Arc<metrics::Metrics>,
+    /// The OpenAPI document, rendered once at start-up.
+    openapi: Arc<String>,
+}
+
+/// The whole application as a router; `serve` and the tests both use it.
+pub fn router(svc: Service) -> Router {
+    let (api_routes, openapi) = api::routes();
+    let openapi = openapi.to_pretty_json().unwrap_or_else(|_| "{}".into());
+    let state = AppState { svc, metrics: Arc::new(metrics::Metrics::default()), openapi: Arc::new(openapi) };
+    Router::new()
+        .merge(api_routes)
+        .merge(pages::routes())
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::render))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .with_state(state)
+}
+
+async fn openapi_json(State(st): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], st.openapi.as_str().to_owned())
+}
+
+/// Liveness and database reachability.
+async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
+    let ok = tokio::time::timeout(Duration::from_secs(5), st.svc.store.read()).await.is_ok_and(|r| r.is_ok());
+    if ok {
+        (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok"})))
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "database unavailable"})))
+    }
+}
+
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no route {}", uri.path())).into_response()
+    } else {
+        pages::not_found_page().into_response()
+    }
+}
+
+/// Serves until `shutdown` resolves; connections carry the client address for rate limiting.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    svc: Service,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(svc).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,100 @@
+//! Typed configuration: defaults, then a TOML file, then `LOOPDESK_*` environment variables.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// `sqlite://PATH` or `postgres://…`; empty means `sqlite://<data_dir>/loopdesk.db`.
+    pub database_url: String,
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub org_name: String,
+    /// `zh-CN` or `en`.
+    pub default_locale: String,
+    pub timezone: String,
+    pub max_connections: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: String::new(),
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("data"),
+            org_name: "Loopdesk".into(),
+            default_locale: "zh-CN".into(),
+            timezone: "Asia/Shanghai".into(),
+            max_connections: 16,
+        }
+    }
+}
+
+/// The database URL with its password hidden, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact(&self.database_url))
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("org_name", &self.org_name)
+            .field("default_locale", &self.default_locale)
+            .field("timezone", &self.timezone)
+            .finish()
+    }
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(f) => {
+                anyhow::ensure!(f.exists(), "configuration file {} does not exist", f.display());
+                fig = fig.merge(Toml::file(f));
+            }
+            None => fig = fig.merge(Toml::file("loopdesk.toml")),
+        }
+        let mut cfg: Config = fig.merge(Env::prefixed("LOOPDESK_")).extract()?;
+        if cfg.database_url.is_empty() {
+            cfg.database_url = format!("sqlite://{}", cfg.data_dir.join("loopdesk.db").display());
+        }
+        Ok(cfg)
+    }
+
+    pub fn settings(&self) -> anyhow::Result<loopdesk_service::OrgSettings> {
+        let default_locale = loopdesk_domain::locale::Locale::parse(&self.default_locale)
+            .ok_or_else(|| anyhow::anyhow!("default_locale: must be zh-CN or en, not {:?}", self.default_locale))?;
+        let timezone: chrono_tz::Tz =
+            self.timezone.parse().map_err(|_| anyhow::anyhow!("timezone: unknown time zone {:?}", self.timezone))?;
+        Ok(loopdesk_service::OrgSettings { name: self.org_name.clone(), default_locale, timezone })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hides_database_password() {
+        assert_eq!(redact("postgres://u:secret@db:5432/x"), "postgres://u:***@db:5432/x");
+        assert_eq!(redact("sqlite://data/loopdesk.db"), "sqlite://data/loopdesk.db");
+        let c = Config { database_url: "postgres://u:pw@h/d".into(), ..Default::default() };
+        assert!(!format!("{c:?}").contains("pw@"));
+    }
+}

@@ -1,0 +1,303 @@
+//! Commands of the `loopdesk` binary.
+
+mod config;
+mod demo;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use loopdesk_domain::access::Actor;
+use loopdesk_service::Service;
+use loopdesk_service::org::NewUser;
+use loopdesk_store::{Store, StoreOptions};
+
+pub use config::Config;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "loopdesk",
+    version,
+    about = "Loopdesk: closed-loop customer care (complaints, after-sales service, satisfaction)"
+)]
+pub struct Cli {
+    /// Configuration file (TOML). Default: ./loopdesk.toml if present. LOOPDESK_* variables override it.
+    #[arg(long, global = true, env = "LOOPDESK_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the web server (migrates the database first).
+    Serve {
+        /// Load the demo organisation first if the database has no users yet.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Check the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Write a consistent copy of the live SQLite database to FILE (safe while the server runs).
+    Backup { file: PathBuf },
+    /// Replace the SQLite database with the backup FILE. Stop the server first.
+    Restore {
+        file: PathBuf,
+        /// Overwrite an existing database.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Load a realistic demo organisation (departments, a user for every role) and print the logins.
+    Demo,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user. The password is read from standard input (first line).
+    Add {
+        username: String,
+        /// One of: admin, gm, mgmt_rep, dept_head, agent, member, qa, technician, auditor, customer. Repeatable.
+        #[arg(long, required = true)]
+        role: Vec<String>,
+        /// Department code, e.g. CS.
+        #[arg(long)]
+        department: Option<String>,
+        /// Display name (default: the username).
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// zh-CN or en.
+        #[arg(long)]
+        locale: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Issue a bearer token for USERNAME and print it (shown once).
+    Create {
+        username: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// Revoke the token with this id.
+    Revoke { id: i64 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Verify the hash chain; names the first broken link and exits non-zero if there is one.
+    Verify,
+}
+
+async fn open(cfg: &Config, migrate: bool) -> anyhow::Result<Service> {
+    let store = Store::connect(&cfg.database_url, &StoreOptions { max_connections: cfg.max_connections })
+        .await
+        .with_context(|| format!("cannot open the database {}", config::redact(&cfg.database_url)))?;
+    if migrate {
+        let n = store.migrate().await.context("migrating the database")?;
+        if n > 0 {
+            tracing::info!(applied = n, "migrations applied");
+        }
+    } else {
+        let pending = store.pending_migrations().await?;
+        anyhow::ensure!(
+            pending.is_empty(),
+            "the database needs {} migration(s): run `loopdesk migrate`",
+            pending.len()
+        );
+    }
+    Ok(Service::new(store, cfg.settings()?))
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LOOPDESK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let json = std::env::var("LOOPDESK_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let cfg = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve { demo } => {
+            let svc = open(&cfg, true).await?;
+            if demo {
+                demo::load_if_empty(&svc).await?;
+            }
+            let listener = tokio::net::TcpListener::bind(&cfg.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+            let addr = listener.local_addr()?;
+            println!("Loopdesk is serving http://{addr}/ (database: {})", config::redact(&cfg.database_url));
+            tracing::info!(%addr, "listening");
+            loopdesk_web::serve(listener, svc.clone(), shutdown_signal()).await?;
+            svc.store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let store = Store::connect(&cfg.database_url, &StoreOptions::default()).await?;
+            let n = store.migrate().await?;
+            println!("{n} migration(s) applied; the database is up to date.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User { command: UserCommand::Add { username, role, department, name, email, locale } } => {
+            let svc = open(&cfg, true).await?;
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password).context("reading the password from standard input")?;
+            let password = password.lines().next().unwrap_or("").to_owned();
+            let department_id = match department {
+                Some(code) => {
+                    let code = loopdesk_domain::org::DepartmentCode::parse(&code)?;
+                    let mut h = svc.store.read().await?;
+                    Some(
+                        loopdesk_store::org::department_by_code(&mut h.conn(), code.as_str())
+                            .await
+                            .map_err(|_| anyhow::anyhow!("department: no department with code {}", code.as_str()))?
+                            .id,
+                    )
+                }
+                None => None,
+            };
+            let input = NewUser {
+                display_name: name.unwrap_or_else(|| username.clone()),
+                username,
+                email,
+                phone: None,
+                department_id,
+                roles: role,
+                locale,
+                password,
+            };
+            let u = svc.create_user(&Actor::system(), &input).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("created user {} (id {})", u.username, u.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token { command } => {
+            let svc = open(&cfg, true).await?;
+            match command {
+                TokenCommand::Create { username, name } => {
+                    let (secret, t) = svc
+                        .create_token(&Actor::system(), &username, &name)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    eprintln!("token {} for {username} (shown once):", t.id);
+                    println!("{secret}");
+                }
+                TokenCommand::Revoke { id } => {
+                    svc.revoke_token(&Actor::system(), id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!("token {id} revoked");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let svc = open(&cfg, false).await?;
+            let r = svc
+                .verify_audit(&Actor::system(), |n| eprint!("\rchecked {n} events"))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!();
+            match r.broken {
+                None => {
+                    println!("audit trail intact: {} events verified", r.checked);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(b) => {
+                    println!(
+                        "audit trail BROKEN at event {}: {} ({} events before it verified)",
+                        b.seq, b.reason, r.checked
+                    );
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+        Command::Backup { file } => {
+            anyhow::ensure!(!file.exists(), "{} already exists; choose a new file", file.display());
+            let store = Store::connect(&cfg.database_url, &StoreOptions::default()).await?;
+            anyhow::ensure!(
+                store.engine() == loopdesk_store::Engine::Sqlite,
+                "backup copies the SQLite database; for PostgreSQL use pg_dump"
+            );
+            store.backup_sqlite(&file).await?;
+            println!("backup written to {}", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { file, force } => {
+            restore(&cfg, &file, force).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo => {
+            let svc = open(&cfg, true).await?;
+            demo::load(&svc).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn restore(cfg: &Config, file: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    let target = cfg
+        .database_url
+        .strip_prefix("sqlite://")
+        .map(PathBuf::from)
+        .ok_or_else(|| anyhow::anyhow!("restore replaces a SQLite database; for PostgreSQL use pg_restore"))?;
+    anyhow::ensure!(file.exists(), "{} does not exist", file.display());
+    // Check the backup opens and is a Loopdesk database before touching the live one.
+    {
+        let b = Store::connect(&format!("sqlite://{}", file.display()), &StoreOptions::default()).await?;
+        let verify = Service::new(b.clone(), cfg.settings()?).verify_audit(&Actor::system(), |_| {}).await;
+        b.close().await;
+        let r = verify.map_err(|e| anyhow::anyhow!("{} is not a Loopdesk database: {e}", file.display()))?;
+        anyhow::ensure!(r.broken.is_none(), "the backup's audit trail is broken; refusing to restore it");
+    }
+    if target.exists() {
+        anyhow::ensure!(force, "{} exists; stop the server and pass --force to replace it", target.display());
+    }
+    if let Some(dir) = target.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = target.with_extension("restoring");
+    std::fs::copy(file, &tmp)?;
+    for ext in ["db-wal", "db-shm"] {
+        let _ = std::fs::remove_file(target.with_extension(ext));
+    }
+    std::fs::rename(&tmp, &target)?;
+    println!("restored {} from {}", target.display(), file.display());
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,181 @@
+//! Signing in: passwords, web sessions, API tokens, and turning a credential into an [`Actor`].
+
+use std::time::Instant;
+
+use base64::Engine as _;
+use chrono::{Duration, Utc};
+use loopdesk_domain::DomainError;
+use loopdesk_domain::access::{Actor, Permission};
+use loopdesk_domain::audit::AuditAction;
+use loopdesk_domain::org::subtree;
+use loopdesk_store::auth::{self, ApiToken};
+use loopdesk_store::org::{self, User};
+use loopdesk_store::{Conn, StoreError};
+use sha2::{Digest, Sha256};
+
+use crate::error::StoreResultExt;
+use crate::{Service, ServiceError, ServiceResult, password};
+
+pub const SESSION_HOURS: i64 = 12;
+
+fn random_secret() -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+fn digest(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// A new web session: the cookie value (shown once) and its CSRF token.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub cookie: String,
+    pub csrf: String,
+    pub user: User,
+}
+
+/// Builds the actor for a user, with the department subtree that scopes what they see.
+pub async fn actor_for(c: &mut Conn<'_>, user: &User) -> ServiceResult<Actor> {
+    let scope = if user.roles.iter().any(|r| r.is_org_wide()) {
+        loopdesk_domain::access::Scope::All
+    } else {
+        let tree: Vec<(i64, Option<i64>)> =
+            org::departments(c).await?.into_iter().map(|d| (d.id, d.parent_id)).collect();
+        Actor::scope_for(&user.roles, user.department_id.map(|d| subtree(&tree, d)).unwrap_or_default())
+    };
+    Ok(Actor {
+        user_id: Some(user.id),
+        username: user.username.clone(),
+        department_id: user.department_id,
+        roles: user.roles.clone(),
+        scope,
+    })
+}
+
+impl Service {
+    /// Checks a password, with throttling. Fails the same way for an unknown user and a wrong password.
+    pub async fn authenticate(&self, username: &str, password: &str, addr: &str) -> ServiceResult<User> {
+        let key = username.trim().to_lowercase();
+        if let Some(secs) = self.limiter.check(&key, addr, Instant::now()) {
+            return Err(DomainError::RateLimited { retry_after_secs: secs }.into());
+        }
+        let mut h = self.store.read().await?;
+        let found = match org::user_for_login(&mut h.conn(), &key).await {
+            Ok(f) => Some(f),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let ok = match &found {
+            Some((u, hash)) => {
+                password::verify(password, hash) && u.active && u.roles.iter().any(|r| r.grants(Permission::SignIn))
+            }
+            None => {
+                password::verify(password, password::dummy_hash());
+                false
+            }
+        };
+        match (ok, found) {
+            (true, Some((u, _))) => {
+                self.limiter.succeed(&key);
+                Ok(u)
+            }
+            _ => {
+                self.limiter.fail(&key, addr, Instant::now());
+                Err(DomainError::invalid("password", "wrong username or password").into())
+            }
+        }
+    }
+
+    pub async fn login(&self, username: &str, password: &str, addr: &str) -> ServiceResult<NewSession> {
+        let user = self.authenticate(username, password, addr).await?;
+        let cookie = random_secret();
+        let csrf = random_secret();
+        let mut tx = self.store.begin().await?;
+        auth::insert_session(
+            &mut tx.conn(),
+            &digest(&cookie),
+            user.id,
+            &csrf,
+            Utc::now() + Duration::hours(SESSION_HOURS),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(user = %user.username, "signed in");
+        Ok(NewSession { cookie, csrf, user })
+    }
+
+    pub async fn logout(&self, cookie: &str) -> ServiceResult<()> {
+        let mut tx = self.store.begin().await?;
+        auth::delete_session(&mut tx.conn(), &digest(cookie)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The actor, user and CSRF token behind a session cookie.
+    pub async fn session(&self, cookie: &str) -> ServiceResult<(Actor, User, String)> {
+        let mut h = self.store.read().await?;
+        let (user_id, csrf) =
+            auth::session(&mut h.conn(), &digest(cookie), Utc::now()).await?.ok_or(DomainError::Unauthenticated)?;
+        let user = org::user(&mut h.conn(), user_id).await.entity("user")?;
+        if !user.active {
+            return Err(DomainError::Unauthenticated.into());
+        }
+        let actor = actor_for(&mut h.conn(), &user).await?;
+        actor.require(Permission::SignIn).map_err(|_| DomainError::Unauthenticated)?;
+        Ok((actor, user, csrf))
+    }
+
+    /// The actor behind a bearer token.
+    pub async fn token_actor(&self, token: &str) -> ServiceResult<(Actor, User)> {
+        let mut h = self.store.read().await?;
+        let user_id = auth::token_user(&mut h.conn(), &digest(token)).await?.ok_or(DomainError::Unauthenticated)?;
+        let user = org::user(&mut h.conn(), user_id).await.entity("user")?;
+        if !user.active {
+            return Err(DomainError::Unauthenticated.into());
+        }
+        let actor = actor_for(&mut h.conn(), &user).await?;
+        actor.require(Permission::SignIn).map_err(|_| DomainError::Unauthenticated)?;
+        Ok((actor, user))
+    }
+
+    /// Issues an API token for `username`: the user themself, or an administrator for anyone.
+    /// Returns the secret, which is shown once and never stored.
+    pub async fn create_token(&self, actor: &Actor, username: &str, name: &str) -> ServiceResult<(String, ApiToken)> {
+        let mut tx = self.store.begin().await?;
+        let (user, _) = org::user_for_login(&mut tx.conn(), &username.trim().to_lowercase()).await.entity("user")?;
+        if actor.user_id != Some(user.id) {
+            actor.require(Permission::ManageUsers)?;
+        }
+        let name = loopdesk_domain::org::required_text("name", name, 100)?;
+        let secret = format!("ldt_{}", random_secret());
+        let token = auth::insert_token(&mut tx.conn(), user.id, &name, &digest(&secret)).await?;
+        tx.audit(actor, AuditAction::Create, "api_token", token.id, None::<&()>, Some(&token)).await?;
+        tx.commit().await?;
+        Ok((secret, token))
+    }
+
+    pub async fn revoke_token(&self, actor: &Actor, id: i64) -> ServiceResult<ApiToken> {
+        let mut tx = self.store.begin().await?;
+        let before = auth::token(&mut tx.conn(), id).await.entity("api token")?;
+        if actor.user_id != Some(before.user_id) {
+            actor.require(Permission::ManageUsers)?;
+        }
+        let after = auth::revoke_token(&mut tx.conn(), id).await.map_err(|e| match e {
+            StoreError::NotFound => {
+                ServiceError::from(DomainError::Conflict { reason: "token already revoked".into(), field: None })
+            }
+            e => e.into(),
+        })?;
+        tx.audit(actor, AuditAction::Update, "api_token", id, Some(&before), Some(&after)).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn tokens(&self, actor: &Actor, user_id: i64) -> ServiceResult<Vec<ApiToken>> {
+        if actor.user_id != Some(user_id) {
+            actor.require(Permission::ManageUsers)?;
+        }
+        let mut h = self.store.read().await?;
+        Ok(auth::tokens_of(&mut h.conn(), user_id).await?)
+    }
+}

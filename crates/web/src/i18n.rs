@@ -1,0 +1,90 @@
+//! Translations. Every message lives in `locales/messages.toml` with both languages side by side,
+//! so a missing translation is visible in review and refused by a unit test.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use loopdesk_domain::locale::Locale;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Entry {
+    zh: String,
+    en: String,
+}
+
+#[derive(Deserialize)]
+struct File {
+    app: HashMap<String, Entry>,
+}
+
+fn table() -> &'static HashMap<String, Entry> {
+    static T: OnceLock<HashMap<String, Entry>> = OnceLock::new();
+    T.get_or_init(|| {
+        toml::from_str::<File>(include_str!("../locales/messages.toml")).map(|f| f.app).unwrap_or_else(|e| {
+            tracing::error!("messages.toml is broken: {e}");
+            HashMap::new()
+        })
+    })
+}
+
+/// A translator bound to one locale; templates call `t.get("key")`.
+#[derive(Debug, Clone, Copy)]
+pub struct Tr(pub Locale);
+
+impl Tr {
+    /// The text for `key`; the key itself if it is missing (a test keeps that from happening).
+    pub fn get<'a>(&self, key: &'a str) -> &'a str {
+        match table().get(key) {
+            Some(e) => match self.0 {
+                Locale::ZhCn => &e.zh,
+                Locale::En => &e.en,
+            },
+            None => key,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.0.code()
+    }
+
+    /// Label of a role code, e.g. `role.mgmt_rep`.
+    pub fn role(&self, code: &str) -> String {
+        self.get(&format!("role.{code}")).to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_exists_in_both_languages() {
+        let raw: toml::Value = toml::from_str(include_str!("../locales/messages.toml")).unwrap();
+        let app = raw.get("app").and_then(|a| a.as_table()).unwrap();
+        assert!(app.len() > 50);
+        for (k, v) in app {
+            for lang in ["zh", "en"] {
+                let s = v.get(lang).and_then(|s| s.as_str()).unwrap_or("");
+                assert!(!s.trim().is_empty(), "{k} has no {lang} text");
+            }
+        }
+        assert_eq!(table().len(), app.len());
+    }
+
+    #[test]
+    fn every_role_and_department_kind_has_a_label() {
+        for r in loopdesk_domain::access::Role::ALL {
+            assert!(table().contains_key(&format!("role.{}", r.code())), "{r:?}");
+        }
+        for k in loopdesk_domain::org::DEPARTMENT_KINDS {
+            assert!(table().contains_key(&format!("kind.{k}")), "{k}");
+        }
+    }
+
+    #[test]
+    fn looks_up_by_locale() {
+        assert_eq!(Tr(Locale::ZhCn).get("login.title"), "登录");
+        assert_eq!(Tr(Locale::En).get("login.title"), "Sign in");
+    }
+}
