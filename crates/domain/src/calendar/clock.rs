@@ -1,24 +1,4 @@
-//! Service-level clock arithmetic over a [`Calendar`]. All functions are pure and exact to the
-//! nanosecond of the inputs.
-//!
-//! Rules:
-//! - [`Duration::Hours`]: elapsed real time (3600 s each), ignoring the calendar and DST.
-//! - [`Duration::WorkingMinutes`]: only open time counts. A start in closed time effectively moves
-//!   to the next opening. The due instant is where the last minute is used up, so it is inside an
-//!   open period or exactly at its end (never at the start of the following period). Zero returns
-//!   the start unchanged.
-//! - [`Duration::WorkingDays`]: end-of-business rule. The *received day* is the first working day
-//!   whose close (end of its last open period) is after the start: today if the start is before
-//!   today's close, otherwise the next working day. `N` working days are due at the close of the
-//!   `N`th working day after the received day; `0` means the close of the received day itself.
-//! - [`Duration::Months`]: the same local date and wall time `N` months later in the calendar's time
-//!   zone, clamped to the month's last day (Jan 31 + 1 month = Feb 28/29), then mapped to an instant
-//!   like period boundaries are (first occurrence; end of a DST gap). The calendar's hours are
-//!   ignored.
-//! - Negative durations are refused; so are absurdly long ones (see [`Duration::check`]), which also
-//!   bounds the work done.
-//! - A search that meets more than [`SEARCH_HORIZON_DAYS`] consecutive closed days fails rather than
-//!   looping, so a calendar without open time yields an error.
+//! Service-level clock arithmetic; the rules are documented on the `calendar` module.
 
 use chrono::{DateTime, Months, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};

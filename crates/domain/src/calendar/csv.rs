@@ -1,7 +1,5 @@
-//! A year's exceptions as CSV: `date,kind,periods`, e.g. `2025-01-26,workday,08:30-12:00;13:30-17:30`.
-//!
-//! The format has no quoting (no field can contain a comma), so it is split by hand. Import accepts
-//! an optional header, blank lines, `#` comments, CRLF and a UTF-8 BOM; export writes the header.
+//! A year's exceptions as CSV. The format has no quoting (no field can contain a comma), so it is
+//! split by hand rather than pulling in a CSV crate.
 
 use std::collections::BTreeMap;
 
@@ -10,9 +8,10 @@ use chrono::NaiveDate;
 use super::{DayRule, Period, shown};
 use crate::DomainError;
 
-pub const CSV_HEADER: &str = "date,kind,periods";
+const CSV_HEADER: &str = "date,kind,periods";
 
-/// One line per exception, in the order given (a `BTreeMap` iterates by date).
+/// A `date,kind,periods` header and one line per exception, in the order given (a `BTreeMap`
+/// iterates by date); e.g. `exceptions_to_csv(cal.exceptions_in_year(2025))`.
 pub fn exceptions_to_csv<'a>(rows: impl IntoIterator<Item = (&'a NaiveDate, &'a DayRule)>) -> String {
     let mut out = format!("{CSV_HEADER}\n");
     for (date, rule) in rows {
@@ -22,7 +21,10 @@ pub fn exceptions_to_csv<'a>(rows: impl IntoIterator<Item = (&'a NaiveDate, &'a 
     out
 }
 
-/// Parses exceptions sorted by date; errors name `line N.date`, `line N.kind`, `line N.periods[i]`.
+/// Parses `date,kind,periods` lines (`2025-01-26,workday,08:30-12:00;13:30-17:30`,
+/// `2025-10-01,holiday,`) into exceptions sorted by date. Accepts an optional header, blank lines,
+/// `#` comments, CRLF and a UTF-8 BOM; a date given twice is an error. Errors name `line N.date`,
+/// `line N.kind`, `line N.periods[i]`.
 pub fn parse_exceptions_csv(text: &str) -> Result<Vec<(NaiveDate, DayRule)>, DomainError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut rows: BTreeMap<NaiveDate, (usize, DayRule)> = BTreeMap::new();

@@ -1,12 +1,5 @@
-//! Exceptions as iCalendar (RFC 5545) all-day events, for calendar apps and for holiday feeds.
-//!
-//! Export writes one VEVENT per date with `DTSTART;VALUE=DATE`, a `SUMMARY`, and the exact rule in
-//! `X-LOOPDESK-KIND` (holiday/workday/hours) and `X-LOOPDESK-PERIODS` (`08:30-12:00;13:30-17:30`).
-//! Import accepts that, and any plain all-day event as a holiday for every date it spans. Timed and
-//! recurring events are refused rather than half-understood; cancelled events are skipped.
-//!
-//! Note: a public holiday feed that marks 调休 make-up days as ordinary all-day events (e.g. "补班")
-//! would import those as holidays; such feeds need the X-LOOPDESK-KIND property or a manual fix.
+//! Exceptions as iCalendar (RFC 5545) all-day events. Timed and recurring events are refused
+//! rather than half-understood: an exception is always a whole local date.
 
 use std::collections::BTreeMap;
 
@@ -19,8 +12,9 @@ use crate::DomainError;
 /// Longest all-day event accepted, so a typo in DTEND cannot expand into millions of dates.
 const MAX_EVENT_DAYS: i64 = 366;
 
-/// A VCALENDAR with one event per exception. `DTSTAMP` (required by RFC 5545) is derived from the
-/// date so that the output depends on the input only.
+/// A VCALENDAR with one all-day VEVENT per exception: `DTSTART;VALUE=DATE`, `DTEND`, a `SUMMARY`,
+/// `X-LOOPDESK-KIND` (holiday/workday/hours) and `X-LOOPDESK-PERIODS` (`08:30-12:00\;13:30-17:30`).
+/// `DTSTAMP` (required by RFC 5545) is derived from the date so the output depends on the input only.
 pub fn exceptions_to_ical<'a>(rows: impl IntoIterator<Item = (&'a NaiveDate, &'a DayRule)>) -> String {
     let mut out = String::new();
     let mut line = |s: &str| push_folded(&mut out, s);
@@ -81,8 +75,14 @@ struct Event {
     cancelled: bool,
 }
 
-/// Parses exceptions sorted by date. Errors name `event N.PROPERTY` (N counts VEVENTs from 1) or
-/// `line N` for malformed structure.
+/// Parses all-day VEVENTs into exceptions sorted by date. Events with `X-LOOPDESK-KIND` (and
+/// `X-LOOPDESK-PERIODS`) come back exactly as exported; plain all-day events are holidays on every
+/// date from DTSTART up to DTEND (exclusive) or DURATION (`PnD`/`PnW`), one day by default.
+/// Timed and recurring events are refused, cancelled ones skipped; a date given two different
+/// rules is an error. Errors name `event N.PROPERTY` (N counts VEVENTs from 1) or `line N`.
+///
+/// A holiday feed that marks 调休 make-up days as ordinary all-day events (e.g. "补班") would
+/// turn them into holidays: such feeds need the kind property or a manual fix after import.
 pub fn parse_exceptions_ical(text: &str) -> Result<Vec<(NaiveDate, DayRule)>, DomainError> {
     let mut found: BTreeMap<NaiveDate, (usize, DayRule)> = BTreeMap::new();
     let mut stack: Vec<String> = Vec::new();

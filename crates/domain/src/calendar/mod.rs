@@ -17,7 +17,32 @@
 //! backwards in time, so a period spanning the repeated hour is an hour longer, one spanning the gap
 //! is shorter, and one lying wholly inside the gap vanishes for that date.
 //!
-//! The arithmetic (`due`, `elapsed_working`) lives in [`clock`](self::due) and is documented there.
+//! # Service-level arithmetic ([`due`], [`elapsed_working`])
+//!
+//! - [`Duration::Hours`]: elapsed real time (3600 s each), ignoring the calendar; across a DST
+//!   change 24 hours is not the same wall time the next day.
+//! - [`Duration::WorkingMinutes`]: only open time counts; a start in closed time effectively moves
+//!   to the next opening. The due instant is where the last minute is used up, so it lies inside an
+//!   open period or exactly at its end, never at the start of the following period (08:30 + 3.5 h
+//!   with a 12:00–13:30 lunch is 12:00, not 13:30). Zero returns the start unchanged.
+//! - [`Duration::WorkingDays`]: end-of-business rule. The *received day* is the first working day
+//!   whose close (end of its last open period) is after the start: today if the start is before
+//!   today's close, otherwise the next working day. `N` working days fall due at the close of the
+//!   `N`th working day after the received day; `0` means the close of the received day itself.
+//! - [`Duration::Months`]: the same local date and wall time `N` months later in the calendar's
+//!   time zone, clamped to the last day of the month (Jan 31 + 1 month = Feb 28/29), mapped to an
+//!   instant by the rule above. The calendar's hours are ignored.
+//! - [`elapsed_working`] is the open time between two instants, antisymmetric: negative when `to`
+//!   is before `from`. For working minutes `elapsed_working(s, due(s, d)) == d`.
+//! - Negative and absurdly long durations are refused ([`Duration::check`]). A search that meets
+//!   more than [`SEARCH_HORIZON_DAYS`] consecutive closed days fails instead of looping.
+//!
+//! # Exchange formats
+//!
+//! JSON contract ([`CalendarSpec`]), CSV of exceptions ([`parse_exceptions_csv`]) and iCalendar
+//! all-day events ([`parse_exceptions_ical`]); every parser returns `DomainError::Invalid` naming
+//! the field (`weekly.mon[1]`, `exceptions[3].date`, `line 4.periods[0]`, `event 2.DTSTART`) and
+//! never panics.
 
 mod china;
 mod clock;
