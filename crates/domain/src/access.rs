@@ -85,10 +85,9 @@ impl Role {
                     | ManageSurveys
                     | ApproveActions
             ),
-            Role::DeptHead => matches!(
-                p,
-                SignIn | ReadUsers | ReadCases | WriteCases | ReadCustomers | WriteCustomers | ReadReports
-            ),
+            Role::DeptHead => {
+                matches!(p, SignIn | ReadUsers | ReadCases | WriteCases | ReadCustomers | WriteCustomers | ReadReports)
+            }
             Role::Qa => matches!(
                 p,
                 SignIn | ReadCases | WriteCases | ReadCustomers | ReadReports | ManageSurveys | ApproveActions
@@ -151,7 +150,13 @@ pub struct Actor {
 impl Actor {
     /// The operator at the command line or a background job: may do everything, audited as `system`.
     pub fn system() -> Actor {
-        Actor { user_id: None, username: "system".into(), department_id: None, roles: vec![Role::Admin], scope: Scope::All }
+        Actor {
+            user_id: None,
+            username: "system".into(),
+            department_id: None,
+            roles: vec![Role::Admin],
+            scope: Scope::All,
+        }
     }
 
     pub fn can(&self, p: Permission) -> bool {
@@ -159,11 +164,7 @@ impl Actor {
     }
 
     pub fn require(&self, p: Permission) -> Result<(), DomainError> {
-        if self.can(p) {
-            Ok(())
-        } else {
-            Err(DomainError::forbidden(format!("your roles do not allow {p:?}")))
-        }
+        if self.can(p) { Ok(()) } else { Err(DomainError::forbidden(format!("your roles do not allow {p:?}"))) }
     }
 
     /// Computes the scope from roles and the department subtree (given by the caller, who can read the tree).

@@ -102,16 +102,23 @@ impl ChainVerifier {
         if let Some(p) = self.prev_seq
             && r.seq != p + 1
         {
-            return Err(BrokenLink { seq: r.seq, reason: format!("sequence jumps from {p} to {}: events are missing", r.seq) });
+            return Err(BrokenLink {
+                seq: r.seq,
+                reason: format!("sequence jumps from {p} to {}: events are missing", r.seq),
+            });
         }
         if r.prev_hash != self.prev_hash {
             return Err(BrokenLink {
                 seq: r.seq,
-                reason: "previous-hash does not match the event before it (an earlier event was changed or removed)".into(),
+                reason: "previous-hash does not match the event before it (an earlier event was changed or removed)"
+                    .into(),
             });
         }
         if link_hash(r, &r.prev_hash) != r.hash {
-            return Err(BrokenLink { seq: r.seq, reason: "content does not match its hash (the event was changed)".into() });
+            return Err(BrokenLink {
+                seq: r.seq,
+                reason: "content does not match its hash (the event was changed)".into(),
+            });
         }
         self.prev_hash = r.hash.clone();
         self.prev_seq = Some(r.seq);

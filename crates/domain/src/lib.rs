@@ -9,5 +9,6 @@ pub mod error;
 pub mod locale;
 pub mod org;
 pub mod page;
+pub mod survey;
 
 pub use error::DomainError;

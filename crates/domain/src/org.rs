@@ -121,7 +121,10 @@ pub fn check_parent(departments: &[(i64, Option<i64>)], id: i64, new_parent: Opt
     if let Some(p) = new_parent
         && subtree(departments, id).contains(&p)
     {
-        return Err(DomainError::invalid("parent", "a department cannot be placed under itself or its own sub-department"));
+        return Err(DomainError::invalid(
+            "parent",
+            "a department cannot be placed under itself or its own sub-department",
+        ));
     }
     Ok(())
 }

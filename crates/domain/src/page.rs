@@ -66,7 +66,9 @@ mod tests {
     fn defaults_and_bounds() {
         assert_eq!(Page::parse(None, None).unwrap(), Page::default());
         assert_eq!(Page::parse(Some(3), Some(20)).unwrap().offset(), 40);
-        assert!(matches!(Page::parse(Some(0), None), Err(crate::DomainError::Invalid { field, .. }) if field == "page"));
+        assert!(
+            matches!(Page::parse(Some(0), None), Err(crate::DomainError::Invalid { field, .. }) if field == "page")
+        );
         assert!(Page::parse(None, Some(501)).is_err());
         let p = Paged { items: vec![1], total: 101, page: 1, per_page: 50 };
         assert_eq!(p.pages(), 3);
