@@ -10,5 +10,6 @@ pub mod error;
 pub mod locale;
 pub mod org;
 pub mod page;
+pub mod survey;
 
 pub use error::DomainError;
