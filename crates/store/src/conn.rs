@@ -148,7 +148,7 @@ impl Store {
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir).map_err(|e| sqlx::Error::Io(e))?;
+            std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
         }
         // synchronous=FULL: a commit is on disk before it is acknowledged (spec C13).
         let base = SqliteConnectOptions::new()

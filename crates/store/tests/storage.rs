@@ -1,5 +1,7 @@
 //! The storage suite: every test runs on SQLite and on PostgreSQL.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 use loopdesk_domain::access::{Actor, Role};
 use loopdesk_domain::audit::{AuditAction, ChainVerifier};
 use loopdesk_domain::page::Page;

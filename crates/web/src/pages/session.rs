@@ -114,11 +114,11 @@ async fn login(
         Ok(s) => {
             let max_age = SESSION_HOURS * 3600;
             (
-                [
+                axum::response::AppendHeaders([
                     set_cookie(SESSION_COOKIE, &s.cookie, max_age, true),
                     set_cookie(PRE_CSRF_COOKIE, "", 0, true),
                     set_cookie(LANG_COOKIE, &s.user.locale, 365 * 86400, false),
-                ],
+                ]),
                 Redirect::to(&safe_next(form.get("next"))),
             )
                 .into_response()

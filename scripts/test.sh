@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, and every test on SQLite and PostgreSQL.
+# PostgreSQL must be reachable (default postgres://postgres@127.0.0.1:5432, override with
+# LOOPDESK_TEST_PG); its tests fail, not skip, when it is not.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pg="${LOOPDESK_TEST_PG:-postgres://postgres@127.0.0.1:5432}"
+if command -v pg_isready >/dev/null 2>&1; then
+  host=$(echo "$pg" | sed -E 's#^[a-z]+://([^@/]*@)?([^:/]+).*#\2#')
+  if ! pg_isready -q -h "$host" -t 10; then
+    echo "error: PostgreSQL is not reachable at $host; the PostgreSQL half of the suite cannot run" >&2
+    exit 1
+  fi
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+  cargo test --workspace --doc --locked
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
