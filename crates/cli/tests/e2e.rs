@@ -65,7 +65,12 @@ fn client() -> reqwest::Client {
 }
 
 async fn token(s: &Server, user: &str, pw: &str) -> String {
-    let r = client().post(format!("{}/api/v1/auth/token", s.base)).json(&json!({"username": user, "password": pw})).send().await.unwrap();
+    let r = client()
+        .post(format!("{}/api/v1/auth/token", s.base))
+        .json(&json!({"username": user, "password": pw}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
 }
@@ -80,7 +85,12 @@ both_engines!(api_login_permissions_versions_and_errors, |db: TestDb| async move
     assert!(openapi["paths"]["/api/v1/users/{id}"]["patch"].is_object());
 
     // Wrong password: 422 naming the field; no token without credentials.
-    let r = c.post(format!("{}/api/v1/auth/token", s.base)).json(&json!({"username":"boss","password":"nope"})).send().await.unwrap();
+    let r = c
+        .post(format!("{}/api/v1/auth/token", s.base))
+        .json(&json!({"username":"boss","password":"nope"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "password");
     assert_eq!(c.get(format!("{}/api/v1/users", s.base)).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
@@ -108,44 +118,84 @@ both_engines!(api_login_permissions_versions_and_errors, |db: TestDb| async move
     let agent_user: Value = r.json().await.unwrap();
 
     // Malformed bodies: 4xx naming the field, and nothing changes.
-    let r = c.post(format!("{}/api/v1/users", s.base)).bearer_auth(&admin)
-        .json(&json!({"username":"x2","display_name":"x","roles":"agent","password":"agent-pass-1"})).send().await.unwrap();
+    let r = c
+        .post(format!("{}/api/v1/users", s.base))
+        .bearer_auth(&admin)
+        .json(&json!({"username":"x2","display_name":"x","roles":"agent","password":"agent-pass-1"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "roles");
-    let r = c.post(format!("{}/api/v1/users", s.base)).bearer_auth(&admin)
-        .json(&json!({"username":"x3","display_name":"x","roles":["boss"],"password":"agent-pass-1"})).send().await.unwrap();
+    let r = c
+        .post(format!("{}/api/v1/users", s.base))
+        .bearer_auth(&admin)
+        .json(&json!({"username":"x3","display_name":"x","roles":["boss"],"password":"agent-pass-1"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "role");
-    let r = c.post(format!("{}/api/v1/departments", s.base)).bearer_auth(&admin)
-        .header("content-type", "application/json").body("{\"code\": ").send().await.unwrap();
+    let r = c
+        .post(format!("{}/api/v1/departments", s.base))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body("{\"code\": ")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let r = c.post(format!("{}/api/v1/departments", s.base)).bearer_auth(&admin)
-        .json(&json!({"name":"无代码","kind":"sales"})).send().await.unwrap();
+    let r = c
+        .post(format!("{}/api/v1/departments", s.base))
+        .bearer_auth(&admin)
+        .json(&json!({"name":"无代码","kind":"sales"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "code");
-    let users: Value = c.get(format!("{}/api/v1/users", s.base)).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    let users: Value =
+        c.get(format!("{}/api/v1/users", s.base)).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
     assert_eq!(users["total"], 2);
 
     // Permission denial: an agent may not create users.
     let agent = token(&s, "xiaoli", "agent-pass-1").await;
-    let r = c.post(format!("{}/api/v1/users", s.base)).bearer_auth(&agent)
-        .json(&json!({"username":"sneaky","display_name":"x","roles":["admin"],"password":"agent-pass-1"})).send().await.unwrap();
+    let r = c
+        .post(format!("{}/api/v1/users", s.base))
+        .bearer_auth(&agent)
+        .json(&json!({"username":"sneaky","display_name":"x","roles":["admin"],"password":"agent-pass-1"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(c.get(format!("{}/api/v1/audit/events", s.base)).bearer_auth(&agent).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        c.get(format!("{}/api/v1/audit/events", s.base)).bearer_auth(&agent).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
 
     // Optimistic concurrency: the second write with the same version is refused.
     let url = format!("{}/api/v1/users/{}", s.base, agent_user["id"]);
     let v = agent_user["version"].as_i64().unwrap();
-    let r = c.patch(&url).bearer_auth(&admin).json(&json!({"version": v, "display_name": "张小丽"})).send().await.unwrap();
+    let r =
+        c.patch(&url).bearer_auth(&admin).json(&json!({"version": v, "display_name": "张小丽"})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let r = c.patch(&url).bearer_auth(&admin).json(&json!({"version": v, "display_name": "覆盖"})).send().await.unwrap();
+    let r =
+        c.patch(&url).bearer_auth(&admin).json(&json!({"version": v, "display_name": "覆盖"})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "version");
     let now: Value = c.get(&url).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
     assert_eq!(now["display_name"], "张小丽");
 
     // Every change left an audit event.
-    let events: Value = c.get(format!("{}/api/v1/audit/events?entity=user", s.base)).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    let events: Value = c
+        .get(format!("{}/api/v1/audit/events?entity=user", s.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(events["total"], 3, "{events}");
     assert_eq!(events["items"][0]["after"]["display_name"], "张小丽");
     let metrics = c.get(format!("{}/metrics", s.base)).send().await.unwrap().text().await.unwrap();
@@ -162,11 +212,21 @@ both_engines!(browser_login_csrf_language_and_escaping, |db: TestDb| async move 
     let r = c.get(format!("{}/users", s.base)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let r = c.get(format!("{}/login", s.base)).header("accept-language", "en").send().await.unwrap();
-    let pre = r.headers().get_all("set-cookie").iter().find_map(|v| v.to_str().ok()?.split(';').next()?.strip_prefix("ld_csrf=").map(str::to_owned)).unwrap();
+    let pre = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|v| v.to_str().ok()?.split(';').next()?.strip_prefix("ld_csrf=").map(str::to_owned))
+        .unwrap();
     let html = r.text().await.unwrap();
     assert!(html.contains("Sign in"));
     // A form without the CSRF token is refused.
-    let r = c.post(format!("{}/login", s.base)).form(&[("username", "admin"), ("password", "loopdesk-demo")]).send().await.unwrap();
+    let r = c
+        .post(format!("{}/login", s.base))
+        .form(&[("username", "admin"), ("password", "loopdesk-demo")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = c
         .post(format!("{}/login", s.base))
@@ -177,7 +237,13 @@ both_engines!(browser_login_csrf_language_and_escaping, |db: TestDb| async move 
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()["location"], "/users");
-    let session = r.headers().get_all("set-cookie").iter().find_map(|v| v.to_str().ok().filter(|v| v.starts_with("ld_session="))).unwrap().to_owned();
+    let session = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|v| v.to_str().ok().filter(|v| v.starts_with("ld_session=")))
+        .unwrap()
+        .to_owned();
     assert!(session.contains("HttpOnly") && session.contains("SameSite"));
     let cookie = session.split(';').next().unwrap().to_owned();
     let html = c.get(format!("{}/users", s.base)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
@@ -188,12 +254,19 @@ both_engines!(browser_login_csrf_language_and_escaping, |db: TestDb| async move 
     let r = c
         .post(format!("{}/departments", s.base))
         .header("cookie", &cookie)
-        .form(&[("_csrf", csrf.as_str()), ("code", "XSS"), ("name", "<script>alert(1)</script>"), ("kind", "other"), ("parent_id", "")])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("code", "XSS"),
+            ("name", "<script>alert(1)</script>"),
+            ("kind", "other"),
+            ("parent_id", ""),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let html = c.get(format!("{}/departments", s.base)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    let html =
+        c.get(format!("{}/departments", s.base)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;") && !html.contains("<script>alert"), "{html}");
     // A bad form comes back with the reason and changes nothing.
     let r = c
@@ -207,7 +280,13 @@ both_engines!(browser_login_csrf_language_and_escaping, |db: TestDb| async move 
     assert!(r.text().await.unwrap().contains("code:"));
 
     // Switching to English is remembered on the user.
-    let r = c.post(format!("{}/lang", s.base)).header("cookie", &cookie).form(&[("_csrf", csrf.as_str()), ("locale", "en")]).send().await.unwrap();
+    let r = c
+        .post(format!("{}/lang", s.base))
+        .header("cookie", &cookie)
+        .form(&[("_csrf", csrf.as_str()), ("locale", "en")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let html = c.get(format!("{}/audit", s.base)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Audit trail") && html.contains("Created"), "{html}");
