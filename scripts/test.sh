@@ -18,7 +18,6 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
-  cargo test --workspace --doc --locked
 else
   cargo test --workspace --locked --no-fail-fast
 fi
