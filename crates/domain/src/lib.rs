@@ -6,7 +6,9 @@
 pub mod access;
 pub mod audit;
 pub mod calendar;
+pub mod customer;
 pub mod error;
+pub mod import;
 pub mod locale;
 pub mod org;
 pub mod page;

@@ -29,12 +29,13 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         let constraint = match db.constraint() {
             Some(c) => c.to_owned(),
             // ENGINE: SQLite reports "UNIQUE constraint failed: users.username" and no constraint name.
-            None => db
-                .message()
-                .rsplit(": ")
-                .next()
-                .map(|cols| format!("{}_key", cols.replace(", ", "_").replace('.', "_")))
-                .unwrap_or_default(),
+            // Composite keys ("assets.product_id, assets.serial") become `assets_product_id_serial_key`.
+            None => {
+                let cols: Vec<&str> = db.message().rsplit(": ").next().unwrap_or("").split(", ").collect();
+                let table = cols.first().and_then(|c| c.split_once('.')).map(|(t, _)| t).unwrap_or("");
+                let names: Vec<&str> = cols.iter().map(|c| c.split_once('.').map(|(_, n)| n).unwrap_or(c)).collect();
+                format!("{table}_{}_key", names.join("_"))
+            }
         };
         return StoreError::Conflict { constraint };
     }
