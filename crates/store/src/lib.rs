@@ -9,6 +9,7 @@ mod error;
 
 pub mod audit;
 pub mod auth;
+pub mod calendars;
 pub mod org;
 
 pub use conn::{Conn, Engine, ReadHandle, Store, StoreOptions, Tx};
