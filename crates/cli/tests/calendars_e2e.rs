@@ -137,6 +137,10 @@ both_engines!(calendar_api_due_versions_permissions_and_month_page, |db: TestDb|
     let agent = token(&s, "agent", DEMO_PASSWORD).await;
     let url = |p: &str| format!("{}/api/v1/calendars{p}", s.base);
 
+    let openapi: Value = c.get(format!("{}/api/openapi.json", s.base)).send().await.unwrap().json().await.unwrap();
+    assert!(openapi["paths"]["/api/v1/calendars/{code}"]["put"].is_object());
+    assert!(openapi["paths"]["/api/v1/calendars/{code}/exceptions.ics"]["post"].is_object());
+
     // The demo loader created the built-in calendars.
     let all: Value = c.get(url("")).bearer_auth(&agent).send().await.unwrap().json().await.unwrap();
     let codes: Vec<&str> = all.as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
