@@ -80,6 +80,8 @@ pub async fn load(svc: &Service) -> anyhow::Result<()> {
             Err(e) => anyhow::bail!("user {username}: {e}"),
         }
     }
+    svc.ensure_default_calendars().await.map_err(|e| anyhow::anyhow!("calendars: {e}"))?;
+    println!("Calendars: OFFICE (office hours with the 2025 China holidays), 24X7.");
     println!("Customers, cases and surveys join the demo as those modules land.");
     Ok(())
 }

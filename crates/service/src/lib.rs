@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod calendars;
 mod error;
 pub mod org;
 mod password;

@@ -311,7 +311,13 @@ pub struct Product {
 
 const PRODUCT_COLS: &str = "id, code, name, model, warranty_months, version, created_at, updated_at";
 
-pub async fn insert_product(c: &mut Conn<'_>, code: &str, name: &str, model: &str, warranty_months: i32) -> StoreResult<Product> {
+pub async fn insert_product(
+    c: &mut Conn<'_>,
+    code: &str,
+    name: &str,
+    model: &str,
+    warranty_months: i32,
+) -> StoreResult<Product> {
     let now = Utc::now();
     on!(c, e => sqlx::query_as(sql!(
         "INSERT INTO products (code, name, model, warranty_months, version, created_at, updated_at)
@@ -363,7 +369,8 @@ pub struct Asset {
     pub updated_at: DateTime<Utc>,
 }
 
-const ASSET_COLS: &str = "id, customer_id, product_id, serial, ship_date, warranty_end, version, created_at, updated_at";
+const ASSET_COLS: &str =
+    "id, customer_id, product_id, serial, ship_date, warranty_end, version, created_at, updated_at";
 
 pub async fn insert_asset(
     c: &mut Conn<'_>,
@@ -471,7 +478,8 @@ pub struct Communication {
     pub updated_at: DateTime<Utc>,
 }
 
-const COMM_COLS: &str = "id, customer_id, contact_id, occurred_at, channel, direction, stage, subject, content, staff_id,
+const COMM_COLS: &str =
+    "id, customer_id, contact_id, occurred_at, channel, direction, stage, subject, content, staff_id,
     follow_up, follow_up_due, follow_up_done_at, case_id, version, created_at, updated_at";
 
 #[derive(Debug, Clone)]

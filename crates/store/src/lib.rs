@@ -9,6 +9,7 @@ mod error;
 
 pub mod audit;
 pub mod auth;
+pub mod calendars;
 pub mod customers;
 pub mod org;
 

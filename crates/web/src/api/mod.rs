@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod calendars;
 mod dto;
 mod org;
 
@@ -49,7 +50,13 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(org::list_departments, org::create_department))
         .routes(routes!(org::get_department, org::patch_department, org::delete_department))
         .routes(routes!(audit::list_events))
-        .routes(routes!(audit::verify));
+        .routes(routes!(audit::verify))
+        .routes(routes!(calendars::list_calendars))
+        .routes(routes!(calendars::get_calendar, calendars::put_calendar))
+        .routes(routes!(calendars::due))
+        .routes(routes!(calendars::elapsed))
+        .routes(routes!(calendars::export_csv, calendars::import_csv))
+        .routes(routes!(calendars::export_ics, calendars::import_ics));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts()
 }
 

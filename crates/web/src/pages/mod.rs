@@ -3,6 +3,7 @@
 
 mod admin;
 mod audit;
+mod calendars;
 mod session;
 
 use askama::Template;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .merge(session::routes())
         .merge(admin::routes())
         .merge(audit::routes())
+        .merge(calendars::routes())
 }
 
 async fn css() -> impl IntoResponse {
@@ -52,6 +54,7 @@ pub struct Chrome {
     pub can_users: bool,
     pub can_departments: bool,
     pub can_audit: bool,
+    pub can_calendars: bool,
 }
 
 impl Chrome {
@@ -83,6 +86,7 @@ impl SignedIn {
             can_users: self.actor.can(Permission::ReadUsers),
             can_departments: self.actor.can(Permission::SignIn),
             can_audit: self.actor.can(Permission::ReadAudit),
+            can_calendars: self.actor.can(Permission::ManageSettings),
         }
     }
 
@@ -175,6 +179,7 @@ fn bare_chrome(locale: Locale) -> Chrome {
         can_users: false,
         can_departments: false,
         can_audit: false,
+        can_calendars: false,
     }
 }
 

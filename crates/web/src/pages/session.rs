@@ -48,6 +48,7 @@ fn anonymous_chrome(st: &AppState, locale: Locale, csrf: String) -> Chrome {
         can_users: false,
         can_departments: false,
         can_audit: false,
+        can_calendars: false,
     }
 }
 
