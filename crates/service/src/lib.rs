@@ -6,10 +6,12 @@
 pub mod access;
 pub mod audit;
 pub mod calendars;
+pub mod customers;
 mod error;
 pub mod org;
 mod password;
 mod ratelimit;
+pub mod tabular;
 
 use std::sync::Arc;
 

@@ -616,3 +616,24 @@ pub async fn customers_after(c: &mut Conn<'_>, after_code: &str, limit: i64) -> 
         .await
         .map_err(map_err))
 }
+
+/// Whether a unique key is taken, checked before inserting so a bad import row does not abort
+/// the PostgreSQL transaction the good rows are in.
+pub async fn contract_number_taken(c: &mut Conn<'_>, number: &str) -> StoreResult<bool> {
+    let n: i64 = on!(c, e => sqlx::query_scalar("SELECT COUNT(*) FROM contracts WHERE number = $1")
+        .bind(number)
+        .fetch_one(e)
+        .await
+        .map_err(map_err))?;
+    Ok(n > 0)
+}
+
+pub async fn asset_taken(c: &mut Conn<'_>, product_id: i64, serial: &str) -> StoreResult<bool> {
+    let n: i64 = on!(c, e => sqlx::query_scalar("SELECT COUNT(*) FROM assets WHERE product_id = $1 AND serial = $2")
+        .bind(product_id)
+        .bind(serial)
+        .fetch_one(e)
+        .await
+        .map_err(map_err))?;
+    Ok(n > 0)
+}

@@ -31,6 +31,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 "send the body as application/json",
             ));
         }
+        let too_big = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+            .is_some_and(|n| n > crate::MAX_JSON_BYTES);
+        if too_big {
+            return Err(ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("a JSON body may be at most {} bytes", crate::MAX_JSON_BYTES),
+            ));
+        }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             ApiError::new(e.status(), "body", format!("could not read the request body: {}", e.body_text()))
         })?;

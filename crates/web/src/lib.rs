@@ -24,8 +24,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use error::ApiError;
 
-/// Largest request body accepted (JSON and forms). Uploads get their own limit when they arrive.
-pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// Largest request body accepted at all (file uploads); JSON bodies have their own, smaller limit.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Largest JSON body accepted.
+pub const MAX_JSON_BYTES: usize = 1024 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {

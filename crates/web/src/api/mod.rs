@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod calendars;
+pub(crate) mod customers;
 mod dto;
 mod org;
 
@@ -56,7 +57,17 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(calendars::due))
         .routes(routes!(calendars::elapsed))
         .routes(routes!(calendars::export_csv, calendars::import_csv))
-        .routes(routes!(calendars::export_ics, calendars::import_ics));
+        .routes(routes!(calendars::export_ics, calendars::import_ics))
+        .routes(routes!(customers::list_customers, customers::create_customer))
+        .routes(routes!(customers::get_customer, customers::patch_customer))
+        .routes(routes!(customers::list_communications, customers::create_communication))
+        .routes(routes!(customers::create_contact))
+        .routes(routes!(customers::create_asset))
+        .routes(routes!(customers::create_contract))
+        .routes(routes!(customers::list_products, customers::create_product))
+        .routes(routes!(customers::import))
+        .routes(routes!(customers::import_report))
+        .routes(routes!(customers::export));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts()
 }
 
