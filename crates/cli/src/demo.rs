@@ -82,6 +82,97 @@ pub async fn load(svc: &Service) -> anyhow::Result<()> {
     }
     svc.ensure_default_calendars().await.map_err(|e| anyhow::anyhow!("calendars: {e}"))?;
     println!("Calendars: OFFICE (office hours with the 2025 China holidays), 24X7.");
-    println!("Customers, cases and surveys join the demo as those modules land.");
+    customers(svc, &sys).await?;
+    println!("Cases and surveys join the demo as those modules land.");
+    Ok(())
+}
+
+const PRODUCTS: [(&str, &str, &str, i32); 4] = [
+    ("PS-200", "开关电源", "200W/24V", 18),
+    ("PS-500", "开关电源", "500W/48V", 18),
+    ("INV-3K", "逆变器", "3kW", 24),
+    ("CB-10", "控制板", "V2.1", 12),
+];
+
+/// (name, category, region, phone, contact, title)
+const CUSTOMERS: [(&str, &str, &str, &str, &str, &str); 8] = [
+    ("深圳华星电子有限公司", "distributor", "华南", "0755-8888 1234", "王经理", "采购经理"),
+    ("苏州恒达自动化设备有限公司", "end_user", "华东", "0512-6655 7788", "陈工", "设备主管"),
+    ("北京京瑞科技有限公司", "end_user", "华北", "010-8765 4321", "刘女士", "品质经理"),
+    ("成都天府新能源股份有限公司", "end_user", "西南", "028-8555 0101", "张总", "总经理"),
+    ("杭州西子机电工程有限公司", "contractor", "华东", "0571-8700 2233", "赵工", "项目经理"),
+    ("广州南方物业管理有限公司", "owner", "华南", "020-3888 9900", "周主任", "工程部主任"),
+    ("武汉光谷仪器有限公司", "distributor", "华中", "027-8766 5544", "吴经理", "销售经理"),
+    ("Müller Antriebstechnik GmbH", "distributor", "海外", "+49 711 123456", "Anna Müller", "Einkauf"),
+];
+
+async fn customers(svc: &Service, sys: &Actor) -> anyhow::Result<()> {
+    use loopdesk_service::customers::{
+        AssetInput, CommunicationInput, ContactInput, ContractInput, CustomerInput, ProductInput,
+    };
+    let err = |e: loopdesk_service::ServiceError| anyhow::anyhow!("demo customers: {e}");
+    if svc.products(sys).await.map_err(err)?.iter().any(|p| p.code == "PS-200") {
+        return Ok(());
+    }
+    for (code, name, model, months) in PRODUCTS {
+        let i = ProductInput {
+            code: code.into(),
+            name: name.into(),
+            model: Some(model.into()),
+            warranty_months: Some(months),
+        };
+        svc.create_product(sys, &i).await.map_err(err)?;
+    }
+    for (n, (name, category, region, phone, contact, title)) in CUSTOMERS.into_iter().enumerate() {
+        let input = CustomerInput {
+            name: name.into(),
+            category: Some(category.into()),
+            region: Some(region.into()),
+            phones: vec![phone.into()],
+            is_new: Some(n % 3 == 0),
+            owner: Some(if n % 2 == 0 { "sales" } else { "agent" }.into()),
+            tags: if n < 3 { vec!["重点客户".into()] } else { vec![] },
+            ..Default::default()
+        };
+        let c = svc.create_customer(sys, &input).await.map_err(err)?;
+        let ci = ContactInput {
+            name: contact.into(),
+            title: Some(title.into()),
+            phones: vec![phone.into()],
+            primary: Some(true),
+            ..Default::default()
+        };
+        svc.add_contact(sys, c.id, &ci).await.map_err(err)?;
+        let (pcode, _, _, _) = PRODUCTS[n % PRODUCTS.len()];
+        for k in 0..2 {
+            let ai = AssetInput {
+                product_code: pcode.into(),
+                serial: format!("{pcode}-2025{:02}{:04}", n + 1, k + 1),
+                ship_date: Some(format!("2025-{:02}-15", (n % 12) + 1)),
+                warranty_end: None,
+            };
+            svc.add_asset(sys, c.id, &ai).await.map_err(err)?;
+        }
+        let ki = ContractInput {
+            number: format!("HT-2025-{:03}", n + 1),
+            signed_on: format!("2025-{:02}-0{}", (n % 12) + 1, (n % 9) + 1),
+            value: Some(format!("{}.00", 180_000 * (n + 1))),
+            status: Some(if n % 2 == 0 { "completed" } else { "active" }.into()),
+            ..Default::default()
+        };
+        svc.add_contract(sys, c.id, &ki).await.map_err(err)?;
+        let mi = CommunicationInput {
+            channel: ["phone", "visit", "email", "chat"][n % 4].into(),
+            direction: if n % 2 == 0 { "inbound" } else { "outbound" }.into(),
+            stage: ["after_sale", "in_sale", "pre_sale"][n % 3].into(),
+            subject: ["询问保修期限", "交货期确认", "新产品报价", "现场安装协调"][n % 4].into(),
+            content: Some("顾客来电，已记录需求，承诺三个工作日内答复。".into()),
+            follow_up: Some(n % 2 == 0),
+            follow_up_due: (n % 2 == 0).then(|| "2026-12-01".to_owned()),
+            ..Default::default()
+        };
+        svc.add_communication(sys, c.id, &mi).await.map_err(err)?;
+    }
+    println!("Demo customers: {} with contacts, products delivered, contracts and communications.", CUSTOMERS.len());
     Ok(())
 }

@@ -64,6 +64,25 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Import a ledger from a CSV or XLSX file (Chinese or English headers). All rows or none:
+    /// any bad row imports nothing and prints every bad row.
+    Import {
+        /// customers, contacts, assets or contracts
+        kind: String,
+        file: PathBuf,
+        /// Username the import is recorded under in the audit trail (default: system).
+        #[arg(long)]
+        as_user: Option<String>,
+    },
+    /// Export a ledger to FILE (.csv or .xlsx) with the columns the import reads.
+    Export {
+        /// customers, contacts, assets or contracts
+        kind: String,
+        file: PathBuf,
+        /// Header language: zh-CN (default) or en.
+        #[arg(long, default_value = "zh-CN")]
+        lang: String,
+    },
     /// Load a realistic demo organisation (departments, a user for every role) and print the logins.
     Demo,
 }
@@ -245,6 +264,66 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Restore { file, force } => {
             restore(&cfg, &file, force).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { kind, file, as_user } => {
+            let svc = open(&cfg, true).await?;
+            let sheet = loopdesk_domain::import::Sheet::parse(&kind)?;
+            let actor = match as_user {
+                Some(u) => {
+                    let user = svc.user_by_username(&Actor::system(), &u).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let mut h = svc.store.read().await?;
+                    loopdesk_service::access::actor_for(&mut h.conn(), &user)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?
+                }
+                None => Actor::system(),
+            };
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let rows = loopdesk_service::tabular::read(&name, &bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let bar = indicatif::ProgressBar::new(rows.len().saturating_sub(1) as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {elapsed}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            let out = svc
+                .import(&actor, sheet, &name, &rows, |done, _| bar.set_position(done as u64))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            bar.finish_and_clear();
+            match out {
+                loopdesk_service::customers::ImportOutcome::Imported { rows } => {
+                    println!("imported {rows} {kind} rows from {} in {:.1?}", file.display(), started.elapsed());
+                    Ok(ExitCode::SUCCESS)
+                }
+                loopdesk_service::customers::ImportOutcome::Rejected { report_id, errors } => {
+                    println!(
+                        "nothing imported: {} problem(s) in {} (report {report_id})",
+                        errors.len(),
+                        file.display()
+                    );
+                    for e in &errors {
+                        println!("  row {}, {}: {}", e.row, e.column, e.reason);
+                    }
+                    Ok(ExitCode::from(3))
+                }
+            }
+        }
+        Command::Export { kind, file, lang } => {
+            let svc = open(&cfg, false).await?;
+            let sheet = loopdesk_domain::import::Sheet::parse(&kind)?;
+            let rows = svc.export(&Actor::system(), sheet, lang != "en").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let xlsx = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+            let bytes = if xlsx {
+                loopdesk_service::tabular::write_xlsx(sheet.code(), &rows)
+            } else {
+                loopdesk_service::tabular::write_csv(&rows)
+            }
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::fs::write(&file, bytes).with_context(|| format!("writing {}", file.display()))?;
+            println!("exported {} {kind} rows to {}", rows.len() - 1, file.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo => {

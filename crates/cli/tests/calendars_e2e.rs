@@ -2,107 +2,25 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
-
 use loopdesk_domain::calendar::{Period, china_2025_exceptions};
+use loopdesk_test_support::app::{self, Server, client, token};
 use loopdesk_test_support::{TestDb, both_engines};
 use reqwest::StatusCode;
-use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_loopdesk");
-const DEMO_PASSWORD: &str = "loopdesk-demo";
+use loopdesk_test_support::app::DEMO_PASSWORD;
 
 fn cli(db: &TestDb, args: &[&str], stdin: &str) -> std::process::Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("LOOPDESK_DATABASE_URL", &db.url)
-        .env("LOOPDESK_DATA_DIR", db.dir.path())
-        .env("LOOPDESK_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run loopdesk");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
-    child.wait_with_output().expect("loopdesk finished")
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    app::cli(BIN, db, args, stdin)
 }
 
 fn serve(db: &TestDb) -> Server {
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .env("LOOPDESK_DATABASE_URL", &db.url)
-        .env("LOOPDESK_LISTEN", "127.0.0.1:0")
-        .env("LOOPDESK_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("server banner");
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .trim_end_matches('/')
-        .to_owned();
-    Server { child, base }
+    app::serve(BIN, db, &[])
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().redirect(Policy::none()).build().expect("client")
-}
-
-async fn token(s: &Server, user: &str, pw: &str) -> String {
-    let r = client()
-        .post(format!("{}/api/v1/auth/token", s.base))
-        .json(&json!({"username": user, "password": pw}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
-}
-
-/// Signs in through the login form; returns the session cookie.
 async fn browser_login(s: &Server, user: &str) -> String {
-    let c = client();
-    let r = c.get(format!("{}/login", s.base)).send().await.unwrap();
-    let pre = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .find_map(|v| v.to_str().ok()?.split(';').next()?.strip_prefix("ld_csrf=").map(str::to_owned))
-        .unwrap();
-    let r = c
-        .post(format!("{}/login", s.base))
-        .header("cookie", format!("ld_csrf={pre}"))
-        .form(&[("username", user), ("password", DEMO_PASSWORD), ("_csrf", &pre), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .find_map(|v| v.to_str().ok().filter(|v| v.starts_with("ld_session=")))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
+    app::browser_login(s, user, DEMO_PASSWORD).await
 }
 
 fn office_day() -> Value {

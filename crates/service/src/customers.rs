@@ -42,7 +42,8 @@ pub struct CustomerInput {
     pub phones: Vec<String>,
     pub emails: Vec<String>,
     pub tags: Vec<String>,
-    /// Username of the responsible staff member (售后服务责任人).
+    /// Username of the responsible staff member (售后服务责任人). On update, `None` keeps the
+    /// current owner and an empty string clears it.
     pub owner: Option<String>,
     pub notes: Option<String>,
 }
@@ -230,7 +231,11 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let before = cs::customer(&mut tx.conn(), id).await.entity("customer")?;
         f.code = code.clone().unwrap_or_else(|| before.code.clone());
-        f.owner_id = owner_id(&mut tx.conn(), input.owner.as_deref()).await?;
+        // On update, no owner given keeps the owner; an empty one clears it.
+        f.owner_id = match input.owner.as_deref() {
+            None => before.owner_id,
+            Some(o) => owner_id(&mut tx.conn(), Some(o)).await?,
+        };
         check_duplicates(&mut tx.conn(), Some(&f.code), &f, Some(id)).await?;
         let names = contact_names(&mut tx.conn(), id).await?;
         f.search_text = search_text(&f.code, &f.name, &f.phones.0, &names, &f.region);

@@ -3,6 +3,8 @@
 //! PostgreSQL is expected at `LOOPDESK_TEST_PG` (default `postgres://postgres@127.0.0.1:5432`).
 //! If it cannot be reached the test fails loudly: a skipped PostgreSQL test would hide a broken engine.
 
+pub mod app;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use sqlx::Connection;

@@ -192,13 +192,6 @@ pub async fn patch_customer(
     JsonBody(b): JsonBody<CustomerPatchBody>,
 ) -> ApiResult<Json<CustomerDto>> {
     let cur = st.svc.customer(&a.actor, id).await?;
-    let owner = match b.owner {
-        Some(o) => Some(o),
-        None => match cur.owner_id {
-            Some(oid) => Some(st.svc.user(&a.actor, oid).await.map(|u| u.username).unwrap_or_default()),
-            None => None,
-        },
-    };
     let input = CustomerInput {
         code: Some(b.code.unwrap_or(cur.code)),
         name: b.name.unwrap_or(cur.name),
@@ -210,7 +203,7 @@ pub async fn patch_customer(
         phones: b.phones.unwrap_or(cur.phones.0),
         emails: b.emails.unwrap_or(cur.emails.0),
         tags: b.tags.unwrap_or(cur.tags.0),
-        owner,
+        owner: b.owner,
         notes: Some(b.notes.unwrap_or(cur.notes)),
     };
     Ok(Json(st.svc.update_customer(&a.actor, id, b.version, &input).await?.into()))

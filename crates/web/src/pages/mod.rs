@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod calendars;
+mod customers;
 mod session;
 
 use askama::Template;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(audit::routes())
         .merge(calendars::routes())
+        .merge(customers::routes())
 }
 
 async fn css() -> impl IntoResponse {
@@ -55,9 +57,28 @@ pub struct Chrome {
     pub can_departments: bool,
     pub can_audit: bool,
     pub can_calendars: bool,
+    pub can_customers: bool,
 }
 
 impl Chrome {
+    /// The layout for a visitor who is not signed in: no navigation.
+    pub fn anonymous(locale: Locale, org: String, tz: chrono_tz::Tz, csrf: String) -> Chrome {
+        Chrome {
+            t: Tr(locale),
+            org,
+            tz,
+            signed_in: false,
+            user_name: String::new(),
+            csrf,
+            nav: "",
+            can_users: false,
+            can_departments: false,
+            can_audit: false,
+            can_calendars: false,
+            can_customers: false,
+        }
+    }
+
     /// A time in the organisation's zone, as people there read it.
     pub fn time(&self, at: &DateTime<Utc>) -> String {
         at.with_timezone(&self.tz).format("%Y-%m-%d %H:%M:%S").to_string()
@@ -87,6 +108,7 @@ impl SignedIn {
             can_departments: self.actor.can(Permission::SignIn),
             can_audit: self.actor.can(Permission::ReadAudit),
             can_calendars: self.actor.can(Permission::ManageSettings),
+            can_customers: self.actor.can(Permission::ReadCustomers),
         }
     }
 
@@ -168,19 +190,7 @@ pub enum PageError {
 }
 
 fn bare_chrome(locale: Locale) -> Chrome {
-    Chrome {
-        t: Tr(locale),
-        org: "Loopdesk".into(),
-        tz: chrono_tz::Asia::Shanghai,
-        signed_in: false,
-        user_name: String::new(),
-        csrf: String::new(),
-        nav: "",
-        can_users: false,
-        can_departments: false,
-        can_audit: false,
-        can_calendars: false,
-    }
+    Chrome::anonymous(locale, "Loopdesk".into(), chrono_tz::Asia::Shanghai, String::new())
 }
 
 fn error_page(status: StatusCode, locale: Locale, heading_key: &str, message: String) -> Response {
@@ -265,6 +275,8 @@ struct Home {
     c: Chrome,
     roles: Vec<String>,
     department: String,
+    /// (communication id, version, customer id, customer name, subject, due, overdue)
+    follow_ups: Vec<(i64, i64, i64, String, String, String, bool)>,
 }
 
 async fn home(s: SignedIn) -> Result<Response, PageError> {
@@ -273,7 +285,20 @@ async fn home(s: SignedIn) -> Result<Response, PageError> {
         None => s.tr().get("common.none").to_owned(),
     };
     let roles = s.user.roles.iter().map(|r| s.tr().role(r.code())).collect();
-    Ok(render(&Home { c: s.chrome("home"), roles, department }))
+    let today = Utc::now().with_timezone(&s.st.svc.settings.timezone).date_naive();
+    let follow_ups =
+        s.st.svc
+            .my_follow_ups(&s.actor)
+            .await
+            .page(&s)?
+            .into_iter()
+            .map(|(m, name)| {
+                let due = m.follow_up_due.map(|d| d.to_string()).unwrap_or_default();
+                let overdue = m.follow_up_due.is_some_and(|d| d < today);
+                (m.id, m.version, m.customer_id, name, m.subject, due, overdue)
+            })
+            .collect();
+    Ok(render(&Home { c: s.chrome("home"), roles, department, follow_ups }))
 }
 
 /// Keeps pages from rendering raw URIs: used by the pager.

@@ -37,19 +37,7 @@ struct Login {
 }
 
 fn anonymous_chrome(st: &AppState, locale: Locale, csrf: String) -> Chrome {
-    Chrome {
-        t: Tr(locale),
-        org: st.svc.settings.name.clone(),
-        tz: st.svc.settings.timezone,
-        signed_in: false,
-        user_name: String::new(),
-        csrf,
-        nav: "",
-        can_users: false,
-        can_departments: false,
-        can_audit: false,
-        can_calendars: false,
-    }
+    Chrome::anonymous(locale, st.svc.settings.name.clone(), st.svc.settings.timezone, csrf)
 }
 
 /// Only same-site paths are followed after sign-in.
