@@ -18,6 +18,7 @@ use loopdesk_domain::customer::{
 use loopdesk_domain::import::{Row, RowError, Sheet, headers, map_headers};
 use loopdesk_domain::org::required_text;
 use loopdesk_domain::page::{Page, Paged};
+use loopdesk_store::audit::PendingEvent;
 use loopdesk_store::customers::{
     self as cs, Asset, Communication, CommunicationFields, Contact, ContactFields, Contract, ContractFields, Customer,
     CustomerFields, CustomerFilter, Product, StrList,
@@ -432,58 +433,12 @@ impl Service {
             Ok(p) => p,
             Err(errors) => return reject(errors).await,
         };
-        let mut errors = Vec::new();
         let mut tx = self.store.begin().await?;
-        let mut imported = 0;
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        let total = data.len();
-        for (i, cells) in data.iter().enumerate() {
-            let row = Row::new(i + 2, sheet, cells, &pos);
-            if row.is_blank() {
-                continue;
-            }
-            // The same key twice in one file is a duplicate the database cannot see yet.
-            let key = match sheet {
-                Sheet::Customers => {
-                    let code = row.get("code");
-                    if code.is_empty() {
-                        format!("name:{}|{}", name_key(row.get("name")), row.get("phones"))
-                    } else {
-                        code.to_uppercase()
-                    }
-                }
-                Sheet::Contracts => row.get("number").to_owned(),
-                Sheet::Assets => format!("{}|{}", row.get("product_code"), row.get("serial")),
-                Sheet::Contacts => format!("{}|{}", row.get("customer_code"), row.get("name")),
-            };
-            if let Some(first) = seen.insert(key, row.number) {
-                errors.push(RowError {
-                    row: row.number,
-                    column: sheet.columns()[0].zh.into(),
-                    reason: format!("same as row {first}"),
-                });
-                continue;
-            }
-            if let Err(e) = import_row(&mut tx, actor, sheet, &row).await {
-                match e {
-                    crate::ServiceError::Domain(d) => errors.push(row.error(d, sheet.columns()[0].key)),
-                    other => return Err(other),
-                }
-            } else {
-                imported += 1;
-            }
-            if i % 200 == 0 || i + 1 == total {
-                progress(i + 1, total);
-            }
-            if errors.len() >= 1000 {
-                errors.push(RowError {
-                    row: row.number,
-                    column: String::new(),
-                    reason: "too many errors; stopped checking".into(),
-                });
-                break;
-            }
-        }
+        let (imported, errors) = if sheet == Sheet::Customers {
+            import_customers(&mut tx, actor, data, &pos, &mut progress).await?
+        } else {
+            import_rows(&mut tx, actor, sheet, data, &pos, &mut progress).await?
+        };
         if errors.is_empty() {
             tx.commit().await?;
             Ok(ImportOutcome::Imported { rows: imported })
@@ -693,6 +648,192 @@ async fn insert_contract(tx: &mut Tx, actor: &Actor, customer_id: i64, i: &Contr
     Ok(k)
 }
 
+/// Rows one by one (contacts, assets, contracts: each refers to existing records).
+async fn import_rows(
+    tx: &mut Tx,
+    actor: &Actor,
+    sheet: Sheet,
+    data: &[Vec<String>],
+    pos: &[Option<usize>],
+    progress: &mut impl FnMut(usize, usize),
+) -> ServiceResult<(usize, Vec<RowError>)> {
+    let mut errors = Vec::new();
+    let mut imported = 0;
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let total = data.len();
+    for (i, cells) in data.iter().enumerate() {
+        let row = Row::new(i + 2, sheet, cells, pos);
+        if row.is_blank() {
+            continue;
+        }
+        // The same key twice in one file is a duplicate the database cannot see yet.
+        let key = match sheet {
+            Sheet::Contracts => row.get("number").to_owned(),
+            Sheet::Assets => format!("{}|{}", row.get("product_code").to_uppercase(), row.get("serial")),
+            _ => format!("{}|{}", row.get("customer_code").to_uppercase(), row.get("name")),
+        };
+        if let Some(first) = seen.insert(key, row.number) {
+            errors.push(RowError {
+                row: row.number,
+                column: sheet.columns()[0].zh.into(),
+                reason: format!("same as row {first}"),
+            });
+            continue;
+        }
+        match import_row(tx, actor, sheet, &row).await {
+            Ok(()) => imported += 1,
+            Err(crate::ServiceError::Domain(d)) => errors.push(row.error(d, sheet.columns()[0].key)),
+            Err(other) => return Err(other),
+        }
+        if i % 200 == 0 || i + 1 == total {
+            progress(i + 1, total);
+        }
+        if errors.len() >= 1000 {
+            errors.push(RowError {
+                row: row.number,
+                column: String::new(),
+                reason: "too many errors; stopped checking".into(),
+            });
+            break;
+        }
+    }
+    Ok((imported, errors))
+}
+
+/// Customers in bulk: every row is checked in memory against an index of existing customers and
+/// the rows above it, then all are written with multi-row statements.
+async fn import_customers(
+    tx: &mut Tx,
+    actor: &Actor,
+    data: &[Vec<String>],
+    pos: &[Option<usize>],
+    progress: &mut impl FnMut(usize, usize),
+) -> ServiceResult<(usize, Vec<RowError>)> {
+    let sheet = Sheet::Customers;
+    let mut codes: HashMap<String, (usize, String)> = HashMap::new();
+    let mut by_key: HashMap<String, Vec<(String, String, Vec<String>, usize)>> = HashMap::new();
+    for (_, code, name, key, phones) in cs::dedupe_index(&mut tx.conn()).await? {
+        codes.insert(code.clone(), (0, name.clone()));
+        by_key.entry(key).or_default().push((code, name, phones.0, 0));
+    }
+    let users: HashMap<String, i64> =
+        org::users(&mut tx.conn(), &Default::default(), Page { page: 1, per_page: u32::MAX / 2 })
+            .await?
+            .items
+            .into_iter()
+            .map(|u| (u.username, u.id))
+            .collect();
+    let mut errors = Vec::new();
+    let mut good: Vec<(usize, Option<String>, CustomerFields)> = Vec::new();
+    let total = data.len();
+    for (i, cells) in data.iter().enumerate() {
+        let row = Row::new(i + 2, sheet, cells, pos);
+        if row.is_blank() {
+            continue;
+        }
+        let checked = (|| -> Result<(Option<String>, CustomerFields), DomainError> {
+            let opt = |k: &str| Some(row.get(k).to_owned()).filter(|v| !v.is_empty());
+            let input = CustomerInput {
+                code: opt("code"),
+                name: row.get("name").into(),
+                kind: opt("kind"),
+                category: opt("category"),
+                is_new: Some(parse_flag("is_new", row.get("is_new"))?),
+                region: opt("region"),
+                address: opt("address"),
+                phones: split_list(row.get("phones")),
+                emails: split_list(row.get("emails")),
+                tags: split_list(row.get("tags")),
+                owner: None,
+                notes: opt("notes"),
+            };
+            let (code, mut f) = validate_customer(&input)?;
+            if let Some(o) = opt("owner") {
+                f.owner_id = Some(
+                    *users
+                        .get(&o.to_lowercase())
+                        .ok_or_else(|| DomainError::invalid("owner", format!("no user named '{o}'")))?,
+                );
+            }
+            let same_row = |r: usize| if r == 0 { String::new() } else { format!(" (row {r} of this file)") };
+            if let Some(c) = &code
+                && let Some((r, name)) = codes.get(c)
+            {
+                return Err(DomainError::Conflict {
+                    reason: format!("customer code {c} is already used by {name}{}", same_row(*r)),
+                    field: Some("code"),
+                });
+            }
+            for (ec, en, ep, r) in by_key.get(&f.name_key).map(|v| v.as_slice()).unwrap_or(&[]) {
+                let e = Existing { id: 0, code: ec, name: en, phones: ep };
+                if let Some((field, reason)) = duplicate_reason(None, &f.name, &f.phones.0, &e) {
+                    return Err(DomainError::Conflict {
+                        reason: format!("{reason}{}", same_row(*r)),
+                        field: Some(field),
+                    });
+                }
+            }
+            Ok((code, f))
+        })();
+        match checked {
+            Ok((code, f)) => {
+                if let Some(c) = &code {
+                    codes.insert(c.clone(), (row.number, f.name.clone()));
+                }
+                by_key.entry(f.name_key.clone()).or_default().push((
+                    code.clone().unwrap_or_default(),
+                    f.name.clone(),
+                    f.phones.0.clone(),
+                    row.number,
+                ));
+                good.push((row.number, code, f));
+            }
+            Err(e) => errors.push(row.error(e, "name")),
+        }
+        if i % 500 == 0 || i + 1 == total {
+            progress(i + 1, total);
+        }
+        if errors.len() >= 1000 {
+            errors.push(RowError {
+                row: row.number,
+                column: String::new(),
+                reason: "too many errors; stopped checking".into(),
+            });
+            break;
+        }
+    }
+    if !errors.is_empty() {
+        return Ok((0, errors));
+    }
+    // Codes for rows that gave none, from one reservation of the counter.
+    let missing = good.iter().filter(|(_, c, _)| c.is_none()).count() as i64;
+    let mut next =
+        if missing > 0 { cs::reserve_counter(&mut tx.conn(), "customer", "", missing).await? - missing + 1 } else { 0 };
+    for (number, code, f) in good.iter_mut() {
+        f.code = match code {
+            Some(c) => c.clone(),
+            None => {
+                let c = generated_customer_code(next);
+                next += 1;
+                if codes.contains_key(&c) {
+                    let reason = format!("the generated code {c} is already taken; give this row a code");
+                    errors.push(RowError { row: *number, column: "客户编号".into(), reason });
+                }
+                c
+            }
+        };
+        f.search_text = search_text(&f.code, &f.name, &f.phones.0, &[], &f.region);
+    }
+    if !errors.is_empty() {
+        return Ok((0, errors));
+    }
+    let fields: Vec<CustomerFields> = good.into_iter().map(|(_, _, f)| f).collect();
+    let inserted = cs::insert_customers(&mut tx.conn(), &fields).await.entity("customer")?;
+    let events = inserted.iter().map(|k| PendingEvent::created("customer", k.id, k)).collect();
+    tx.audit_batch(actor, events).await?;
+    Ok((inserted.len(), vec![]))
+}
+
 async fn customer_id_by_code(tx: &mut Tx, code: &str) -> ServiceResult<i64> {
     let code = code.trim().to_uppercase();
     match cs::customer_by_code(&mut tx.conn(), &code).await {
@@ -707,23 +848,8 @@ async fn customer_id_by_code(tx: &mut Tx, code: &str) -> ServiceResult<i64> {
 async fn import_row(tx: &mut Tx, actor: &Actor, sheet: Sheet, r: &Row<'_>) -> ServiceResult<()> {
     let opt = |k: &str| Some(r.get(k).to_owned()).filter(|v| !v.is_empty());
     match sheet {
-        Sheet::Customers => {
-            let input = CustomerInput {
-                code: opt("code"),
-                name: r.get("name").into(),
-                kind: opt("kind"),
-                category: opt("category"),
-                is_new: Some(parse_flag("is_new", r.get("is_new"))?),
-                region: opt("region"),
-                address: opt("address"),
-                phones: split_list(r.get("phones")),
-                emails: split_list(r.get("emails")),
-                tags: split_list(r.get("tags")),
-                owner: opt("owner"),
-                notes: opt("notes"),
-            };
-            insert_customer(tx, actor, &input).await.map(|_| ())
-        }
+        // Customers go through `import_customers`, in bulk.
+        Sheet::Customers => Err(DomainError::invalid("kind", "customers are imported in bulk").into()),
         Sheet::Contacts => {
             let id = customer_id_by_code(tx, r.get("customer_code")).await?;
             let input = ContactInput {

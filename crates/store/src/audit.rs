@@ -32,7 +32,49 @@ fn from_row(r: Row) -> AuditRecord {
     }
 }
 
+/// An audit event waiting to be appended (see [`Tx::audit_batch`]).
+pub struct PendingEvent {
+    pub action: AuditAction,
+    pub entity: &'static str,
+    pub entity_id: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+impl PendingEvent {
+    pub fn created<A: Serialize>(entity: &'static str, id: i64, after: &A) -> PendingEvent {
+        PendingEvent {
+            action: AuditAction::Create,
+            entity,
+            entity_id: id.to_string(),
+            before: None,
+            after: Some(to_json(after)),
+        }
+    }
+}
+
+/// Rows per multi-row INSERT: 11 parameters each stays far below both engines' parameter limits.
+const AUDIT_CHUNK: usize = 500;
+
 impl Tx {
+    /// The chain head, read once per transaction (and locked on PostgreSQL until commit).
+    async fn audit_head(&mut self) -> StoreResult<(i64, String)> {
+        if let Some(h) = self.audit_head.take() {
+            return Ok(h);
+        }
+        let c = &mut self.conn();
+        if let Conn::Postgres(pg) = c {
+            // ENGINE: PostgreSQL writers run in parallel; this lock makes appends to the chain
+            // take turns until commit. SQLite's single writer connection already does.
+            sqlx::query("SELECT pg_advisory_xact_lock(7406001)").execute(&mut **pg).await.map_err(map_err)?;
+        }
+        let last: Option<(i64, String)> = on!(c, e => sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(e)
+            .await
+            .map_err(map_err))?;
+        Ok(last.unwrap_or((0, GENESIS.to_owned())))
+    }
+
     /// Appends one audit event to the chain. `before`/`after` are any serialisable snapshots.
     pub async fn audit<B: Serialize, A: Serialize>(
         &mut self,
@@ -43,22 +85,7 @@ impl Tx {
         before: Option<&B>,
         after: Option<&A>,
     ) -> StoreResult<i64> {
-        let (prev_seq, prev_hash) = match self.audit_head.take() {
-            Some(h) => h,
-            None => {
-                let c = &mut self.conn();
-                if let Conn::Postgres(pg) = c {
-                    // ENGINE: PostgreSQL writers run in parallel; this lock makes appends to the chain
-                    // take turns until commit. SQLite's single writer connection already does.
-                    sqlx::query("SELECT pg_advisory_xact_lock(7406001)").execute(&mut **pg).await.map_err(map_err)?;
-                }
-                let last: Option<(i64, String)> = on!(c, e => sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-                    .fetch_optional(e)
-                    .await
-                    .map_err(map_err))?;
-                last.unwrap_or((0, GENESIS.to_owned()))
-            }
-        };
+        let (prev_seq, prev_hash) = self.audit_head().await?;
         let mut rec = AuditRecord {
             seq: prev_seq + 1,
             at: normalise_time(Utc::now()),
@@ -73,32 +100,92 @@ impl Tx {
             hash: String::new(),
         };
         rec.hash = link_hash(&rec, &prev_hash);
-        let c = &mut self.conn();
-        on!(c, e => sqlx::query(
-            "INSERT INTO audit_events (seq, at, actor_id, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(rec.seq)
-        .bind(rec.at)
-        .bind(rec.actor_id)
-        .bind(&rec.actor)
-        .bind(&rec.action)
-        .bind(&rec.entity)
-        .bind(&rec.entity_id)
-        .bind(&rec.before)
-        .bind(&rec.after)
-        .bind(&rec.prev_hash)
-        .bind(&rec.hash)
-        .execute(e)
-        .await
-        .map_err(map_err)
-        .map(|_| ()))?;
-        self.audit_head = Some((rec.seq, rec.hash));
+        let head = (rec.seq, rec.hash.clone());
+        insert_records(&mut self.conn(), std::slice::from_ref(&rec)).await?;
+        self.audit_head = Some(head);
         Ok(rec.seq)
+    }
+
+    /// Appends many events with few statements: bulk writes (imports, batched intake) use this.
+    pub async fn audit_batch(&mut self, actor: &Actor, events: Vec<PendingEvent>) -> StoreResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let (mut seq, mut prev) = self.audit_head().await?;
+        let at = normalise_time(Utc::now());
+        let mut recs = Vec::with_capacity(events.len());
+        for ev in events {
+            seq += 1;
+            let mut rec = AuditRecord {
+                seq,
+                at,
+                actor_id: actor.user_id,
+                actor: actor.username.clone(),
+                action: ev.action.code().to_owned(),
+                entity: ev.entity.to_owned(),
+                entity_id: ev.entity_id,
+                before: ev.before,
+                after: ev.after,
+                prev_hash: prev.clone(),
+                hash: String::new(),
+            };
+            rec.hash = link_hash(&rec, &prev);
+            prev = rec.hash.clone();
+            recs.push(rec);
+        }
+        for chunk in recs.chunks(AUDIT_CHUNK) {
+            insert_records(&mut self.conn(), chunk).await?;
+        }
+        self.audit_head = Some((seq, prev));
+        Ok(())
     }
 }
 
-fn to_json<T: Serialize>(v: &T) -> String {
+async fn insert_records(c: &mut Conn<'_>, recs: &[AuditRecord]) -> StoreResult<()> {
+    let values: Vec<String> = (0..recs.len())
+        .map(|i| {
+            let b = i * 11;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9,
+                b + 10,
+                b + 11
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO audit_events (seq, at, actor_id, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash) VALUES {}",
+        values.join(", ")
+    );
+    on!(c, e => {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+        for r in recs {
+            q = q
+                .bind(r.seq)
+                .bind(r.at)
+                .bind(r.actor_id)
+                .bind(&r.actor)
+                .bind(&r.action)
+                .bind(&r.entity)
+                .bind(&r.entity_id)
+                .bind(&r.before)
+                .bind(&r.after)
+                .bind(&r.prev_hash)
+                .bind(&r.hash);
+        }
+        q.execute(e).await.map_err(map_err).map(|_| ())
+    })
+}
+
+pub fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|e| format!("{{\"unserialisable\":\"{e}\"}}"))
 }
 

@@ -637,3 +637,79 @@ pub async fn asset_taken(c: &mut Conn<'_>, product_id: i64, serial: &str) -> Sto
         .map_err(map_err))?;
     Ok(n > 0)
 }
+
+/// Reserves `n` consecutive counter values in one statement; returns the last one.
+pub async fn reserve_counter(c: &mut Conn<'_>, name: &str, period: &str, n: i64) -> StoreResult<i64> {
+    on!(c, e => sqlx::query_scalar(
+        "INSERT INTO counters (name, period, value) VALUES ($1, $2, $3)
+         ON CONFLICT (name, period) DO UPDATE SET value = counters.value + $3 RETURNING value",
+    )
+    .bind(name)
+    .bind(period)
+    .bind(n)
+    .fetch_one(e)
+    .await
+    .map_err(map_err))
+}
+
+/// (id, code, name, name_key, phones) of every customer: what a bulk duplicate check needs.
+pub async fn dedupe_index(c: &mut Conn<'_>) -> StoreResult<Vec<(i64, String, String, String, StrList)>> {
+    let rows: Vec<(i64, String, String, String, String)> = on!(c, e => sqlx::query_as("SELECT id, code, name, name_key, phones FROM customers")
+            .fetch_all(e)
+            .await
+            .map_err(map_err))?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, code, name, key, phones)| (id, code, name, key, StrList::try_from(phones).unwrap_or_default()))
+        .collect())
+}
+
+/// Inserts many customers with one statement per 200 rows; returns them in input order.
+pub async fn insert_customers(c: &mut Conn<'_>, rows: &[CustomerFields]) -> StoreResult<Vec<Customer>> {
+    const CHUNK: usize = 200;
+    const COLS: usize = 15;
+    let now = Utc::now();
+    let mut out = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(CHUNK) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p: Vec<String> = (1..=COLS).map(|k| format!("${}", i * COLS + k)).collect();
+                format!("({}, 1, {}, {})", p[..14].join(", "), p[14], p[14])
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO customers (code, name, name_key, kind, category, is_new, region, address, phones, emails, tags, owner_id, notes, search_text, version, created_at, updated_at)
+             VALUES {} RETURNING {CUSTOMER_COLS}",
+            values.join(", ")
+        );
+        let inserted: Vec<Customer> = on!(c, e => {
+            let mut q = sqlx::query_as::<_, Customer>(sqlx::AssertSqlSafe(sql.as_str()));
+            for f in chunk {
+                q = q
+                    .bind(&f.code)
+                    .bind(&f.name)
+                    .bind(&f.name_key)
+                    .bind(&f.kind)
+                    .bind(&f.category)
+                    .bind(f.is_new)
+                    .bind(&f.region)
+                    .bind(&f.address)
+                    .bind(f.phones.json())
+                    .bind(f.emails.json())
+                    .bind(f.tags.json())
+                    .bind(f.owner_id)
+                    .bind(&f.notes)
+                    .bind(&f.search_text)
+                    .bind(now);
+            }
+            q.fetch_all(e).await.map_err(map_err)
+        })?;
+        // RETURNING order is not promised by SQL: match rows back by their unique code.
+        let mut by_code: std::collections::HashMap<String, Customer> =
+            inserted.into_iter().map(|k| (k.code.clone(), k)).collect();
+        for f in chunk {
+            out.push(by_code.remove(&f.code).ok_or(crate::StoreError::NotFound)?);
+        }
+    }
+    Ok(out)
+}
