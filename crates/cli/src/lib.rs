@@ -304,8 +304,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         errors.len(),
                         file.display()
                     );
-                    for e in &errors {
+                    for e in errors.iter().take(50) {
                         println!("  row {}, {}: {}", e.row, e.column, e.reason);
+                    }
+                    if errors.len() > 50 {
+                        println!(
+                            "  … and {} more; the full report is in the web UI (report {report_id})",
+                            errors.len() - 50
+                        );
                     }
                     Ok(ExitCode::from(3))
                 }

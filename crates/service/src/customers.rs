@@ -700,6 +700,9 @@ async fn import_rows(
     Ok((imported, errors))
 }
 
+/// A customer the duplicate check knows: (code, name, phones, row in this file or 0).
+type Known = (String, String, Vec<String>, usize);
+
 /// Customers in bulk: every row is checked in memory against an index of existing customers and
 /// the rows above it, then all are written with multi-row statements.
 async fn import_customers(
@@ -711,7 +714,8 @@ async fn import_customers(
 ) -> ServiceResult<(usize, Vec<RowError>)> {
     let sheet = Sheet::Customers;
     let mut codes: HashMap<String, (usize, String)> = HashMap::new();
-    let mut by_key: HashMap<String, Vec<(String, String, Vec<String>, usize)>> = HashMap::new();
+    // name key → (code, name, phones, row in this file or 0 for the database)
+    let mut by_key: HashMap<String, Vec<Known>> = HashMap::new();
     for (_, code, name, key, phones) in cs::dedupe_index(&mut tx.conn()).await? {
         codes.insert(code.clone(), (0, name.clone()));
         by_key.entry(key).or_default().push((code, name, phones.0, 0));

@@ -53,9 +53,6 @@ impl PendingEvent {
     }
 }
 
-/// Rows per multi-row INSERT: 11 parameters each stays far below both engines' parameter limits.
-const AUDIT_CHUNK: usize = 500;
-
 impl Tx {
     /// The chain head, read once per transaction (and locked on PostgreSQL until commit).
     async fn audit_head(&mut self) -> StoreResult<(i64, String)> {
@@ -133,7 +130,8 @@ impl Tx {
             prev = rec.hash.clone();
             recs.push(rec);
         }
-        for chunk in recs.chunks(AUDIT_CHUNK) {
+        let per = self.conn().rows_per_insert(11);
+        for chunk in recs.chunks(per) {
             insert_records(&mut self.conn(), chunk).await?;
         }
         self.audit_head = Some((seq, prev));

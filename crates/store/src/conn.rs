@@ -83,6 +83,19 @@ macro_rules! sql {
 }
 pub(crate) use sql;
 
+impl Conn<'_> {
+    /// How many rows one multi-row INSERT of `columns` parameters each should carry.
+    /// ENGINE: sqlx's SQLite binding looks parameters up by name, which grows with the square of
+    /// their number; a few hundred per statement keeps it cheap. PostgreSQL takes thousands.
+    pub fn rows_per_insert(&self, columns: usize) -> usize {
+        let params = match self {
+            Conn::Sqlite(_) => 240,
+            Conn::Postgres(_) => 6000,
+        };
+        (params / columns.max(1)).max(1)
+    }
+}
+
 /// A write transaction. Dropping it without `commit` rolls back.
 pub struct Tx {
     inner: TxInner,

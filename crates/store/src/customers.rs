@@ -664,13 +664,13 @@ pub async fn dedupe_index(c: &mut Conn<'_>) -> StoreResult<Vec<(i64, String, Str
         .collect())
 }
 
-/// Inserts many customers with one statement per 200 rows; returns them in input order.
+/// Inserts many customers with few statements; returns them in input order.
 pub async fn insert_customers(c: &mut Conn<'_>, rows: &[CustomerFields]) -> StoreResult<Vec<Customer>> {
-    const CHUNK: usize = 200;
     const COLS: usize = 15;
     let now = Utc::now();
     let mut out = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(CHUNK) {
+    let per = c.rows_per_insert(COLS);
+    for chunk in rows.chunks(per) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
                 let p: Vec<String> = (1..=COLS).map(|k| format!("${}", i * COLS + k)).collect();
