@@ -12,6 +12,7 @@ pub mod import;
 pub mod locale;
 pub mod org;
 pub mod page;
+pub mod process;
 pub mod survey;
 
 pub use error::DomainError;

@@ -1,0 +1,258 @@
+//! Process definitions (流程定义, spec C4): the lifecycle of a case type as data — states,
+//! transitions, who may take them, which fields they require, what they do to service-level
+//! clocks, and whether the customer is told. Definitions are versioned by the store; a case keeps
+//! the version it started with.
+//!
+//! A definition is written as TOML or JSON (the same shape) and checked before it is accepted:
+//! every state reachable from the initial one, every state able to reach an end, known roles,
+//! known states in transitions, at least one terminal state.
+
+mod defaults;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use crate::DomainError;
+use crate::access::Role;
+
+pub use defaults::{CASE_TYPES, default_definition};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateDef {
+    pub code: String,
+    pub zh: String,
+    pub en: String,
+    #[serde(default)]
+    pub terminal: bool,
+}
+
+/// What a transition does to a named service-level clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockAction {
+    Start,
+    Pause,
+    Resume,
+    Stop,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockEffect {
+    pub clock: String,
+    pub action: ClockAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionDef {
+    pub code: String,
+    pub zh: String,
+    pub en: String,
+    /// States it may be taken from.
+    pub from: Vec<String>,
+    pub to: String,
+    /// Staff roles allowed to take it (the case owner's department scope still applies).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// The customer may take it from the portal (accept or reject a resolution, withdraw).
+    #[serde(default)]
+    pub customer: bool,
+    /// Fields that must be given with the transition (e.g. `severity`, `resolution`).
+    #[serde(default)]
+    pub required: Vec<String>,
+    #[serde(default)]
+    pub clocks: Vec<ClockEffect>,
+    /// The customer is told (the reply shows on the portal in their language).
+    #[serde(default)]
+    pub notify_customer: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessDefinition {
+    pub case_type: String,
+    pub initial: String,
+    pub states: Vec<StateDef>,
+    pub transitions: Vec<TransitionDef>,
+    /// Clocks started when a case is created (e.g. acknowledgement).
+    #[serde(default)]
+    pub start_clocks: Vec<String>,
+}
+
+/// Fields a transition may require: the intake and assessment fields of a case, and free texts
+/// that are kept on the timeline.
+pub const KNOWN_FIELDS: [&str; 16] = [
+    "category",
+    "severity",
+    "responsibility",
+    "responsibility_note",
+    "lead_department",
+    "owner",
+    "justification",
+    "reason",
+    "resolution",
+    "reply",
+    "follow_up_outcome",
+    "decision",
+    "root_cause",
+    "disposition",
+    "comment",
+    "customer_deadline",
+];
+
+impl ProcessDefinition {
+    /// Reads TOML or JSON (by its first character) and checks it.
+    pub fn parse(text: &str) -> Result<ProcessDefinition, DomainError> {
+        let t = text.trim_start();
+        let def: ProcessDefinition = if t.starts_with('{') {
+            serde_json::from_str(t).map_err(|e| DomainError::invalid("definition", format!("not valid JSON: {e}")))?
+        } else {
+            toml::from_str(t).map_err(|e| DomainError::invalid("definition", format!("not valid TOML: {e}")))?
+        };
+        def.validate()?;
+        Ok(def)
+    }
+
+    pub fn state(&self, code: &str) -> Option<&StateDef> {
+        self.states.iter().find(|s| s.code == code)
+    }
+
+    pub fn transition(&self, code: &str) -> Option<&TransitionDef> {
+        self.transitions.iter().find(|t| t.code == code)
+    }
+
+    /// Transitions that leave `state`.
+    pub fn from_state<'a>(&'a self, state: &'a str) -> impl Iterator<Item = &'a TransitionDef> + 'a {
+        self.transitions.iter().filter(move |t| t.from.iter().any(|f| f == state))
+    }
+
+    pub fn validate(&self) -> Result<(), DomainError> {
+        let bad = |field: String, reason: String| Err(DomainError::Invalid { field, reason });
+        if !CASE_TYPES.contains(&self.case_type.as_str()) {
+            return bad(
+                "case_type".into(),
+                format!("unknown case type '{}'; known: {}", self.case_type, CASE_TYPES.join(", ")),
+            );
+        }
+        let mut codes = BTreeSet::new();
+        for (i, s) in self.states.iter().enumerate() {
+            if !is_code(&s.code) {
+                return bad(format!("states[{i}].code"), "must be lower-case letters, digits and _".into());
+            }
+            if !codes.insert(s.code.as_str()) {
+                return bad(format!("states[{i}].code"), format!("state '{}' is defined twice", s.code));
+            }
+            if s.zh.trim().is_empty() || s.en.trim().is_empty() {
+                return bad(format!("states[{i}]"), "needs both a zh and an en name".into());
+            }
+        }
+        if !codes.contains(self.initial.as_str()) {
+            return bad("initial".into(), format!("'{}' is not a state", self.initial));
+        }
+        if !self.states.iter().any(|s| s.terminal) {
+            return bad("states".into(), "there is no terminal state: a case could never close".into());
+        }
+        let mut tcodes = BTreeSet::new();
+        for (i, t) in self.transitions.iter().enumerate() {
+            let at = |f: &str| format!("transitions[{i}].{f}");
+            if !is_code(&t.code) {
+                return bad(at("code"), "must be lower-case letters, digits and _".into());
+            }
+            if !tcodes.insert(t.code.as_str()) {
+                return bad(at("code"), format!("transition '{}' is defined twice", t.code));
+            }
+            if t.zh.trim().is_empty() || t.en.trim().is_empty() {
+                return bad(format!("transitions[{i}]"), "needs both a zh and an en name".into());
+            }
+            if t.from.is_empty() {
+                return bad(at("from"), "names no state".into());
+            }
+            for f in &t.from {
+                match self.state(f) {
+                    None => return bad(at("from"), format!("unknown state '{f}'")),
+                    Some(s) if s.terminal => {
+                        return bad(at("from"), format!("'{f}' is terminal; nothing may leave it"));
+                    }
+                    Some(_) => {}
+                }
+            }
+            if self.state(&t.to).is_none() {
+                return bad(at("to"), format!("unknown state '{}'", t.to));
+            }
+            for r in &t.roles {
+                Role::parse(r).map_err(|e| match e {
+                    DomainError::Invalid { reason, .. } => DomainError::Invalid { field: at("roles"), reason },
+                    e => e,
+                })?;
+            }
+            if t.roles.is_empty() && !t.customer {
+                return bad(at("roles"), "nobody may take this transition".into());
+            }
+            for f in &t.required {
+                if !KNOWN_FIELDS.contains(&f.as_str()) {
+                    return bad(at("required"), format!("unknown field '{f}'; known: {}", KNOWN_FIELDS.join(", ")));
+                }
+            }
+            for c in &t.clocks {
+                if !is_code(&c.clock) {
+                    return bad(at("clocks"), format!("'{}' is not a clock name", c.clock));
+                }
+            }
+        }
+        // Every state reachable from the initial one…
+        let reach = self.reachable_from(&self.initial);
+        if let Some(s) = self.states.iter().find(|s| !reach.contains(s.code.as_str())) {
+            return bad("states".into(), format!("state '{}' cannot be reached from '{}'", s.code, self.initial));
+        }
+        // …and able to reach an end.
+        for s in self.states.iter().filter(|s| !s.terminal) {
+            let r = self.reachable_from(&s.code);
+            if !self.states.iter().any(|t| t.terminal && r.contains(t.code.as_str())) {
+                return bad("states".into(), format!("from state '{}' no terminal state can be reached", s.code));
+            }
+        }
+        Ok(())
+    }
+
+    fn reachable_from<'a>(&'a self, start: &'a str) -> BTreeSet<&'a str> {
+        let mut seen = BTreeSet::from([start]);
+        let mut queue = VecDeque::from([start]);
+        while let Some(s) = queue.pop_front() {
+            for t in self.from_state(s) {
+                if seen.insert(t.to.as_str()) {
+                    queue.push_back(t.to.as_str());
+                }
+            }
+        }
+        seen
+    }
+
+    /// Whether `roles` may take `t`. Administrators may take any staff transition.
+    pub fn allows(t: &TransitionDef, roles: &[Role]) -> bool {
+        roles.iter().any(|r| *r == Role::Admin || t.roles.iter().any(|x| x == r.code()))
+    }
+
+    /// Checks that every required field is given (non-blank) and names the first that is not.
+    pub fn check_required(t: &TransitionDef, given: &BTreeMap<String, String>) -> Result<(), DomainError> {
+        for f in &t.required {
+            if given.get(f).is_none_or(|v| v.trim().is_empty()) {
+                return Err(DomainError::invalid(f.clone(), format!("is required to {}", t.en.to_lowercase())));
+            }
+        }
+        Ok(())
+    }
+
+    /// The definition drawn as an SVG flowchart: states in breadth-first layers from the initial
+    /// state, transitions as arrows; `current` is highlighted. Labels are escaped.
+    pub fn to_svg(&self, current: Option<&str>, chinese: bool) -> String {
+        svg::draw(self, current, chinese)
+    }
+}
+
+fn is_code(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 40 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+mod svg;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,140 @@
+use super::*;
+
+fn complaint() -> ProcessDefinition {
+    default_definition("complaint").expect("shipped complaint definition")
+}
+
+#[test]
+fn every_shipped_definition_is_valid() {
+    for t in CASE_TYPES {
+        let d = default_definition(t).unwrap_or_else(|| panic!("{t} does not parse"));
+        assert_eq!(d.case_type, t);
+        d.validate().unwrap();
+    }
+}
+
+#[test]
+fn complaint_follows_iso_10002() {
+    let d = complaint();
+    let path = [
+        "acknowledge",
+        "assess",
+        "investigate",
+        "propose",
+        "reply",
+        "accept",
+        "schedule_follow_up",
+        "record_follow_up",
+    ];
+    let mut state = d.initial.clone();
+    for code in path {
+        let t = d.transition(code).unwrap();
+        assert!(t.from.contains(&state), "{code} from {state}");
+        state = t.to.clone();
+    }
+    assert!(d.state(&state).unwrap().terminal);
+    // A rejected resolution reopens the investigation.
+    assert_eq!(d.transition("reject").unwrap().to, "investigating");
+}
+
+#[test]
+fn roles_and_required_fields_are_enforced() {
+    let d = complaint();
+    let assess = d.transition("assess").unwrap();
+    assert!(ProcessDefinition::allows(assess, &[Role::Qa]));
+    assert!(!ProcessDefinition::allows(assess, &[Role::Auditor]));
+    assert!(ProcessDefinition::allows(assess, &[Role::Admin]));
+    let mut given = BTreeMap::from([("category".to_owned(), "product_quality".to_owned())]);
+    let err = ProcessDefinition::check_required(assess, &given).unwrap_err();
+    assert_eq!(err, DomainError::invalid("severity", "is required to assess"));
+    for f in ["severity", "responsibility", "lead_department"] {
+        given.insert(f.into(), "x".into());
+    }
+    assert!(ProcessDefinition::check_required(assess, &given).is_ok());
+}
+
+fn broken(edit: impl FnOnce(&mut ProcessDefinition)) -> DomainError {
+    let mut d = complaint();
+    edit(&mut d);
+    d.validate().unwrap_err()
+}
+
+#[test]
+fn invalid_definitions_are_refused_with_the_reason() {
+    let e = broken(|d| {
+        d.states.push(StateDef { code: "limbo".into(), zh: "悬空".into(), en: "Limbo".into(), terminal: false })
+    });
+    assert!(e.to_string().contains("'limbo' cannot be reached"), "{e}");
+    let e = broken(|d| d.transitions[0].roles = vec!["boss".into()]);
+    assert!(matches!(e, DomainError::Invalid { ref field, .. } if field == "transitions[0].roles"), "{e}");
+    let e = broken(|d| d.states.iter_mut().for_each(|s| s.terminal = false));
+    assert!(e.to_string().contains("no terminal state"), "{e}");
+    let e = broken(|d| d.transitions[1].to = "nowhere".into());
+    assert!(matches!(e, DomainError::Invalid { ref field, .. } if field == "transitions[1].to"));
+    let e = broken(|d| d.transitions[1].required.push("shoe_size".into()));
+    assert!(e.to_string().contains("shoe_size"));
+    let e = broken(|d| d.initial = "start".into());
+    assert!(matches!(e, DomainError::Invalid { ref field, .. } if field == "initial"));
+    // A state from which no end can be reached: a trap.
+    let e = broken(|d| {
+        d.states.push(StateDef { code: "trap".into(), zh: "陷阱".into(), en: "Trap".into(), terminal: false });
+        d.transitions.push(TransitionDef {
+            code: "fall".into(),
+            zh: "落入".into(),
+            en: "Fall".into(),
+            from: vec!["received".into()],
+            to: "trap".into(),
+            roles: vec!["agent".into()],
+            customer: false,
+            required: vec![],
+            clocks: vec![],
+            notify_customer: false,
+        });
+    });
+    assert!(e.to_string().contains("from state 'trap'"), "{e}");
+}
+
+#[test]
+fn parses_json_and_toml_and_names_syntax_errors() {
+    let d = complaint();
+    let json = serde_json::to_string(&d).unwrap();
+    assert_eq!(ProcessDefinition::parse(&json).unwrap(), d);
+    let toml_text = toml::to_string(&d).unwrap();
+    assert_eq!(ProcessDefinition::parse(&toml_text).unwrap(), d);
+    assert!(
+        matches!(ProcessDefinition::parse("{ nope"), Err(DomainError::Invalid { field, .. }) if field == "definition")
+    );
+    assert!(
+        matches!(ProcessDefinition::parse("states = 3"), Err(DomainError::Invalid { field, .. }) if field == "definition")
+    );
+}
+
+#[test]
+fn flowchart_marks_the_current_state_and_escapes() {
+    let mut d = complaint();
+    d.states[0].zh = "<已受理>".into();
+    let svg = d.to_svg(Some("investigating"), true);
+    assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+    assert!(svg.contains(r#"class="state current" data-state="investigating""#));
+    assert!(svg.contains("&lt;已受理&gt;") && !svg.contains("<已受理>"));
+    assert_eq!(svg.matches("<rect").count(), d.states.len());
+}
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(s in "\\PC{0,400}") {
+            let _ = super::ProcessDefinition::parse(&s);
+        }
+
+        #[test]
+        fn parse_of_mangled_definition_never_panics(cut in 0usize..4000, junk in "[\\[\\]{}=\",a-z_ ]{0,20}") {
+            let text = toml::to_string(&super::complaint()).unwrap();
+            let cut = cut.min(text.len());
+            let cut = (0..=cut).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+            let _ = super::ProcessDefinition::parse(&format!("{}{}{}", &text[..cut], junk, &text[cut..]));
+        }
+    }
+}
