@@ -6,6 +6,7 @@
 pub mod access;
 pub mod audit;
 pub mod calendar;
+pub mod case;
 pub mod customer;
 pub mod error;
 pub mod import;

@@ -1,0 +1,205 @@
+//! Case values (spec C3): severity, company responsibility, intake channel, the number format.
+
+use chrono::{DateTime, Datelike, Utc};
+use chrono_tz::Tz;
+
+use crate::DomainError;
+use crate::customer::Coded;
+
+macro_rules! coded {
+    ($name:ident, $field:literal, { $($variant:ident => ($code:literal, $zh:literal, $en:literal)),+ $(,)? }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+        impl Coded for $name {
+            const FIELD: &'static str = $field;
+            const ALL: &'static [Self] = &[$($name::$variant),+];
+            fn code(self) -> &'static str { match self { $($name::$variant => $code),+ } }
+            fn labels(self) -> (&'static str, &'static str) { match self { $($name::$variant => ($zh, $en)),+ } }
+        }
+    };
+}
+
+coded!(Severity, "severity", {
+    Minor => ("minor", "轻微", "Minor"),
+    General => ("general", "一般", "General"),
+    Major => ("major", "严重", "Major"),
+    Critical => ("critical", "重大", "Critical"),
+});
+
+coded!(Responsibility, "responsibility", {
+    Yes => ("yes", "本公司责任", "Company responsible"),
+    No => ("no", "非本公司责任", "Not company responsible"),
+    Undetermined => ("undetermined", "待定", "Undetermined"),
+});
+
+coded!(IntakeChannel, "channel", {
+    Phone => ("phone", "电话", "Phone"),
+    Visit => ("visit", "来访", "Visit"),
+    Letter => ("letter", "信函", "Letter"),
+    Fax => ("fax", "传真", "Fax"),
+    Email => ("email", "电子邮件", "E-mail"),
+    Portal => ("portal", "网上门户", "Web portal"),
+    Api => ("api", "接口", "API"),
+    Chat => ("chat", "微信/在线", "WeChat / online chat"),
+});
+
+coded!(CaseType, "type", {
+    Inquiry => ("inquiry", "咨询", "Inquiry"),
+    Suggestion => ("suggestion", "建议", "Suggestion"),
+    Complaint => ("complaint", "投诉", "Complaint"),
+    ServiceRequest => ("service_request", "报修", "Service request"),
+    Return => ("return", "退货", "Return"),
+    Praise => ("praise", "表扬", "Praise"),
+    Grievance => ("grievance", "员工意见/申诉", "Employee grievance"),
+});
+
+/// When the company says it is not responsible, the customer is owed the reason (ISO 10002).
+pub fn check_responsibility(r: Responsibility, note: &str) -> Result<(), DomainError> {
+    if r == Responsibility::No && note.trim().is_empty() {
+        return Err(DomainError::invalid(
+            "responsibility_note",
+            "explain to the customer why the company is not responsible",
+        ));
+    }
+    Ok(())
+}
+
+/// A case number format such as `TS-{YYYY}-{NNNNNN}`: `{YYYY}`/`{YY}` the year of receipt in the
+/// organisation's zone, a run of `N` in braces the per-year sequence padded to that width.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberFormat {
+    pattern: String,
+    width: usize,
+}
+
+pub const DEFAULT_NUMBER_FORMAT: &str = "TS-{YYYY}-{NNNNNN}";
+
+impl NumberFormat {
+    pub fn parse(pattern: &str) -> Result<NumberFormat, DomainError> {
+        let bad = |r: &str| DomainError::invalid("number_format", r.to_owned());
+        let p = pattern.trim();
+        let seqs: Vec<&str> = p
+            .split('{')
+            .skip(1)
+            .filter_map(|s| s.split('}').next())
+            .filter(|t| t.chars().all(|c| c == 'N') && !t.is_empty())
+            .collect();
+        if seqs.len() != 1 {
+            return Err(bad("needs exactly one sequence placeholder such as {NNNNNN}"));
+        }
+        if !p.contains("{YYYY}") && !p.contains("{YY}") {
+            return Err(bad("needs the year, {YYYY} or {YY}: numbers restart every year"));
+        }
+        let width = seqs[0].len();
+        if !(3..=10).contains(&width) {
+            return Err(bad("the sequence must be 3 to 10 digits wide"));
+        }
+        if p.len() > 40 || !p.chars().all(|c| c.is_ascii_alphanumeric() || "-_/{}".contains(c)) {
+            return Err(bad("may contain only letters, digits, - _ / and placeholders"));
+        }
+        Ok(NumberFormat { pattern: p.to_owned(), width })
+    }
+
+    /// The counter period a number belongs to (its year in the organisation's zone).
+    pub fn period(received: DateTime<Utc>, tz: Tz) -> String {
+        received.with_timezone(&tz).year().to_string()
+    }
+
+    pub fn format(&self, year: i32, seq: i64) -> String {
+        let n = format!("{seq:0width$}", width = self.width);
+        self.pattern
+            .replace("{YYYY}", &format!("{year:04}"))
+            .replace("{YY}", &format!("{:02}", year.rem_euclid(100)))
+            .replace(&format!("{{{}}}", "N".repeat(self.width)), &n)
+    }
+}
+
+impl Default for NumberFormat {
+    fn default() -> Self {
+        NumberFormat { pattern: DEFAULT_NUMBER_FORMAT.into(), width: 6 }
+    }
+}
+
+/// Regulatory reporting deadlines for adverse events (ISO 13485 8.2.3; EU MDR Art. 87; FDA 21 CFR 803).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Regime {
+    /// Serious public health threat: 2 days.
+    EuMdrPublicHealthThreat,
+    /// Death or unanticipated serious deterioration in health: 10 days.
+    EuMdrDeath,
+    /// Other serious incidents: 15 days.
+    EuMdrSerious,
+    /// Medical device report: 30 calendar days.
+    Fda,
+}
+
+impl Regime {
+    pub fn days(self) -> i64 {
+        match self {
+            Regime::EuMdrPublicHealthThreat => 2,
+            Regime::EuMdrDeath => 10,
+            Regime::EuMdrSerious => 15,
+            Regime::Fda => 30,
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Regime, DomainError> {
+        match s.trim() {
+            "eu_mdr_public_health_threat" => Ok(Regime::EuMdrPublicHealthThreat),
+            "eu_mdr_death" => Ok(Regime::EuMdrDeath),
+            "eu_mdr_serious" => Ok(Regime::EuMdrSerious),
+            "fda" => Ok(Regime::Fda),
+            other => Err(DomainError::invalid(
+                "regime",
+                format!("'{other}' is not one of eu_mdr_public_health_threat, eu_mdr_death, eu_mdr_serious, fda"),
+            )),
+        }
+    }
+
+    /// Calendar days from the day the company became aware.
+    pub fn deadline(self, aware: DateTime<Utc>) -> DateTime<Utc> {
+        aware + chrono::Duration::days(self.days())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_number_format() {
+        let f = NumberFormat::parse(DEFAULT_NUMBER_FORMAT).unwrap();
+        assert_eq!(f.format(2026, 123), "TS-2026-000123");
+        assert_eq!(NumberFormat::parse("KS{YY}/{NNNN}").unwrap().format(2026, 7), "KS26/0007");
+        assert!(NumberFormat::parse("TS-{NNNNNN}").is_err());
+        assert!(NumberFormat::parse("TS-{YYYY}").is_err());
+        assert!(NumberFormat::parse("TS-{YYYY}-{NN}").is_err());
+        assert!(NumberFormat::parse("<b>{YYYY}{NNNN}").is_err());
+    }
+
+    #[test]
+    fn year_is_the_organisations() {
+        // 2026-12-31 20:00 UTC is already 2027 in Shanghai.
+        let t = DateTime::parse_from_rfc3339("2026-12-31T20:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(NumberFormat::period(t, chrono_tz::Asia::Shanghai), "2027");
+        assert_eq!(NumberFormat::period(t, chrono_tz::UTC), "2026");
+    }
+
+    #[test]
+    fn responsibility_no_needs_a_reason() {
+        assert!(check_responsibility(Responsibility::No, " ").is_err());
+        assert!(check_responsibility(Responsibility::No, "顾客使用不当").is_ok());
+        assert!(check_responsibility(Responsibility::Yes, "").is_ok());
+        assert_eq!(Severity::parse("严重").unwrap(), Severity::Major);
+    }
+
+    #[test]
+    fn adverse_event_deadlines() {
+        let t = DateTime::parse_from_rfc3339("2026-03-01T08:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(Regime::EuMdrDeath.deadline(t).to_rfc3339(), "2026-03-11T08:00:00+00:00");
+        assert_eq!(Regime::Fda.deadline(t).to_rfc3339(), "2026-03-31T08:00:00+00:00");
+        assert!(Regime::parse("mdr").is_err());
+    }
+}
