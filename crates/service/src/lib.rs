@@ -6,6 +6,7 @@
 pub mod access;
 pub mod audit;
 pub mod calendars;
+pub mod cases;
 pub mod customers;
 mod error;
 pub mod org;

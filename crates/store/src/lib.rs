@@ -10,6 +10,7 @@ mod error;
 pub mod audit;
 pub mod auth;
 pub mod calendars;
+pub mod cases;
 pub mod customers;
 pub mod org;
 

@@ -1,0 +1,516 @@
+//! Feedback and complaint cases (spec C3, C4): intake, numbering, process definitions,
+//! transitions with roles and required fields, the timeline, and the customer's tracking code.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use loopdesk_domain::DomainError;
+use loopdesk_domain::access::{Actor, Permission, Role, Scope};
+use loopdesk_domain::audit::AuditAction;
+use loopdesk_domain::case::{CaseType, IntakeChannel, NumberFormat, Responsibility, Severity, check_responsibility};
+use loopdesk_domain::customer::{Coded, parse_optional_date};
+use loopdesk_domain::org::required_text;
+use loopdesk_domain::page::{Page, Paged};
+use loopdesk_domain::process::{ProcessDefinition, default_definition};
+use loopdesk_store::cases::{self as ks, Case, CaseEvent, CaseFilter, NewCase, NewEvent};
+use loopdesk_store::customers as cs;
+use loopdesk_store::{Conn, StoreError, Tx, org};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::StoreResultExt;
+use crate::{Service, ServiceError, ServiceResult};
+
+/// A new case as typed by staff or sent by an API client.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CaseInput {
+    pub case_type: String,
+    pub customer_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub contact_email: Option<String>,
+    pub received_at: Option<DateTime<Utc>>,
+    pub channel: Option<String>,
+    pub product_code: Option<String>,
+    pub model: Option<String>,
+    pub serial: Option<String>,
+    pub ship_date: Option<String>,
+    pub subject: String,
+    pub description: String,
+    pub severity: Option<String>,
+    pub lead_department_id: Option<i64>,
+    pub adverse_event: Option<bool>,
+    /// The customer's language for the portal and replies (zh-CN or en).
+    pub locale: Option<String>,
+}
+
+/// A created case and, once only, the customer's tracking code.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub case: Case,
+    pub tracking_code: String,
+}
+
+fn digest(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Whether the actor may see confidential (employee grievance) cases.
+fn sees_confidential(actor: &Actor) -> bool {
+    actor.roles.iter().any(|r| matches!(r, Role::Admin | Role::Gm | Role::MgmtRep))
+}
+
+/// Department scoping for cases: the lead department in the actor's subtree, the actor's own
+/// cases, or cases not yet given a lead department (the intake queue).
+fn may_see(actor: &Actor, k: &Case) -> bool {
+    if k.confidential && !sees_confidential(actor) {
+        return false;
+    }
+    match &actor.scope {
+        Scope::All => true,
+        Scope::Departments(ids) => {
+            k.lead_department_id.is_none_or(|d| ids.contains(&d))
+                || (k.owner_id.is_some() && k.owner_id == actor.user_id)
+        }
+    }
+}
+
+/// The definition a case type starts with now: the newest stored version, or the shipped
+/// default stored as version 1 on first use.
+async fn current_definition(tx: &mut Tx, case_type: &str) -> ServiceResult<(i64, ProcessDefinition)> {
+    if let Some((v, text)) = ks::latest_definition(&mut tx.conn(), case_type).await? {
+        let def =
+            ProcessDefinition::parse(&text).map_err(|e| ServiceError::Internal(format!("stored definition: {e}")))?;
+        return Ok((v, def));
+    }
+    let def = default_definition(case_type).ok_or_else(|| DomainError::invalid("type", "unknown case type"))?;
+    let text = serde_json::to_string(&def).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let (v, stored) = ks::seed_definition(&mut tx.conn(), case_type, &text).await?;
+    let def =
+        ProcessDefinition::parse(&stored).map_err(|e| ServiceError::Internal(format!("stored definition: {e}")))?;
+    Ok((v, def))
+}
+
+/// The definition a case runs on (the version it started with).
+async fn definition_of(c: &mut Conn<'_>, k: &Case) -> ServiceResult<ProcessDefinition> {
+    let text = ks::definition(c, &k.case_type, k.definition_version).await?;
+    ProcessDefinition::parse(&text).map_err(|e| ServiceError::Internal(format!("stored definition: {e}")))
+}
+
+fn tracking_code() -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 12]>())
+}
+
+fn opt(v: &Option<String>) -> String {
+    v.as_deref().map(str::trim).unwrap_or("").to_owned()
+}
+
+impl Service {
+    pub fn number_format(&self) -> NumberFormat {
+        NumberFormat::default()
+    }
+
+    /// Registers a case. Staff need `WriteCases`; the portal calls this with the system actor.
+    pub async fn create_case(&self, actor: &Actor, i: &CaseInput) -> ServiceResult<Created> {
+        actor.require(Permission::WriteCases)?;
+        let case_type = CaseType::parse(&i.case_type).map_err(|_| {
+            DomainError::invalid("type", format!("must be one of {}", loopdesk_domain::process::CASE_TYPES.join(", ")))
+        })?;
+        let subject = required_text("subject", &i.subject, 200)?;
+        let description = i.description.trim().to_owned();
+        if description.is_empty() {
+            return Err(DomainError::invalid("description", "is required").into());
+        }
+        if description.chars().count() > 20_000 {
+            return Err(DomainError::invalid("description", "must be at most 20000 characters").into());
+        }
+        let channel = match i.channel.as_deref() {
+            Some(c) => IntakeChannel::parse(c)?,
+            None => IntakeChannel::Phone,
+        };
+        let severity = i.severity.as_deref().filter(|s| !s.trim().is_empty()).map(Severity::parse).transpose()?;
+        let ship_date = parse_optional_date("ship_date", i.ship_date.as_deref().unwrap_or(""))?;
+        let locale = match i.locale.as_deref() {
+            Some(l) => loopdesk_domain::locale::Locale::parse(l)
+                .ok_or_else(|| DomainError::invalid("locale", "must be zh-CN or en"))?,
+            None => self.settings.default_locale,
+        };
+        let received_at = i.received_at.unwrap_or_else(Utc::now);
+        if received_at > Utc::now() + chrono::Duration::minutes(5) {
+            return Err(DomainError::invalid("received_at", "lies in the future").into());
+        }
+        let mut tx = self.store.begin().await?;
+        let (version, def) = current_definition(&mut tx, case_type.code()).await?;
+        let (mut contact_name, mut contact_phone, mut contact_email) =
+            (opt(&i.contact_name), opt(&i.contact_phone), opt(&i.contact_email));
+        if let Some(cid) = i.customer_id {
+            let customer = cs::customer(&mut tx.conn(), cid).await.map_err(|e| match e {
+                StoreError::NotFound => ServiceError::from(DomainError::invalid("customer_id", "no such customer")),
+                e => e.into(),
+            })?;
+            if let Some(kid) = i.contact_id {
+                let contact = cs::contacts(&mut tx.conn(), cid)
+                    .await?
+                    .into_iter()
+                    .find(|k| k.id == kid)
+                    .ok_or_else(|| DomainError::invalid("contact_id", "is not a contact of this customer"))?;
+                contact_name = if contact_name.is_empty() { contact.name } else { contact_name };
+                contact_phone = if contact_phone.is_empty() {
+                    contact.phones.0.first().cloned().unwrap_or_default()
+                } else {
+                    contact_phone
+                };
+                contact_email = if contact_email.is_empty() { contact.email } else { contact_email };
+            } else if contact_phone.is_empty() {
+                contact_phone = customer.phones.0.first().cloned().unwrap_or_default();
+            }
+        } else if i.contact_id.is_some() {
+            return Err(DomainError::invalid("contact_id", "give customer_id with a contact").into());
+        }
+        let product_id = match i.product_code.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            Some(code) => match cs::product_by_code(&mut tx.conn(), &code.to_uppercase()).await {
+                Ok(p) => Some(p.id),
+                Err(StoreError::NotFound) => None,
+                Err(e) => return Err(e.into()),
+            },
+            None => None,
+        };
+        if let Some(d) = i.lead_department_id {
+            org::department(&mut tx.conn(), d)
+                .await
+                .map_err(|_| DomainError::invalid("lead_department_id", "no such department"))?;
+        }
+        let period = NumberFormat::period(received_at, self.settings.timezone);
+        let seq = cs::next_counter(&mut tx.conn(), "case", &period).await?;
+        let year: i32 = period.parse().unwrap_or(0);
+        let code = tracking_code();
+        let n = NewCase {
+            number: self.number_format().format(year, seq),
+            case_type: case_type.code().into(),
+            definition_version: version,
+            state: def.initial.clone(),
+            customer_id: i.customer_id,
+            contact_id: i.contact_id,
+            contact_name,
+            contact_phone,
+            contact_email,
+            received_at,
+            channel: channel.code().into(),
+            product_id,
+            model: opt(&i.model),
+            serial: opt(&i.serial),
+            product_code: opt(&i.product_code).to_uppercase(),
+            ship_date,
+            subject,
+            description,
+            severity: severity.map(|s| s.code().to_owned()).unwrap_or_default(),
+            lead_department_id: i.lead_department_id,
+            owner_id: None,
+            confidential: case_type == CaseType::Grievance,
+            adverse_event: i.adverse_event.unwrap_or(false),
+            locale: locale.code().into(),
+            tracking_hash: digest(&code),
+        };
+        let k = ks::insert_case(&mut tx.conn(), &n).await.entity("case")?;
+        let clocks = serde_json::json!({ "clocks_started": def.start_clocks }).to_string();
+        let ev = NewEvent {
+            case_id: k.id,
+            actor_id: actor.user_id,
+            actor: &actor.username,
+            kind: "created",
+            to_state: &k.state,
+            fields: clocks,
+            public: true,
+            ..Default::default()
+        };
+        ks::insert_event(&mut tx.conn(), &ev).await?;
+        tx.audit(actor, AuditAction::Create, "case", k.id, None::<&()>, Some(&k)).await?;
+        tx.commit().await?;
+        Ok(Created { case: k, tracking_code: code })
+    }
+
+    pub async fn case(&self, actor: &Actor, id: i64) -> ServiceResult<Case> {
+        actor.require(Permission::ReadCases)?;
+        let mut h = self.store.read().await?;
+        let k = ks::case(&mut h.conn(), id).await.entity("case")?;
+        if !may_see(actor, &k) {
+            // Confidential and out-of-scope cases are reported as absent, not as forbidden.
+            return Err(DomainError::NotFound { entity: "case" }.into());
+        }
+        Ok(k)
+    }
+
+    pub async fn cases(&self, actor: &Actor, mut f: CaseFilter, page: Page) -> ServiceResult<Paged<Case>> {
+        actor.require(Permission::ReadCases)?;
+        f.include_confidential = sees_confidential(actor);
+        if let Scope::Departments(ids) = &actor.scope {
+            f.within = Some(ids.clone());
+            f.scope_user = actor.user_id;
+        }
+        let mut h = self.store.read().await?;
+        Ok(ks::cases(&mut h.conn(), &f, page).await?)
+    }
+
+    /// The terminal states of every case type's current definitions (for "open cases" filters).
+    pub async fn terminal_states(&self) -> ServiceResult<Vec<String>> {
+        let mut out = Vec::new();
+        for t in loopdesk_domain::process::CASE_TYPES {
+            if let Some(d) = default_definition(t) {
+                out.extend(d.states.into_iter().filter(|s| s.terminal).map(|s| s.code));
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    pub async fn case_definition(&self, actor: &Actor, k: &Case) -> ServiceResult<ProcessDefinition> {
+        actor.require(Permission::ReadCases)?;
+        let mut h = self.store.read().await?;
+        definition_of(&mut h.conn(), k).await
+    }
+
+    pub async fn history(&self, actor: &Actor, id: i64) -> ServiceResult<Vec<CaseEvent>> {
+        self.case(actor, id).await?;
+        let mut h = self.store.read().await?;
+        Ok(ks::events(&mut h.conn(), id, false).await?)
+    }
+
+    /// Takes a transition of the case's process definition. `version` is the case version read;
+    /// `fields` carries the values the transition requires.
+    pub async fn transition(
+        &self,
+        actor: &Actor,
+        id: i64,
+        code: &str,
+        version: i64,
+        fields: &BTreeMap<String, String>,
+    ) -> ServiceResult<Case> {
+        actor.require(Permission::WriteCases)?;
+        if code == "merge" {
+            return Err(DomainError::invalid(
+                "transition",
+                "merge a case with the merge action, which names the case kept",
+            )
+            .into());
+        }
+        let mut tx = self.store.begin().await?;
+        let k = ks::case(&mut tx.conn(), id).await.entity("case")?;
+        if !may_see(actor, &k) {
+            return Err(DomainError::NotFound { entity: "case" }.into());
+        }
+        let after = apply_transition(&mut tx, actor, k, code, version, fields, false).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Lists stored definitions, newest version of each type (storing the defaults on first use).
+    pub async fn process_definitions(&self, actor: &Actor) -> ServiceResult<Vec<(i64, ProcessDefinition)>> {
+        actor.require(Permission::ReadCases)?;
+        let mut tx = self.store.begin().await?;
+        let mut out = Vec::new();
+        for t in loopdesk_domain::process::CASE_TYPES {
+            out.push(current_definition(&mut tx, t).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Stores a changed definition as the next version. Running cases keep theirs.
+    pub async fn put_process_definition(
+        &self,
+        actor: &Actor,
+        case_type: &str,
+        text: &str,
+    ) -> ServiceResult<(i64, ProcessDefinition)> {
+        actor.require(Permission::ManageSettings)?;
+        let def = ProcessDefinition::parse(text)?;
+        if def.case_type != case_type {
+            return Err(DomainError::invalid(
+                "case_type",
+                format!("the definition is for '{}', not '{case_type}'", def.case_type),
+            )
+            .into());
+        }
+        let canonical = serde_json::to_string(&def).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let mut tx = self.store.begin().await?;
+        current_definition(&mut tx, case_type).await?;
+        let v = ks::insert_definition(&mut tx.conn(), case_type, &canonical, actor.user_id).await?;
+        tx.audit(actor, AuditAction::Create, "process_definition", format!("{case_type}/{v}"), None::<&()>, Some(&def))
+            .await?;
+        tx.commit().await?;
+        Ok((v, def))
+    }
+
+    /// The case behind a number and tracking code, for the customer; anything else is "not found".
+    pub async fn public_case(
+        &self,
+        number: &str,
+        code: &str,
+    ) -> ServiceResult<(Case, Vec<CaseEvent>, ProcessDefinition)> {
+        let mut h = self.store.read().await?;
+        let k = match ks::case_by_number(&mut h.conn(), number.trim()).await {
+            Ok(k) => k,
+            Err(StoreError::NotFound) => return Err(DomainError::NotFound { entity: "case" }.into()),
+            Err(e) => return Err(e.into()),
+        };
+        // Constant-time comparison of the digests: the code is the only secret.
+        let given = digest(code.trim());
+        let same = given.len() == k.tracking_hash.len()
+            && given.bytes().zip(k.tracking_hash.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        if !same || k.confidential {
+            return Err(DomainError::NotFound { entity: "case" }.into());
+        }
+        let events = ks::events(&mut h.conn(), k.id, true).await?;
+        let def = definition_of(&mut h.conn(), &k).await?;
+        Ok((k, events, def))
+    }
+
+    /// A transition the customer takes on the portal (accept, reject, withdraw) or a note they add.
+    pub async fn public_action(
+        &self,
+        number: &str,
+        code: &str,
+        action: &str,
+        fields: &BTreeMap<String, String>,
+    ) -> ServiceResult<Case> {
+        let (k, _, _) = self.public_case(number, code).await?;
+        let customer = Actor { username: "customer".into(), ..Actor::system() };
+        let mut tx = self.store.begin().await?;
+        let k = ks::case(&mut tx.conn(), k.id).await?;
+        let version = k.version;
+        let after = if action == "add_information" {
+            let text = fields.get("comment").map(|s| s.trim()).unwrap_or("");
+            if text.is_empty() {
+                return Err(DomainError::invalid("comment", "is required").into());
+            }
+            if text.chars().count() > 10_000 {
+                return Err(DomainError::invalid("comment", "must be at most 10000 characters").into());
+            }
+            let ev = NewEvent {
+                case_id: k.id,
+                actor: "customer",
+                kind: "customer_comment",
+                body: text,
+                public: true,
+                ..Default::default()
+            };
+            ks::insert_event(&mut tx.conn(), &ev).await?;
+            tx.audit(
+                &customer,
+                AuditAction::Update,
+                "case",
+                k.id,
+                None::<&()>,
+                Some(&serde_json::json!({"customer_comment": text})),
+            )
+            .await?;
+            k
+        } else {
+            apply_transition(&mut tx, &customer, k, action, version, fields, true).await?
+        };
+        tx.commit().await?;
+        Ok(after)
+    }
+}
+
+/// The one place a transition is applied, for staff and for customers alike.
+async fn apply_transition(
+    tx: &mut Tx,
+    actor: &Actor,
+    k: Case,
+    code: &str,
+    version: i64,
+    fields: &BTreeMap<String, String>,
+    by_customer: bool,
+) -> ServiceResult<Case> {
+    let def = definition_of(&mut tx.conn(), &k).await?;
+    let t = def
+        .transition(code)
+        .ok_or_else(|| DomainError::invalid("transition", format!("'{code}' is not a transition of this case type")))?;
+    if by_customer {
+        if !t.customer {
+            return Err(DomainError::forbidden("the customer may not take this step").into());
+        }
+    } else if !ProcessDefinition::allows(t, &actor.roles) {
+        return Err(DomainError::forbidden(format!("your roles may not {}", t.en.to_lowercase())).into());
+    }
+    if !t.from.iter().any(|f| *f == k.state) {
+        return Err(DomainError::Conflict {
+            reason: format!("'{}' cannot be taken in state '{}'", t.code, k.state),
+            field: Some("transition"),
+        }
+        .into());
+    }
+    if k.version != version {
+        return Err(DomainError::stale("case").into());
+    }
+    ProcessDefinition::check_required(t, fields)?;
+    let before = k.clone();
+    let mut after = k;
+    let mut extra: BTreeMap<String, String> = serde_json::from_str(&after.fields).unwrap_or_default();
+    for (name, value) in fields {
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        if value.chars().count() > 20_000 {
+            return Err(DomainError::invalid(name.clone(), "must be at most 20000 characters").into());
+        }
+        match name.as_str() {
+            "category" => after.category = required_text("category", value, 100)?,
+            "severity" => after.severity = Severity::parse(value)?.code().into(),
+            "responsibility" => after.responsibility = Responsibility::parse(value)?.code().into(),
+            "responsibility_note" => after.responsibility_note = value.into(),
+            "lead_department" => {
+                let d = match value.parse::<i64>() {
+                    Ok(id) => org::department(&mut tx.conn(), id).await,
+                    Err(_) => org::department_by_code(&mut tx.conn(), &value.to_uppercase()).await,
+                };
+                after.lead_department_id = Some(
+                    d.map_err(|_| DomainError::invalid("lead_department", format!("no department '{value}'")))?.id,
+                );
+            }
+            "owner" => {
+                let (u, _) = org::user_for_login(&mut tx.conn(), &value.to_lowercase())
+                    .await
+                    .map_err(|_| DomainError::invalid("owner", format!("no user named '{value}'")))?;
+                after.owner_id = Some(u.id);
+            }
+            other if loopdesk_domain::process::KNOWN_FIELDS.contains(&other) => {
+                extra.insert(other.into(), value.into());
+            }
+            other => return Err(DomainError::invalid(other.to_owned(), "is not a field of a case").into()),
+        }
+    }
+    if !after.responsibility.is_empty() {
+        check_responsibility(Responsibility::parse(&after.responsibility)?, &after.responsibility_note)?;
+    }
+    after.state = t.to.clone();
+    if def.state(&t.to).is_some_and(|s| s.terminal) {
+        after.closed_at = Some(Utc::now());
+    } else {
+        after.closed_at = None;
+    }
+    after.fields = serde_json::to_string(&extra).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let saved = ks::update_case(&mut tx.conn(), &after, version).await.entity("case")?;
+    let given = serde_json::json!({ "fields": fields, "clocks": t.clocks }).to_string();
+    let body = fields.get("reply").or(fields.get("reason")).map(String::as_str).unwrap_or("");
+    let ev = NewEvent {
+        case_id: saved.id,
+        actor_id: actor.user_id,
+        actor: &actor.username,
+        kind: "transition",
+        transition: &t.code,
+        from_state: &before.state,
+        to_state: &saved.state,
+        fields: given,
+        body: if t.notify_customer || by_customer { body } else { "" },
+        public: t.notify_customer || by_customer,
+    };
+    ks::insert_event(&mut tx.conn(), &ev).await?;
+    tx.audit(actor, AuditAction::Update, "case", saved.id, Some(&before), Some(&saved)).await?;
+    Ok(saved)
+}

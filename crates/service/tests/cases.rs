@@ -1,0 +1,215 @@
+//! Cases through the service layer, on both engines.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use std::collections::BTreeMap;
+
+use loopdesk_domain::DomainError;
+use loopdesk_domain::access::{Actor, Role, Scope};
+use loopdesk_domain::page::Page;
+use loopdesk_domain::process::default_definition;
+use loopdesk_service::cases::CaseInput;
+use loopdesk_service::org::{DepartmentInput, NewUser};
+use loopdesk_service::{OrgSettings, Service, ServiceError};
+use loopdesk_store::cases::CaseFilter;
+use loopdesk_store::{Store, StoreOptions};
+use loopdesk_test_support::{TestDb, both_engines};
+
+async fn service(db: &TestDb) -> Service {
+    let s = Store::connect(&db.url, &StoreOptions { max_connections: 60 }).await.unwrap();
+    s.migrate().await.unwrap();
+    Service::new(s, OrgSettings::default())
+}
+
+fn complaint(subject: &str) -> CaseInput {
+    CaseInput {
+        case_type: "complaint".into(),
+        contact_name: Some("王先生".into()),
+        subject: subject.into(),
+        description: "电源模块批次 L2309 上电后冒烟".into(),
+        ..Default::default()
+    }
+}
+
+fn f(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn role(roles: Vec<Role>) -> Actor {
+    Actor { user_id: None, username: "tester".into(), department_id: None, roles, scope: Scope::All }
+}
+
+both_engines!(complaint_walks_the_default_lifecycle_and_reopens_on_rejection, |db: TestDb| async move {
+    let svc = service(&db).await;
+    let sys = Actor::system();
+    svc.create_department(
+        &sys,
+        &DepartmentInput { code: "QA".into(), name: "品保部".into(), kind: "quality".into(), parent_id: None },
+    )
+    .await
+    .unwrap();
+    let created = svc.create_case(&sys, &complaint("冒烟")).await.unwrap();
+    let mut k = created.case;
+    assert!(k.number.starts_with("TS-") && k.number.ends_with("-000001"), "{}", k.number);
+    assert_eq!(k.state, "received");
+    let agent = role(vec![Role::Agent]);
+    let steps: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("acknowledge", vec![]),
+        (
+            "assess",
+            vec![
+                ("category", "product_quality"),
+                ("severity", "严重"),
+                ("responsibility", "yes"),
+                ("lead_department", "QA"),
+            ],
+        ),
+        ("investigate", vec![]),
+        ("propose", vec![("resolution", "更换整批电源")]),
+        ("reply", vec![("reply", "我们将更换整批电源")]),
+        ("reject", vec![("reason", "希望同时赔偿停工损失")]),
+    ];
+    for (code, fields) in steps {
+        k = svc.transition(&agent, k.id, code, k.version, &f(&fields)).await.unwrap_or_else(|e| panic!("{code}: {e}"));
+    }
+    assert_eq!(k.state, "investigating", "a rejected resolution reopens the investigation");
+    assert_eq!((k.severity.as_str(), k.lead_department_id.is_some()), ("major", true));
+    for (code, fields) in [
+        ("propose", vec![("resolution", "更换并补偿")]),
+        ("reply", vec![("reply", "更换并按合同补偿")]),
+        ("accept", vec![]),
+        ("schedule_follow_up", vec![]),
+        ("record_follow_up", vec![("follow_up_outcome", "顾客满意")]),
+    ] {
+        k = svc.transition(&agent, k.id, code, k.version, &f(&fields)).await.unwrap_or_else(|e| panic!("{code}: {e}"));
+    }
+    assert_eq!(k.state, "closed");
+    assert!(k.closed_at.is_some());
+    let history = svc.history(&sys, k.id).await.unwrap();
+    assert_eq!(history.len(), 12);
+    assert_eq!(history[6].transition, "reject");
+    // The customer sees the public steps with the number and tracking code, and nothing without it.
+    let (_, public, _) = svc.public_case(&k.number, &created.tracking_code).await.unwrap();
+    assert!(public.iter().any(|e| e.body == "更换并按合同补偿"));
+    assert!(public.len() < history.len());
+    assert!(matches!(
+        svc.public_case(&k.number, "guess").await,
+        Err(ServiceError::Domain(DomainError::NotFound { .. }))
+    ));
+});
+
+both_engines!(transitions_check_roles_fields_state_and_version, |db: TestDb| async move {
+    let svc = service(&db).await;
+    let sys = Actor::system();
+    let k = svc.create_case(&sys, &complaint("x")).await.unwrap().case;
+    let auditor = role(vec![Role::Auditor]);
+    assert!(matches!(
+        svc.transition(&auditor, k.id, "acknowledge", k.version, &f(&[])).await,
+        Err(ServiceError::Domain(DomainError::Forbidden { .. }))
+    ));
+    let member = role(vec![Role::Member]);
+    assert!(matches!(
+        svc.transition(&member, k.id, "acknowledge", k.version, &f(&[])).await,
+        Err(ServiceError::Domain(DomainError::Forbidden { .. }))
+    ));
+    let agent = role(vec![Role::Agent]);
+    let k2 = svc.transition(&agent, k.id, "acknowledge", k.version, &f(&[])).await.unwrap();
+    // The stale version is refused.
+    let e = svc.transition(&agent, k.id, "assess", k.version, &f(&[])).await.unwrap_err();
+    assert!(matches!(e, ServiceError::Domain(DomainError::Conflict { field: Some("version"), .. })), "{e:?}");
+    // A missing required field is named.
+    let e = svc
+        .transition(&agent, k.id, "assess", k2.version, &f(&[("category", "c"), ("severity", "minor")]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ServiceError::Domain(DomainError::Invalid { ref field, .. }) if field == "responsibility"),
+        "{e:?}"
+    );
+    // "Not responsible" needs the explanation for the customer.
+    let e = svc
+        .transition(
+            &agent,
+            k.id,
+            "assess",
+            k2.version,
+            &f(&[("category", "c"), ("severity", "minor"), ("responsibility", "no"), ("lead_department", "1")]),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ServiceError::Domain(DomainError::Invalid { ref field, .. }) if field == "lead_department" || field == "responsibility_note"),
+        "{e:?}"
+    );
+    // A transition not available in the current state.
+    let e = svc.transition(&agent, k.id, "reply", k2.version, &f(&[("reply", "x")])).await.unwrap_err();
+    assert!(matches!(e, ServiceError::Domain(DomainError::Conflict { field: Some("transition"), .. })), "{e:?}");
+    // Nothing changed through all of that.
+    assert_eq!(svc.case(&sys, k.id).await.unwrap().version, k2.version);
+});
+
+both_engines!(a_definition_change_does_not_disturb_running_cases, |db: TestDb| async move {
+    let svc = service(&db).await;
+    let sys = Actor::system();
+    let old = svc.create_case(&sys, &complaint("old")).await.unwrap().case;
+    let mut def = default_definition("complaint").unwrap();
+    def.transitions.retain(|t| t.code != "acknowledge");
+    def.transitions.push(loopdesk_domain::process::TransitionDef {
+        code: "fast_ack".into(),
+        zh: "快速确认".into(),
+        en: "Fast acknowledge".into(),
+        from: vec!["received".into()],
+        to: "acknowledged".into(),
+        roles: vec!["agent".into()],
+        customer: false,
+        required: vec![],
+        clocks: vec![],
+        notify_customer: true,
+    });
+    let (v, _) = svc.put_process_definition(&sys, "complaint", &serde_json::to_string(&def).unwrap()).await.unwrap();
+    assert_eq!(v, 2);
+    let new = svc.create_case(&sys, &complaint("new")).await.unwrap().case;
+    assert_eq!((old.definition_version, new.definition_version), (1, 2));
+    // The running case keeps its own steps; the new one has the new ones.
+    assert!(svc.transition(&sys, old.id, "acknowledge", old.version, &f(&[])).await.is_ok());
+    assert!(svc.transition(&sys, new.id, "acknowledge", new.version, &f(&[])).await.is_err());
+    assert!(svc.transition(&sys, new.id, "fast_ack", new.version, &f(&[])).await.is_ok());
+    // An invalid definition is refused with the reason.
+    let mut bad = default_definition("complaint").unwrap();
+    bad.initial = "nowhere".into();
+    let e = svc.put_process_definition(&sys, "complaint", &serde_json::to_string(&bad).unwrap()).await.unwrap_err();
+    assert!(matches!(e, ServiceError::Domain(DomainError::Invalid { ref field, .. }) if field == "initial"));
+});
+
+both_engines!(numbers_stay_gap_free_under_50_concurrent_creators, |db: TestDb| async move {
+    let svc = service(&db).await;
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let svc = svc.clone();
+        tasks.push(tokio::spawn(async move {
+            svc.create_case(&Actor::system(), &complaint(&format!("并发 {i}"))).await.unwrap().case.number
+        }));
+    }
+    let mut numbers = Vec::new();
+    for t in tasks {
+        numbers.push(t.await.unwrap());
+    }
+    let mut seqs: Vec<i64> = numbers.iter().map(|n| n.rsplit('-').next().unwrap().parse().unwrap()).collect();
+    seqs.sort();
+    assert_eq!(seqs, (1..=50).collect::<Vec<_>>());
+    let listed = svc.cases(&Actor::system(), CaseFilter::default(), Page::default()).await.unwrap();
+    assert_eq!(listed.total, 50);
+});
+
+both_engines!(grievances_are_confidential, |db: TestDb| async move {
+    let svc = service(&db).await;
+    let sys = Actor::system();
+    let g =
+        svc.create_case(&sys, &CaseInput { case_type: "grievance".into(), ..complaint("申诉") }).await.unwrap().case;
+    let qa = role(vec![Role::Qa]);
+    assert!(matches!(svc.case(&qa, g.id).await, Err(ServiceError::Domain(DomainError::NotFound { .. }))));
+    assert_eq!(svc.cases(&qa, CaseFilter::default(), Page::default()).await.unwrap().total, 0);
+    let gm = role(vec![Role::Gm]);
+    assert_eq!(svc.cases(&gm, CaseFilter::default(), Page::default()).await.unwrap().total, 1);
+    let _ = NewUser::default();
+});

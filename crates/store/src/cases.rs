@@ -1,0 +1,382 @@
+//! Cases, their process definitions, and the case timeline.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use loopdesk_domain::page::{Page, Paged};
+use serde::Serialize;
+
+use crate::Conn;
+use crate::conn::{on, sql};
+use crate::error::{StoreResult, map_err};
+use crate::org::stale_or_missing;
+
+/// (version, definition text) of the newest stored definition of a case type.
+pub async fn latest_definition(c: &mut Conn<'_>, case_type: &str) -> StoreResult<Option<(i64, String)>> {
+    on!(c, e => sqlx::query_as(
+        "SELECT version, definition FROM process_definitions WHERE case_type = $1 ORDER BY version DESC LIMIT 1",
+    )
+    .bind(case_type)
+    .fetch_optional(e)
+    .await
+    .map_err(map_err))
+}
+
+pub async fn definition(c: &mut Conn<'_>, case_type: &str, version: i64) -> StoreResult<String> {
+    on!(c, e => sqlx::query_scalar("SELECT definition FROM process_definitions WHERE case_type = $1 AND version = $2")
+        .bind(case_type)
+        .bind(version)
+        .fetch_one(e)
+        .await
+        .map_err(map_err))
+}
+
+/// Stores the shipped default as version 1 unless some version already exists; returns the
+/// newest (version, text). Safe when several writers start the same case type at once.
+pub async fn seed_definition(c: &mut Conn<'_>, case_type: &str, text: &str) -> StoreResult<(i64, String)> {
+    on!(c, e => sqlx::query(
+        "INSERT INTO process_definitions (case_type, version, definition, created_at) VALUES ($1, 1, $2, $3)
+         ON CONFLICT (case_type, version) DO NOTHING",
+    )
+    .bind(case_type)
+    .bind(text)
+    .bind(Utc::now())
+    .execute(e)
+    .await
+    .map_err(map_err)
+    .map(|_| ()))?;
+    latest_definition(c, case_type).await?.ok_or(crate::StoreError::NotFound)
+}
+
+/// Stores the next version of a definition; returns its version number.
+pub async fn insert_definition(c: &mut Conn<'_>, case_type: &str, text: &str, by: Option<i64>) -> StoreResult<i64> {
+    let next = latest_definition(c, case_type).await?.map(|(v, _)| v + 1).unwrap_or(1);
+    on!(c, e => sqlx::query(
+        "INSERT INTO process_definitions (case_type, version, definition, created_by, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(case_type)
+    .bind(next)
+    .bind(text)
+    .bind(by)
+    .bind(Utc::now())
+    .execute(e)
+    .await
+    .map_err(map_err)
+    .map(|_| ()))?;
+    Ok(next)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Case {
+    pub id: i64,
+    pub number: String,
+    pub case_type: String,
+    pub definition_version: i64,
+    pub state: String,
+    pub customer_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub contact_email: String,
+    pub received_at: DateTime<Utc>,
+    pub channel: String,
+    pub product_id: Option<i64>,
+    pub model: String,
+    pub serial: String,
+    pub product_code: String,
+    pub ship_date: Option<NaiveDate>,
+    pub subject: String,
+    pub description: String,
+    pub category: String,
+    pub severity: String,
+    pub responsibility: String,
+    pub responsibility_note: String,
+    pub lead_department_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    pub confidential: bool,
+    pub adverse_event: bool,
+    pub locale: String,
+    #[serde(skip)]
+    pub tracking_hash: String,
+    pub merged_into_id: Option<i64>,
+    /// Values given with transitions (resolution, reply, decision…), as a JSON object.
+    pub fields: String,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const CASE_COLS: &str = "id, number, case_type, definition_version, state, customer_id, contact_id, contact_name, contact_phone,
+    contact_email, received_at, channel, product_id, model, serial, product_code, ship_date, subject, description, category,
+    severity, responsibility, responsibility_note, lead_department_id, owner_id, confidential, adverse_event, locale,
+    tracking_hash, merged_into_id, fields, closed_at, version, created_at, updated_at";
+
+/// Intake fields of a new case.
+#[derive(Debug, Clone, Default)]
+pub struct NewCase {
+    pub number: String,
+    pub case_type: String,
+    pub definition_version: i64,
+    pub state: String,
+    pub customer_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub contact_email: String,
+    pub received_at: DateTime<Utc>,
+    pub channel: String,
+    pub product_id: Option<i64>,
+    pub model: String,
+    pub serial: String,
+    pub product_code: String,
+    pub ship_date: Option<NaiveDate>,
+    pub subject: String,
+    pub description: String,
+    pub severity: String,
+    pub lead_department_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    pub confidential: bool,
+    pub adverse_event: bool,
+    pub locale: String,
+    pub tracking_hash: String,
+}
+
+pub async fn insert_case(c: &mut Conn<'_>, n: &NewCase) -> StoreResult<Case> {
+    let now = Utc::now();
+    on!(c, e => sqlx::query_as(sql!(
+        "INSERT INTO cases (number, case_type, definition_version, state, customer_id, contact_id, contact_name, contact_phone,
+         contact_email, received_at, channel, product_id, model, serial, product_code, ship_date, subject, description,
+         severity, lead_department_id, owner_id, confidential, adverse_event, locale, tracking_hash, version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, 1, $26, $26)
+         RETURNING {CASE_COLS}"
+    ))
+    .bind(&n.number)
+    .bind(&n.case_type)
+    .bind(n.definition_version)
+    .bind(&n.state)
+    .bind(n.customer_id)
+    .bind(n.contact_id)
+    .bind(&n.contact_name)
+    .bind(&n.contact_phone)
+    .bind(&n.contact_email)
+    .bind(n.received_at)
+    .bind(&n.channel)
+    .bind(n.product_id)
+    .bind(&n.model)
+    .bind(&n.serial)
+    .bind(&n.product_code)
+    .bind(n.ship_date)
+    .bind(&n.subject)
+    .bind(&n.description)
+    .bind(&n.severity)
+    .bind(n.lead_department_id)
+    .bind(n.owner_id)
+    .bind(n.confidential)
+    .bind(n.adverse_event)
+    .bind(&n.locale)
+    .bind(&n.tracking_hash)
+    .bind(now)
+    .fetch_one(e)
+    .await
+    .map_err(map_err))
+}
+
+pub async fn case(c: &mut Conn<'_>, id: i64) -> StoreResult<Case> {
+    on!(c, e => sqlx::query_as(sql!("SELECT {CASE_COLS} FROM cases WHERE id = $1"))
+        .bind(id)
+        .fetch_one(e)
+        .await
+        .map_err(map_err))
+}
+
+pub async fn case_by_number(c: &mut Conn<'_>, number: &str) -> StoreResult<Case> {
+    on!(c, e => sqlx::query_as(sql!("SELECT {CASE_COLS} FROM cases WHERE number = $1"))
+        .bind(number)
+        .fetch_one(e)
+        .await
+        .map_err(map_err))
+}
+
+/// Writes back the mutable part of a case (state, assessment, owner, fields) if `version` still holds.
+pub async fn update_case(c: &mut Conn<'_>, k: &Case, version: i64) -> StoreResult<Case> {
+    let row: Option<Case> = on!(c, e => sqlx::query_as(sql!(
+        "UPDATE cases SET state = $1, category = $2, severity = $3, responsibility = $4, responsibility_note = $5,
+         lead_department_id = $6, owner_id = $7, fields = $8, closed_at = $9, merged_into_id = $10, customer_id = $11,
+         contact_id = $12, version = version + 1, updated_at = $13
+         WHERE id = $14 AND version = $15 RETURNING {CASE_COLS}"
+    ))
+    .bind(&k.state)
+    .bind(&k.category)
+    .bind(&k.severity)
+    .bind(&k.responsibility)
+    .bind(&k.responsibility_note)
+    .bind(k.lead_department_id)
+    .bind(k.owner_id)
+    .bind(&k.fields)
+    .bind(k.closed_at)
+    .bind(k.merged_into_id)
+    .bind(k.customer_id)
+    .bind(k.contact_id)
+    .bind(Utc::now())
+    .bind(k.id)
+    .bind(version)
+    .fetch_optional(e)
+    .await
+    .map_err(map_err))?;
+    match row {
+        Some(r) => Ok(r),
+        None => Err(stale_or_missing(c, "cases", k.id).await),
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub state: Option<String>,
+    pub case_type: Option<String>,
+    pub severity: Option<String>,
+    pub department_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub received_from: Option<DateTime<Utc>>,
+    pub received_to: Option<DateTime<Utc>>,
+    /// Only open (not terminal) cases: the caller passes the terminal state codes.
+    pub exclude_states: Vec<String>,
+    /// Department scoping: cases led by these departments or owned by `scope_user`.
+    pub within: Option<Vec<i64>>,
+    pub scope_user: Option<i64>,
+    /// Confidential cases are listed only for those allowed to see them.
+    pub include_confidential: bool,
+}
+
+fn case_where(f: &CaseFilter) -> String {
+    let mut cond = vec![
+        "($1 IS NULL OR state = $1)".to_owned(),
+        "($2 IS NULL OR case_type = $2)".to_owned(),
+        "($3 IS NULL OR severity = $3)".to_owned(),
+        "($4 IS NULL OR lead_department_id = $4)".to_owned(),
+        "($5 IS NULL OR owner_id = $5)".to_owned(),
+        "($6 IS NULL OR customer_id = $6)".to_owned(),
+        "($7 IS NULL OR received_at >= $7)".to_owned(),
+        "($8 IS NULL OR received_at < $8)".to_owned(),
+    ];
+    if !f.exclude_states.is_empty() {
+        // State codes are checked identifiers from a process definition ([a-z0-9_]).
+        let list: Vec<String> = f
+            .exclude_states
+            .iter()
+            .filter(|s| s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+            .map(|s| format!("'{s}'"))
+            .collect();
+        if !list.is_empty() {
+            cond.push(format!("state NOT IN ({})", list.join(",")));
+        }
+    }
+    if let Some(ids) = &f.within {
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let mine = f.scope_user.map(|u| format!(" OR owner_id = {u}")).unwrap_or_default();
+        cond.push(if list.is_empty() {
+            format!("(1 = 0{mine})")
+        } else {
+            format!("(lead_department_id IN ({}){mine})", list.join(","))
+        });
+    }
+    if !f.include_confidential {
+        cond.push("NOT confidential".into());
+    }
+    cond.join(" AND ")
+}
+
+pub async fn cases(c: &mut Conn<'_>, f: &CaseFilter, page: Page) -> StoreResult<Paged<Case>> {
+    let w = case_where(f);
+    macro_rules! binds {
+        ($q:expr) => {
+            $q.bind(&f.state)
+                .bind(&f.case_type)
+                .bind(&f.severity)
+                .bind(f.department_id)
+                .bind(f.owner_id)
+                .bind(f.customer_id)
+                .bind(f.received_from)
+                .bind(f.received_to)
+        };
+    }
+    let total: i64 = on!(c, e => binds!(sqlx::query_scalar(sql!("SELECT COUNT(*) FROM cases WHERE {w}")))
+        .fetch_one(e)
+        .await
+        .map_err(map_err))?;
+    let items: Vec<Case> = on!(c, e => binds!(sqlx::query_as(sql!(
+        "SELECT {CASE_COLS} FROM cases WHERE {w} ORDER BY received_at DESC, id DESC LIMIT $9 OFFSET $10"
+    )))
+    .bind(page.limit())
+    .bind(page.offset())
+    .fetch_all(e)
+    .await
+    .map_err(map_err))?;
+    Ok(Paged { items, total, page: page.page, per_page: page.per_page })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct CaseEvent {
+    pub id: i64,
+    pub case_id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub actor: String,
+    pub kind: String,
+    pub transition: String,
+    pub from_state: String,
+    pub to_state: String,
+    /// JSON object of the fields given.
+    pub fields: String,
+    pub body: String,
+    pub public: bool,
+}
+
+const EVENT_COLS: &str =
+    "id, case_id, at, actor_id, actor, kind, transition, from_state, to_state, fields, body, public";
+
+#[derive(Debug, Clone, Default)]
+pub struct NewEvent<'a> {
+    pub case_id: i64,
+    pub actor_id: Option<i64>,
+    pub actor: &'a str,
+    pub kind: &'a str,
+    pub transition: &'a str,
+    pub from_state: &'a str,
+    pub to_state: &'a str,
+    pub fields: String,
+    pub body: &'a str,
+    pub public: bool,
+}
+
+pub async fn insert_event(c: &mut Conn<'_>, ev: &NewEvent<'_>) -> StoreResult<CaseEvent> {
+    on!(c, e => sqlx::query_as(sql!(
+        "INSERT INTO case_events (case_id, at, actor_id, actor, kind, transition, from_state, to_state, fields, body, public)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {EVENT_COLS}"
+    ))
+    .bind(ev.case_id)
+    .bind(Utc::now())
+    .bind(ev.actor_id)
+    .bind(ev.actor)
+    .bind(ev.kind)
+    .bind(ev.transition)
+    .bind(ev.from_state)
+    .bind(ev.to_state)
+    .bind(if ev.fields.is_empty() { "{}" } else { ev.fields.as_str() })
+    .bind(ev.body)
+    .bind(ev.public)
+    .fetch_one(e)
+    .await
+    .map_err(map_err))
+}
+
+/// The timeline, oldest first; `public_only` for the customer's view.
+pub async fn events(c: &mut Conn<'_>, case_id: i64, public_only: bool) -> StoreResult<Vec<CaseEvent>> {
+    on!(c, e => sqlx::query_as(sql!(
+        "SELECT {EVENT_COLS} FROM case_events WHERE case_id = $1 AND ($2 = FALSE OR public) ORDER BY id"
+    ))
+    .bind(case_id)
+    .bind(public_only)
+    .fetch_all(e)
+    .await
+    .map_err(map_err))
+}
