@@ -437,7 +437,7 @@ async fn apply_transition(
     } else if !ProcessDefinition::allows(t, &actor.roles) {
         return Err(DomainError::forbidden(format!("your roles may not {}", t.en.to_lowercase())).into());
     }
-    if !t.from.iter().any(|f| *f == k.state) {
+    if !t.from.contains(&k.state) {
         return Err(DomainError::Conflict {
             reason: format!("'{}' cannot be taken in state '{}'", t.code, k.state),
             field: Some("transition"),
