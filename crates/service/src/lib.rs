@@ -42,10 +42,30 @@ pub struct Service {
     pub store: Store,
     pub settings: Arc<OrgSettings>,
     limiter: Arc<ratelimit::LoginLimiter>,
+    /// Throttles the public portal (case submission and tracking look-ups) per client address.
+    portal_limiter: Arc<ratelimit::LoginLimiter>,
 }
 
 impl Service {
+    /// Counts one portal request from `addr` (`kind` separates submissions from failed look-ups)
+    /// and refuses it when the address is over its limit.
+    pub fn portal_throttle(&self, kind: &str, addr: &str) -> ServiceResult<()> {
+        let now = std::time::Instant::now();
+        // Per address: 5 of a kind and 30 in all every 15 minutes.
+        let key = format!("{kind}:{addr}");
+        if let Some(secs) = self.portal_limiter.check(&key, addr, now) {
+            return Err(loopdesk_domain::DomainError::RateLimited { retry_after_secs: secs }.into());
+        }
+        self.portal_limiter.fail(&key, addr, now);
+        Ok(())
+    }
+
     pub fn new(store: Store, settings: OrgSettings) -> Service {
-        Service { store, settings: Arc::new(settings), limiter: Arc::new(ratelimit::LoginLimiter::default()) }
+        Service {
+            store,
+            settings: Arc::new(settings),
+            limiter: Arc::new(ratelimit::LoginLimiter::default()),
+            portal_limiter: Arc::new(ratelimit::LoginLimiter::default()),
+        }
     }
 }

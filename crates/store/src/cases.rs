@@ -240,7 +240,8 @@ pub struct CaseFilter {
     pub received_to: Option<DateTime<Utc>>,
     /// Only open (not terminal) cases: the caller passes the terminal state codes.
     pub exclude_states: Vec<String>,
-    /// Department scoping: cases led by these departments or owned by `scope_user`.
+    /// Department scoping: cases led by these departments, owned by `scope_user`, or not yet given
+    /// a lead department (the intake queue).
     pub within: Option<Vec<i64>>,
     pub scope_user: Option<i64>,
     /// Confidential cases are listed only for those allowed to see them.
@@ -274,9 +275,9 @@ fn case_where(f: &CaseFilter) -> String {
         let list: Vec<String> = ids.iter().map(i64::to_string).collect();
         let mine = f.scope_user.map(|u| format!(" OR owner_id = {u}")).unwrap_or_default();
         cond.push(if list.is_empty() {
-            format!("(1 = 0{mine})")
+            format!("(lead_department_id IS NULL{mine})")
         } else {
-            format!("(lead_department_id IN ({}){mine})", list.join(","))
+            format!("(lead_department_id IS NULL OR lead_department_id IN ({}){mine})", list.join(","))
         });
     }
     if !f.include_confidential {

@@ -10,6 +10,7 @@ mod extract;
 pub mod i18n;
 mod metrics;
 mod pages;
+mod portal;
 
 use std::sync::Arc;
 use std::time::Duration;

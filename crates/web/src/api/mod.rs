@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod calendars;
+pub(crate) mod cases;
 pub(crate) mod customers;
 mod dto;
 mod org;
@@ -67,7 +68,16 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(customers::list_products, customers::create_product))
         .routes(routes!(customers::import))
         .routes(routes!(customers::import_report))
-        .routes(routes!(customers::export));
+        .routes(routes!(customers::export))
+        .routes(routes!(cases::list_cases, cases::create_case))
+        .routes(routes!(cases::get_case))
+        .routes(routes!(cases::transition))
+        .routes(routes!(cases::history))
+        .routes(routes!(cases::list_definitions))
+        .routes(routes!(cases::put_definition))
+        .routes(routes!(cases::public_create))
+        .routes(routes!(cases::public_status))
+        .routes(routes!(cases::public_act));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts()
 }
 

@@ -1,0 +1,158 @@
+//! End-to-end: cases through the real binary's API and the customer portal API, on each engine.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use loopdesk_test_support::app::{self, DEMO_PASSWORD, client, token};
+use loopdesk_test_support::{TestDb, both_engines};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_loopdesk");
+
+both_engines!(complaint_by_api_and_portal_with_roles_versions_and_fields, |db: TestDb| async move {
+    assert!(app::cli(BIN, &db, &["demo"], "").status.success());
+    let s = app::serve(BIN, &db, &[]);
+    let c = client();
+    let url = |p: &str| format!("{}/api/v1{p}", s.base);
+    let agent = token(&s, "agent", DEMO_PASSWORD).await;
+    let auditor = token(&s, "auditor", DEMO_PASSWORD).await;
+
+    // The customer submits on the portal and gets a number and a tracking code.
+    let r = c
+        .post(url("/public/cases"))
+        .json(&json!({"name":"李女士","phone":"13800138000","subject":"热水器漏水","description":"安装三天后底部漏水","locale":"zh-CN"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let created: Value = r.json().await.unwrap();
+    let number = created["number"].as_str().unwrap().to_owned();
+    let code = created["tracking_code"].as_str().unwrap().to_owned();
+    assert!(number.starts_with("TS-"));
+    // The number alone reveals nothing.
+    let r = c.get(url(&format!("/public/cases/{number}"))).header("x-tracking-code", "wrong").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let status: Value = c
+        .get(url(&format!("/public/cases/{number}")))
+        .header("x-tracking-code", &code)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["state"], "已受理");
+
+    let list: Value =
+        c.get(url("/cases?type=complaint&open=true")).bearer_auth(&agent).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["total"], 1);
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    let step = |tok: String, body: Value| {
+        let c = c.clone();
+        let u = url(&format!("/cases/{id}/transitions"));
+        async move { c.post(u).bearer_auth(tok).json(&body).send().await.unwrap() }
+    };
+    // 403 for a role the definition does not allow.
+    assert_eq!(
+        step(auditor.clone(), json!({"transition":"acknowledge","version":1})).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let r = step(agent.clone(), json!({"transition":"acknowledge","version":1})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v = r.json::<Value>().await.unwrap()["version"].as_i64().unwrap();
+    // 409 for the stale version.
+    let r = step(agent.clone(), json!({"transition":"assess","version":1,"category":"质量","severity":"major","responsibility":"yes","lead_department":"QA"})).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    // 422 naming the missing field.
+    let r = step(
+        agent.clone(),
+        json!({"transition":"assess","version":v,"category":"质量","severity":"major","responsibility":"yes"}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "lead_department");
+    let r = step(agent.clone(), json!({"version":v})).await;
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "transition");
+    let mut v = v;
+    for body in [
+        json!({"transition":"assess","category":"质量","severity":"major","responsibility":"yes","lead_department":"CS"}),
+        json!({"transition":"investigate"}),
+        json!({"transition":"propose","resolution":"上门更换密封圈"}),
+        json!({"transition":"reply","reply":"我们将于明天上门更换密封圈"}),
+    ] {
+        let mut body = body;
+        body["version"] = json!(v);
+        let r = step(agent.clone(), body.clone()).await;
+        assert_eq!(r.status(), StatusCode::OK, "{body}: {}", r.text().await.unwrap());
+        v += 1;
+    }
+    // The customer reads the reply and rejects it on the portal: the case reopens.
+    let status: Value = c
+        .get(url(&format!("/public/cases/{number}")))
+        .header("x-tracking-code", &code)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(status["steps"].as_array().unwrap().iter().any(|s| s["text"] == "我们将于明天上门更换密封圈"), "{status}");
+    assert!(status["actions"].as_array().unwrap().contains(&json!("reject")));
+    let r = c
+        .post(url(&format!("/public/cases/{number}/actions")))
+        .header("x-tracking-code", &code)
+        .json(&json!({"action":"reject","reason":"希望直接换新"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let k: Value = c.get(url(&format!("/cases/{id}"))).bearer_auth(&agent).send().await.unwrap().json().await.unwrap();
+    assert_eq!(k["state"], "investigating");
+    // Department scoping: a technician in engineering does not see a case led by customer service.
+    let tech = token(&s, "tech", DEMO_PASSWORD).await;
+    assert_eq!(
+        c.get(url(&format!("/cases/{id}"))).bearer_auth(&tech).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    // Every step is on the timeline and in the audit trail.
+    let history: Value =
+        c.get(url(&format!("/cases/{id}/history"))).bearer_auth(&agent).send().await.unwrap().json().await.unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 7);
+    let admin = token(&s, "admin", DEMO_PASSWORD).await;
+    let audit: Value = c
+        .get(url(&format!("/audit/events?entity=case&entity_id={id}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["total"], 7);
+    let out = app::cli(BIN, &db, &["audit", "verify"], "");
+    assert!(out.status.success());
+});
+
+both_engines!(process_definitions_are_versioned_and_checked, |db: TestDb| async move {
+    assert!(app::cli(BIN, &db, &["demo"], "").status.success());
+    let s = app::serve(BIN, &db, &[]);
+    let c = client();
+    let url = |p: &str| format!("{}/api/v1{p}", s.base);
+    let admin = token(&s, "admin", DEMO_PASSWORD).await;
+    let defs: Value =
+        c.get(url("/process-definitions")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    assert_eq!(defs.as_array().unwrap().len(), 7);
+    let mut complaint =
+        defs.as_array().unwrap().iter().find(|d| d["case_type"] == "complaint").unwrap()["definition"].clone();
+    complaint["initial"] = json!("nowhere");
+    let r = c.put(url("/process-definitions/complaint")).bearer_auth(&admin).json(&complaint).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "initial");
+    complaint["initial"] = json!("received");
+    let r = c.put(url("/process-definitions/complaint")).bearer_auth(&admin).json(&complaint).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["version"], 2);
+    let agent = token(&s, "agent", DEMO_PASSWORD).await;
+    let r = c.put(url("/process-definitions/complaint")).bearer_auth(&agent).json(&complaint).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+});

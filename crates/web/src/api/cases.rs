@@ -1,0 +1,497 @@
+//! Cases, their process definitions, and the customer portal's API.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, NaiveDate, Utc};
+use loopdesk_domain::page::Page;
+use loopdesk_domain::process::ProcessDefinition;
+use loopdesk_service::cases::CaseInput;
+use loopdesk_store::cases::{Case, CaseEvent, CaseFilter};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::ApiQuery;
+use super::dto::PageDto;
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiActor, JsonBody, parse_json};
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseDto {
+    pub id: i64,
+    pub number: String,
+    #[serde(rename = "type")]
+    pub case_type: String,
+    pub definition_version: i64,
+    pub state: String,
+    pub customer_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub contact_email: String,
+    pub received_at: DateTime<Utc>,
+    pub channel: String,
+    pub product_id: Option<i64>,
+    pub model: String,
+    pub serial: String,
+    pub product_code: String,
+    pub ship_date: Option<NaiveDate>,
+    pub subject: String,
+    pub description: String,
+    pub category: String,
+    pub severity: String,
+    pub responsibility: String,
+    pub responsibility_note: String,
+    pub lead_department_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    pub confidential: bool,
+    pub adverse_event: bool,
+    pub merged_into_id: Option<i64>,
+    /// Values given with transitions (resolution, reply, decision…).
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Value,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Only in the answer to creation: give it to the customer with the number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking_code: Option<String>,
+}
+
+impl From<Case> for CaseDto {
+    fn from(k: Case) -> Self {
+        CaseDto {
+            id: k.id,
+            number: k.number,
+            case_type: k.case_type,
+            definition_version: k.definition_version,
+            state: k.state,
+            customer_id: k.customer_id,
+            contact_id: k.contact_id,
+            contact_name: k.contact_name,
+            contact_phone: k.contact_phone,
+            contact_email: k.contact_email,
+            received_at: k.received_at,
+            channel: k.channel,
+            product_id: k.product_id,
+            model: k.model,
+            serial: k.serial,
+            product_code: k.product_code,
+            ship_date: k.ship_date,
+            subject: k.subject,
+            description: k.description,
+            category: k.category,
+            severity: k.severity,
+            responsibility: k.responsibility,
+            responsibility_note: k.responsibility_note,
+            lead_department_id: k.lead_department_id,
+            owner_id: k.owner_id,
+            confidential: k.confidential,
+            adverse_event: k.adverse_event,
+            merged_into_id: k.merged_into_id,
+            fields: serde_json::from_str(&k.fields).unwrap_or_default(),
+            closed_at: k.closed_at,
+            version: k.version,
+            created_at: k.created_at,
+            updated_at: k.updated_at,
+            tracking_code: None,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseBody {
+    /// inquiry, suggestion, complaint, service_request, return, praise, grievance
+    #[serde(rename = "type")]
+    pub case_type: String,
+    pub customer_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub contact_email: Option<String>,
+    /// Default: now.
+    pub received_at: Option<DateTime<Utc>>,
+    /// phone (default), visit, letter, fax, email, portal, api, chat
+    pub channel: Option<String>,
+    pub product_code: Option<String>,
+    pub model: Option<String>,
+    pub serial: Option<String>,
+    /// YYYY-MM-DD
+    pub ship_date: Option<String>,
+    pub subject: String,
+    pub description: String,
+    /// minor, general, major, critical
+    pub severity: Option<String>,
+    pub lead_department_id: Option<i64>,
+    /// Serious injury or death reported (medical devices).
+    pub adverse_event: Option<bool>,
+    /// The customer's language: zh-CN or en.
+    pub locale: Option<String>,
+}
+
+fn input(b: CaseBody) -> CaseInput {
+    CaseInput {
+        case_type: b.case_type,
+        customer_id: b.customer_id,
+        contact_id: b.contact_id,
+        contact_name: b.contact_name,
+        contact_phone: b.contact_phone,
+        contact_email: b.contact_email,
+        received_at: b.received_at,
+        channel: b.channel,
+        product_code: b.product_code,
+        model: b.model,
+        serial: b.serial,
+        ship_date: b.ship_date,
+        subject: b.subject,
+        description: b.description,
+        severity: b.severity,
+        lead_department_id: b.lead_department_id,
+        adverse_event: b.adverse_event,
+        locale: b.locale,
+    }
+}
+
+/// Register a case; the answer carries its number and, once, the customer's tracking code.
+#[utoipa::path(post, path = "/cases", tag = "cases", request_body = CaseBody,
+    responses((status = 201, body = CaseDto), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_case(
+    State(st): State<AppState>,
+    a: ApiActor,
+    JsonBody(b): JsonBody<CaseBody>,
+) -> ApiResult<(StatusCode, Json<CaseDto>)> {
+    let created = st.svc.create_case(&a.actor, &input(b)).await?;
+    let mut dto = CaseDto::from(created.case);
+    dto.tracking_code = Some(created.tracking_code);
+    Ok((StatusCode::CREATED, Json(dto)))
+}
+
+/// One case.
+#[utoipa::path(get, path = "/cases/{id}", tag = "cases", params(("id" = i64, Path)),
+    responses((status = 200, body = CaseDto), (status = 404, body = ErrorBody)))]
+pub async fn get_case(State(st): State<AppState>, a: ApiActor, Path(id): Path<i64>) -> ApiResult<Json<CaseDto>> {
+    Ok(Json(st.svc.case(&a.actor, id).await?.into()))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CaseQuery {
+    pub state: Option<String>,
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub case_type: Option<String>,
+    pub severity: Option<String>,
+    /// Lead department id.
+    pub department: Option<i64>,
+    /// Customer id.
+    pub customer: Option<i64>,
+    pub owner: Option<i64>,
+    /// Only cases not in a terminal state.
+    pub open: Option<bool>,
+    /// Received at or after (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Received before (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+/// Search cases within your scope, newest first.
+#[utoipa::path(get, path = "/cases", tag = "cases", params(CaseQuery),
+    responses((status = 200, body = PageDto<CaseDto>), (status = 422, body = ErrorBody)))]
+pub async fn list_cases(
+    State(st): State<AppState>,
+    a: ApiActor,
+    ApiQuery(q): ApiQuery<CaseQuery>,
+) -> ApiResult<Json<PageDto<CaseDto>>> {
+    let page = Page::parse(q.page, q.per_page)?;
+    let f = CaseFilter {
+        state: q.state.filter(|s| !s.is_empty()),
+        case_type: q.case_type.filter(|s| !s.is_empty()),
+        severity: q.severity.filter(|s| !s.is_empty()),
+        department_id: q.department,
+        owner_id: q.owner,
+        customer_id: q.customer,
+        received_from: q.from,
+        received_to: q.to,
+        exclude_states: if q.open == Some(true) { st.svc.terminal_states().await? } else { vec![] },
+        ..Default::default()
+    };
+    Ok(Json(PageDto::from_paged(st.svc.cases(&a.actor, f, page).await?, Into::into)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TransitionBody {
+    /// The transition's code in the case's process definition.
+    pub transition: String,
+    /// The case version you read.
+    pub version: i64,
+    /// Any other keys are the fields the transition requires (e.g. "severity", "resolution").
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// Take a step of the case's lifecycle: 403 if your role may not, 409 for a stale version or a
+/// step not possible in the current state, 422 naming a missing field.
+#[utoipa::path(post, path = "/cases/{id}/transitions", tag = "cases", params(("id" = i64, Path)), request_body = TransitionBody,
+    responses((status = 200, body = CaseDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn transition(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<CaseDto>> {
+    require_json(&headers)?;
+    let b: TransitionBody = parse_json(&body)?;
+    let mut fields = BTreeMap::new();
+    for (k, v) in b.fields {
+        let text = match v {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            serde_json::Value::Null => continue,
+            _ => return Err(ApiError::invalid(k, "must be a string or a number")),
+        };
+        fields.insert(k, text);
+    }
+    Ok(Json(st.svc.transition(&a.actor, id, &b.transition, b.version, &fields).await?.into()))
+}
+
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let ok = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ))
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseEventDto {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    /// created, transition, customer_comment, …
+    pub kind: String,
+    pub transition: String,
+    pub from_state: String,
+    pub to_state: String,
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Value,
+    pub body: String,
+    /// Shown to the customer on the portal.
+    pub public: bool,
+}
+
+impl From<CaseEvent> for CaseEventDto {
+    fn from(e: CaseEvent) -> Self {
+        CaseEventDto {
+            id: e.id,
+            at: e.at,
+            actor: e.actor,
+            kind: e.kind,
+            transition: e.transition,
+            from_state: e.from_state,
+            to_state: e.to_state,
+            fields: serde_json::from_str(&e.fields).unwrap_or_default(),
+            body: e.body,
+            public: e.public,
+        }
+    }
+}
+
+/// The case's timeline, oldest first.
+#[utoipa::path(get, path = "/cases/{id}/history", tag = "cases", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<CaseEventDto>), (status = 404, body = ErrorBody)))]
+pub async fn history(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<CaseEventDto>>> {
+    Ok(Json(st.svc.history(&a.actor, id).await?.into_iter().map(Into::into).collect()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DefinitionDto {
+    pub case_type: String,
+    pub version: i64,
+    #[schema(value_type = Object)]
+    pub definition: serde_json::Value,
+}
+
+fn definition_dto(v: i64, d: ProcessDefinition) -> DefinitionDto {
+    DefinitionDto {
+        case_type: d.case_type.clone(),
+        version: v,
+        definition: serde_json::to_value(&d).unwrap_or_default(),
+    }
+}
+
+/// The current process definition of every case type.
+#[utoipa::path(get, path = "/process-definitions", tag = "cases", responses((status = 200, body = Vec<DefinitionDto>)))]
+pub async fn list_definitions(State(st): State<AppState>, a: ApiActor) -> ApiResult<Json<Vec<DefinitionDto>>> {
+    Ok(Json(st.svc.process_definitions(&a.actor).await?.into_iter().map(|(v, d)| definition_dto(v, d)).collect()))
+}
+
+/// Load a changed definition (JSON, or TOML as text/plain) as the next version; running cases
+/// keep theirs. An invalid definition is refused naming the problem (administrators).
+#[utoipa::path(put, path = "/process-definitions/{case_type}", tag = "cases", params(("case_type" = String, Path)),
+    request_body(content = Object, description = "the definition as JSON (or TOML with content type text/plain)"),
+    responses((status = 200, body = DefinitionDto), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_definition(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(case_type): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<DefinitionDto>> {
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid("definition", "is not UTF-8 text"))?;
+    let (v, d) = st.svc.put_process_definition(&a.actor, &case_type, text).await?;
+    Ok(Json(definition_dto(v, d)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicCaseBody {
+    /// complaint (default), inquiry, suggestion, service_request, return, praise
+    #[serde(rename = "type")]
+    pub case_type: Option<String>,
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub company: Option<String>,
+    pub product_code: Option<String>,
+    pub model: Option<String>,
+    pub serial: Option<String>,
+    pub subject: String,
+    pub description: String,
+    /// zh-CN or en: the language of the status page and replies.
+    pub locale: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PublicCreatedDto {
+    pub number: String,
+    /// Keep it: the status page needs the number and this code.
+    pub tracking_code: String,
+}
+
+/// Submit feedback or a complaint without an account (rate-limited per address).
+#[utoipa::path(post, path = "/public/cases", tag = "portal", security(()), request_body = PublicCaseBody,
+    responses((status = 201, body = PublicCreatedDto), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn public_create(
+    State(st): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<std::net::SocketAddr>,
+    JsonBody(b): JsonBody<PublicCaseBody>,
+) -> ApiResult<(StatusCode, Json<PublicCreatedDto>)> {
+    let created = crate::portal::submit(&st, &addr.ip().to_string(), b.into()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PublicCreatedDto { number: created.case.number, tracking_code: created.tracking_code }),
+    ))
+}
+
+impl From<PublicCaseBody> for crate::portal::Submission {
+    fn from(b: PublicCaseBody) -> Self {
+        crate::portal::Submission {
+            case_type: b.case_type.unwrap_or_else(|| "complaint".into()),
+            name: b.name,
+            phone: b.phone.unwrap_or_default(),
+            email: b.email.unwrap_or_default(),
+            company: b.company.unwrap_or_default(),
+            product_code: b.product_code.unwrap_or_default(),
+            model: b.model.unwrap_or_default(),
+            serial: b.serial.unwrap_or_default(),
+            subject: b.subject,
+            description: b.description,
+            locale: b.locale,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PublicStepDto {
+    pub at: DateTime<Utc>,
+    /// The state reached, in the customer's language.
+    pub state: String,
+    pub text: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PublicCaseDto {
+    pub number: String,
+    pub subject: String,
+    /// The current state in the customer's language.
+    pub state: String,
+    pub state_code: String,
+    pub received_at: DateTime<Utc>,
+    pub closed: bool,
+    pub steps: Vec<PublicStepDto>,
+    /// What the customer may do now: accept, reject, withdraw…
+    pub actions: Vec<String>,
+}
+
+/// A case's progress for the customer: needs the header `X-Tracking-Code`; a wrong code or
+/// number answers 404 either way.
+#[utoipa::path(get, path = "/public/cases/{number}", tag = "portal", security(()), params(("number" = String, Path), ("X-Tracking-Code" = String, Header)),
+    responses((status = 200, body = PublicCaseDto), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn public_status(
+    State(st): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<std::net::SocketAddr>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<PublicCaseDto>> {
+    let code = headers.get("x-tracking-code").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let view = crate::portal::status(&st, &addr.ip().to_string(), &number, code).await?;
+    Ok(Json(view))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicActionBody {
+    /// accept, reject, withdraw (as the case allows) or add_information
+    pub action: String,
+    /// Why (rejecting, withdrawing).
+    pub reason: Option<String>,
+    /// More information from the customer (add_information).
+    pub comment: Option<String>,
+}
+
+/// The customer accepts or rejects the resolution, withdraws, or adds information
+/// (header `X-Tracking-Code`).
+#[utoipa::path(post, path = "/public/cases/{number}/actions", tag = "portal", security(()), params(("number" = String, Path), ("X-Tracking-Code" = String, Header)),
+    request_body = PublicActionBody,
+    responses((status = 200, body = PublicCaseDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn public_act(
+    State(st): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<std::net::SocketAddr>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+    JsonBody(b): JsonBody<PublicActionBody>,
+) -> ApiResult<Json<PublicCaseDto>> {
+    let code = headers.get("x-tracking-code").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let mut fields = BTreeMap::new();
+    if let Some(r) = b.reason {
+        fields.insert("reason".to_owned(), r);
+    }
+    if let Some(c) = b.comment {
+        fields.insert("comment".to_owned(), c);
+    }
+    let ip = addr.ip().to_string();
+    crate::portal::act(&st, &ip, &number, &code, &b.action, &fields).await?;
+    Ok(Json(crate::portal::status(&st, &ip, &number, &code).await?))
+}
