@@ -156,3 +156,118 @@ both_engines!(process_definitions_are_versioned_and_checked, |db: TestDb| async 
     let r = c.put(url("/process-definitions/complaint")).bearer_auth(&agent).json(&complaint).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 });
+
+/// The double-submit CSRF pair of a public page: (cookie header, form token).
+async fn visitor_csrf(c: &reqwest::Client, url: &str) -> (String, String, String) {
+    let r = c.get(url).send().await.unwrap();
+    let token = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|v| v.to_str().ok()?.split(';').next()?.strip_prefix("ld_csrf=").map(str::to_owned))
+        .unwrap();
+    let html = r.text().await.unwrap();
+    (format!("ld_csrf={token}"), token, html)
+}
+
+both_engines!(portal_pages_and_the_agent_case_page, |db: TestDb| async move {
+    assert!(app::cli(BIN, &db, &["demo"], "").status.success());
+    let s = app::serve(BIN, &db, &[]);
+    let c = client();
+    let (cookie, token, html) = visitor_csrf(&c, &format!("{}/portal", s.base)).await;
+    assert!(
+        html.contains("顾客意见反馈") && !html.contains("员工意见"),
+        "the employee channel is not offered publicly"
+    );
+    // Without the CSRF pair nothing is created.
+    let r = c
+        .post(format!("{}/portal", s.base))
+        .form(&[
+            ("type", "complaint"),
+            ("name", "赵"),
+            ("phone", "13900000000"),
+            ("subject", "x"),
+            ("description", "y"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = c
+        .post(format!("{}/portal", s.base))
+        .header("cookie", &cookie)
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("type", "complaint"),
+            ("name", "赵先生"),
+            ("phone", "13900000000"),
+            ("subject", "<script>x()</script>门锁失灵"),
+            ("description", "刚买一周"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let html = r.text().await.unwrap();
+    let spans: Vec<String> =
+        html.split("<span class=\"code\">").skip(1).map(|p| p.split('<').next().unwrap().to_owned()).collect();
+    let (number, code) = (spans[0].clone(), spans[1].clone());
+    // Tracking with a wrong code says so and shows nothing.
+    let r = c
+        .post(format!("{}/portal/track", s.base))
+        .header("cookie", &cookie)
+        .form(&[("_csrf", token.as_str()), ("number", number.as_str()), ("code", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.text().await.unwrap().contains("编号或查询码不正确"));
+    let r = c
+        .post(format!("{}/portal/track", s.base))
+        .header("cookie", &cookie)
+        .form(&[("_csrf", token.as_str()), ("number", number.as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("已受理") && page.contains("&#60;script&#62;x()&#60;/script&#62;门锁失灵"), "{page}");
+
+    // The agent opens it, sees the flowchart with the current state marked, and acknowledges it.
+    let session = app::browser_login(&s, "agent", DEMO_PASSWORD).await;
+    let list = c
+        .get(format!("{}/cases?open=1", s.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let id: i64 = list.split("href=\"/cases/").skip(1).find_map(|p| p.split('"').next()?.parse().ok()).unwrap();
+    let page =
+        c.get(format!("{}/cases/{id}", s.base)).header("cookie", &session).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"class="state current" data-state="received""#) && page.contains("确认收到"), "{page}");
+    let csrf = app::csrf_of(&page);
+    let r = c
+        .post(format!("{}/cases/{id}/transitions", s.base))
+        .header("cookie", &session)
+        .form(&[("_csrf", csrf.as_str()), ("version", "1"), ("transition", "acknowledge")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // Assessing without its fields comes back with the field named.
+    let r = c
+        .post(format!("{}/cases/{id}/transitions", s.base))
+        .header("cookie", &session)
+        .form(&[("_csrf", csrf.as_str()), ("version", "2"), ("transition", "assess"), ("category", "质量")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("severity"));
+    let page =
+        c.get(format!("{}/cases/{id}", s.base)).header("cookie", &session).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"class="state current" data-state="acknowledged""#));
+});

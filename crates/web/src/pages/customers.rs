@@ -50,7 +50,7 @@ fn label_of<T: Coded>(locale: Locale, code: &str) -> String {
     T::parse(code).map(|v| label(locale, v).to_owned()).unwrap_or_else(|_| code.to_owned())
 }
 
-fn options<T: Coded>(locale: Locale) -> Vec<(String, String)> {
+pub fn options<T: Coded>(locale: Locale) -> Vec<(String, String)> {
     T::ALL.iter().map(|v| (v.code().to_owned(), label(locale, *v).to_owned())).collect()
 }
 

@@ -4,7 +4,9 @@
 mod admin;
 mod audit;
 mod calendars;
+mod cases;
 mod customers;
+mod portal;
 mod session;
 
 use askama::Template;
@@ -38,6 +40,8 @@ pub fn routes() -> Router<AppState> {
         .merge(audit::routes())
         .merge(calendars::routes())
         .merge(customers::routes())
+        .merge(cases::routes())
+        .merge(portal::routes())
 }
 
 async fn css() -> impl IntoResponse {

@@ -36,7 +36,7 @@ struct Login {
     username: String,
 }
 
-fn anonymous_chrome(st: &AppState, locale: Locale, csrf: String) -> Chrome {
+pub(super) fn anonymous_chrome(st: &AppState, locale: Locale, csrf: String) -> Chrome {
     Chrome::anonymous(locale, st.svc.settings.name.clone(), st.svc.settings.timezone, csrf)
 }
 
@@ -50,12 +50,12 @@ struct LoginQuery {
     next: Option<String>,
 }
 
-fn new_token() -> String {
+pub(super) fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>())
 }
 
 /// Double-submit token for forms shown before there is a session.
-fn pre_csrf(headers: &HeaderMap) -> Option<String> {
+pub(super) fn pre_csrf(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(axum::http::header::COOKIE)
         .iter()

@@ -1,0 +1,376 @@
+//! The agent's case pages: list with filters, intake form, the case page with its next steps,
+//! flowchart and timeline.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, Query};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use loopdesk_domain::DomainError;
+use loopdesk_domain::access::Permission;
+use loopdesk_domain::case::{CaseType, IntakeChannel, Responsibility, Severity};
+use loopdesk_domain::customer::Coded;
+use loopdesk_domain::locale::Locale;
+use loopdesk_domain::page::Page;
+use loopdesk_domain::process::ProcessDefinition;
+use loopdesk_service::ServiceError;
+use loopdesk_service::cases::CaseInput;
+use loopdesk_store::cases::{Case, CaseFilter};
+use loopdesk_store::customers::CustomerFilter;
+use serde::Deserialize;
+
+use super::customers::{label, options};
+use super::{Chrome, FormData, OrPage, PageError, SignedIn, query_without_page, render};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/cases", get(list).post(create))
+        .route("/cases/new", get(new_form))
+        .route("/cases/{id}", get(show))
+        .route("/cases/{id}/transitions", post(take))
+}
+
+fn label_of<T: Coded>(l: Locale, code: &str) -> String {
+    T::parse(code).map(|v| label(l, v).to_owned()).unwrap_or_else(|_| code.to_owned())
+}
+
+fn state_name(def: Option<&ProcessDefinition>, l: Locale, code: &str) -> String {
+    def.and_then(|d| d.state(code))
+        .map(|s| if l == Locale::En { s.en.clone() } else { s.zh.clone() })
+        .unwrap_or_else(|| code.to_owned())
+}
+
+pub struct Row {
+    id: i64,
+    number: String,
+    kind: String,
+    subject: String,
+    contact: String,
+    severity: String,
+    state: String,
+    received: String,
+}
+
+#[derive(Template)]
+#[template(path = "cases.html")]
+struct List {
+    c: Chrome,
+    rows: Vec<Row>,
+    types: Vec<(String, String)>,
+    severities: Vec<(String, String)>,
+    departments: Vec<(String, String)>,
+    ftype: String,
+    fseverity: String,
+    fdepartment: String,
+    fopen: bool,
+    can_write: bool,
+    page: u32,
+    pages: u32,
+    total: i64,
+    query: String,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(rename = "type")]
+    case_type: Option<String>,
+    severity: Option<String>,
+    department: Option<String>,
+    open: Option<String>,
+    page: Option<u32>,
+}
+
+async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQuery>) -> Result<Response, PageError> {
+    let nonempty = |v: &Option<String>| v.clone().filter(|x| !x.trim().is_empty());
+    let department_id = match nonempty(&q.department) {
+        Some(d) => Some(d.parse::<i64>().map_err(|_| DomainError::invalid("department", "is not a number")).page(&s)?),
+        None => None,
+    };
+    let open = q.open.is_some();
+    let f = CaseFilter {
+        case_type: nonempty(&q.case_type),
+        severity: nonempty(&q.severity),
+        department_id,
+        exclude_states: if open { s.st.svc.terminal_states().await.page(&s)? } else { vec![] },
+        ..Default::default()
+    };
+    let page = Page::parse(q.page, None).page(&s)?;
+    let found = s.st.svc.cases(&s.actor, f, page).await.page(&s)?;
+    let l = s.locale;
+    let c = s.chrome("cases");
+    let defs: BTreeMap<String, ProcessDefinition> =
+        s.st.svc
+            .process_definitions(&s.actor)
+            .await
+            .page(&s)?
+            .into_iter()
+            .map(|(_, d)| (d.case_type.clone(), d))
+            .collect();
+    let pages = found.pages();
+    let rows = found
+        .items
+        .iter()
+        .map(|k| Row {
+            id: k.id,
+            number: k.number.clone(),
+            kind: label_of::<CaseType>(l, &k.case_type),
+            subject: k.subject.clone(),
+            contact: k.contact_name.clone(),
+            severity: if k.severity.is_empty() { String::new() } else { label_of::<Severity>(l, &k.severity) },
+            state: state_name(defs.get(&k.case_type), l, &k.state),
+            received: c.time(&k.received_at),
+        })
+        .collect();
+    let departments =
+        s.st.svc.departments(&s.actor).await.page(&s)?.into_iter().map(|d| (d.id.to_string(), d.name)).collect();
+    Ok(render(&List {
+        rows,
+        types: options::<CaseType>(l),
+        severities: options::<Severity>(l),
+        departments,
+        ftype: q.case_type.unwrap_or_default(),
+        fseverity: q.severity.unwrap_or_default(),
+        fdepartment: q.department.unwrap_or_default(),
+        fopen: open,
+        can_write: s.actor.can(Permission::WriteCases),
+        page: found.page,
+        pages,
+        total: found.total,
+        query: query_without_page(&uri),
+        c,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "case_form.html")]
+struct Form {
+    c: Chrome,
+    error: Option<String>,
+    f: FormData,
+    types: Vec<(String, String)>,
+    channels: Vec<(String, String)>,
+    severities: Vec<(String, String)>,
+}
+
+fn form(s: &SignedIn, f: FormData, error: Option<String>) -> Form {
+    Form {
+        c: s.chrome("cases"),
+        error,
+        f,
+        types: options::<CaseType>(s.locale),
+        channels: options::<IntakeChannel>(s.locale),
+        severities: options::<Severity>(s.locale),
+    }
+}
+
+async fn new_form(s: SignedIn) -> Result<Response, PageError> {
+    s.actor.require(Permission::WriteCases).page(&s)?;
+    Ok(render(&form(&s, FormData(vec![("case_type".into(), "complaint".into())]), None)))
+}
+
+async fn create(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
+    let f = FormData::parse(&body);
+    s.check_csrf(&f)?;
+    let result = async {
+        let customer_id = match f.opt("customer_code") {
+            Some(code) => {
+                let found =
+                    s.st.svc
+                        .customers(
+                            &s.actor,
+                            &CustomerFilter { q: Some(code.clone()), ..Default::default() },
+                            Page::default(),
+                        )
+                        .await?;
+                let k =
+                    found.items.into_iter().find(|k| k.code.eq_ignore_ascii_case(&code)).ok_or_else(|| {
+                        DomainError::invalid("customer_code", format!("no customer with code '{code}'"))
+                    })?;
+                Some(k.id)
+            }
+            None => None,
+        };
+        let input = CaseInput {
+            case_type: f.get("case_type").into(),
+            customer_id,
+            contact_name: f.opt("contact_name"),
+            contact_phone: f.opt("contact_phone"),
+            channel: f.opt("channel"),
+            product_code: f.opt("product_code"),
+            model: f.opt("model"),
+            serial: f.opt("serial"),
+            ship_date: f.opt("ship_date"),
+            subject: f.get("subject").into(),
+            description: f.get("description").into(),
+            severity: f.opt("severity"),
+            adverse_event: Some(f.get("adverse_event") == "1"),
+            ..Default::default()
+        };
+        s.st.svc.create_case(&s.actor, &input).await
+    }
+    .await;
+    match result {
+        Ok(created) => Ok(Redirect::to(&format!("/cases/{}", created.case.id)).into_response()),
+        Err(ServiceError::Domain(e @ (DomainError::Invalid { .. } | DomainError::Conflict { .. }))) => {
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form(&s, f, Some(e.to_string())))).into_response())
+        }
+        Err(e) => Err(PageError::Service(e, s.locale)),
+    }
+}
+
+pub struct Action {
+    code: String,
+    label: String,
+    /// (name, label, options; empty options = free text)
+    fields: Vec<(String, String, Vec<(String, String)>)>,
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct Show {
+    c: Chrome,
+    k: Case,
+    error: Option<String>,
+    kind: String,
+    state: String,
+    received: String,
+    channel: String,
+    customer: Option<(i64, String)>,
+    ship_date: String,
+    severity: String,
+    responsibility: String,
+    department: String,
+    actions: Vec<Action>,
+    svg: String,
+    timeline: Vec<(String, String, String, String, String)>,
+}
+
+async fn show(s: SignedIn, Path(id): Path<i64>) -> Result<Response, PageError> {
+    Ok(render(&show_page(&s, id, None).await?))
+}
+
+async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show, PageError> {
+    let k = s.st.svc.case(&s.actor, id).await.page(s)?;
+    let def = s.st.svc.case_definition(&s.actor, &k).await.page(s)?;
+    let history = s.st.svc.history(&s.actor, id).await.page(s)?;
+    let l = s.locale;
+    let zh = l != Locale::En;
+    let c = s.chrome("cases");
+    let departments = s.st.svc.departments(&s.actor).await.page(s)?;
+    let field_options = |name: &str| -> Vec<(String, String)> {
+        match name {
+            "severity" => options::<Severity>(l),
+            "responsibility" => options::<Responsibility>(l),
+            "lead_department" => departments.iter().map(|d| (d.code.clone(), d.name.clone())).collect(),
+            _ => vec![],
+        }
+    };
+    let actions = if s.actor.can(Permission::WriteCases) {
+        def.from_state(&k.state)
+            .filter(|t| t.code != "merge" && ProcessDefinition::allows(t, &s.actor.roles))
+            .map(|t| {
+                let mut names = t.required.clone();
+                if names.iter().any(|n| n == "responsibility") && !names.iter().any(|n| n == "responsibility_note") {
+                    names.push("responsibility_note".into());
+                }
+                Action {
+                    code: t.code.clone(),
+                    label: if zh { t.zh.clone() } else { t.en.clone() },
+                    fields: names
+                        .iter()
+                        .map(|n| (n.clone(), s.tr().get(&format!("case.field.{n}")).to_owned(), field_options(n)))
+                        .collect(),
+                }
+            })
+            .collect()
+    } else {
+        vec![]
+    };
+    let customer = match k.customer_id {
+        Some(cid) => s.st.svc.customer(&s.actor, cid).await.ok().map(|cu| (cu.id, format!("{} {}", cu.code, cu.name))),
+        None => None,
+    };
+    let timeline = history
+        .iter()
+        .map(|e| {
+            let what = match e.kind.as_str() {
+                "created" => s.tr().get("case.created_event").to_owned(),
+                "customer_comment" => s.tr().get("case.customer_comment").to_owned(),
+                _ => def
+                    .transition(&e.transition)
+                    .map(|t| if zh { t.zh.clone() } else { t.en.clone() })
+                    .unwrap_or_else(|| e.transition.clone()),
+            };
+            let detail = if e.body.is_empty() {
+                serde_json::from_str::<serde_json::Value>(&e.fields)
+                    .ok()
+                    .and_then(|v| v.get("fields").cloned())
+                    .and_then(|v| v.as_object().cloned())
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default()))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                    .unwrap_or_default()
+            } else {
+                e.body.clone()
+            };
+            (c.time(&e.at), e.actor.clone(), what, state_name(Some(&def), l, &e.to_state), detail)
+        })
+        .collect();
+    Ok(Show {
+        kind: label_of::<CaseType>(l, &k.case_type),
+        state: state_name(Some(&def), l, &k.state),
+        received: c.time(&k.received_at),
+        channel: label_of::<IntakeChannel>(l, &k.channel),
+        customer,
+        ship_date: k.ship_date.map(|d| d.to_string()).unwrap_or_default(),
+        severity: if k.severity.is_empty() { String::new() } else { label_of::<Severity>(l, &k.severity) },
+        responsibility: if k.responsibility.is_empty() {
+            String::new()
+        } else {
+            label_of::<Responsibility>(l, &k.responsibility)
+        },
+        department: k
+            .lead_department_id
+            .and_then(|d| departments.iter().find(|x| x.id == d))
+            .map(|d| d.name.clone())
+            .unwrap_or_default(),
+        actions,
+        svg: def.to_svg(Some(&k.state), zh),
+        timeline,
+        error,
+        c,
+        k,
+    })
+}
+
+async fn take(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+    let f = FormData::parse(&body);
+    s.check_csrf(&f)?;
+    let version =
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+    let code = f.get("transition").to_owned();
+    let fields: BTreeMap<String, String> =
+        f.0.iter().filter(|(k, _)| !matches!(k.as_str(), "_csrf" | "version" | "transition")).cloned().collect();
+    match s.st.svc.transition(&s.actor, id, &code, version, &fields).await {
+        Ok(_) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
+        Err(ServiceError::Domain(
+            e @ (DomainError::Invalid { .. } | DomainError::Conflict { .. } | DomainError::Forbidden { .. }),
+        )) => {
+            let status = match e {
+                DomainError::Forbidden { .. } => StatusCode::FORBIDDEN,
+                DomainError::Conflict { .. } => StatusCode::CONFLICT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            Ok((status, render(&show_page(&s, id, Some(e.to_string())).await?)).into_response())
+        }
+        Err(e) => Err(PageError::Service(e, s.locale)),
+    }
+}
