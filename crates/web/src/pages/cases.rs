@@ -223,11 +223,14 @@ async fn create(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
     }
 }
 
+/// A choice in a select: (value, label).
+type Choice = (String, String);
+
 pub struct Action {
     code: String,
     label: String,
     /// (name, label, options; empty options = free text)
-    fields: Vec<(String, String, Vec<(String, String)>)>,
+    fields: Vec<(String, String, Vec<Choice>)>,
 }
 
 #[derive(Template)]
