@@ -83,7 +83,8 @@ pub async fn load(svc: &Service) -> anyhow::Result<()> {
     svc.ensure_default_calendars().await.map_err(|e| anyhow::anyhow!("calendars: {e}"))?;
     println!("Calendars: OFFICE (office hours with the 2025 China holidays), 24X7.");
     customers(svc, &sys).await?;
-    println!("Cases and surveys join the demo as those modules land.");
+    cases(svc, &sys).await?;
+    println!("Surveys join the demo when that module lands.");
     Ok(())
 }
 
@@ -174,5 +175,61 @@ async fn customers(svc: &Service, sys: &Actor) -> anyhow::Result<()> {
         svc.add_communication(sys, c.id, &mi).await.map_err(err)?;
     }
     println!("Demo customers: {} with contacts, products delivered, contracts and communications.", CUSTOMERS.len());
+    Ok(())
+}
+
+/// (type, subject, description, steps taken)
+const CASES: [(&str, &str, &str, &[&str]); 6] = [
+    (
+        "complaint",
+        "电源模块上电冒烟",
+        "批次 PS-2025010001 的电源模块上电后冒烟，客户产线停工两小时。",
+        &["acknowledge", "assess", "investigate"],
+    ),
+    ("complaint", "交货延迟一周", "合同 HT-2025-002 约定 10 月 15 日交货，实际 10 月 22 日到货。", &["acknowledge"]),
+    ("inquiry", "保修期如何计算", "客户询问逆变器保修期从发货日还是安装日起算。", &[]),
+    ("service_request", "控制板现场调试", "新装设备控制板需要现场调试参数。", &[]),
+    ("suggestion", "希望提供英文说明书", "海外客户建议随货附英文说明书。", &[]),
+    ("praise", "售后工程师服务及时", "客户来信表扬刘技术员当天到场解决问题。", &[]),
+];
+
+async fn cases(svc: &Service, sys: &Actor) -> anyhow::Result<()> {
+    use loopdesk_service::cases::CaseInput;
+    let err = |e: loopdesk_service::ServiceError| anyhow::anyhow!("demo cases: {e}");
+    let existing = svc.cases(sys, Default::default(), loopdesk_domain::page::Page::default()).await.map_err(err)?;
+    if existing.total > 0 {
+        return Ok(());
+    }
+    let customers =
+        svc.customers(sys, &Default::default(), loopdesk_domain::page::Page::default()).await.map_err(err)?.items;
+    for (n, (kind, subject, description, steps)) in CASES.into_iter().enumerate() {
+        let customer = customers.get(n % customers.len().max(1));
+        let input = CaseInput {
+            case_type: kind.into(),
+            customer_id: customer.map(|c| c.id),
+            contact_name: Some(["王经理", "陈工", "刘女士", "张总", "赵工", "周主任"][n].into()),
+            subject: subject.into(),
+            description: description.into(),
+            product_code: Some(["PS-200", "PS-500", "INV-3K", "CB-10", "", ""][n].into()),
+            ..Default::default()
+        };
+        let mut k = svc.create_case(sys, &input).await.map_err(err)?.case;
+        for step in steps {
+            let fields: std::collections::BTreeMap<String, String> = match *step {
+                "assess" => [
+                    ("category", "产品质量"),
+                    ("severity", "major"),
+                    ("responsibility", "yes"),
+                    ("lead_department", "QA"),
+                ]
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+                _ => Default::default(),
+            };
+            k = svc.transition(sys, k.id, step, k.version, &fields).await.map_err(err)?;
+        }
+    }
+    println!("Demo cases: {} in several states.", CASES.len());
     Ok(())
 }

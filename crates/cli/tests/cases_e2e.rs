@@ -43,10 +43,23 @@ both_engines!(complaint_by_api_and_portal_with_roles_versions_and_fields, |db: T
         .unwrap();
     assert_eq!(status["state"], "已受理");
 
-    let list: Value =
-        c.get(url("/cases?type=complaint&open=true")).bearer_auth(&agent).send().await.unwrap().json().await.unwrap();
-    assert_eq!(list["total"], 1);
-    let id = list["items"][0]["id"].as_i64().unwrap();
+    let list: Value = c
+        .get(url("/cases?type=complaint&open=true&per_page=100"))
+        .bearer_auth(&agent)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let item = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["number"] == number.as_str())
+        .expect("the portal case is in the agent's queue");
+    assert_eq!((item["channel"].as_str().unwrap(), item["contact_name"].as_str().unwrap()), ("portal", "李女士"));
+    let id = item["id"].as_i64().unwrap();
     let step = |tok: String, body: Value| {
         let c = c.clone();
         let u = url(&format!("/cases/{id}/transitions"));
@@ -244,7 +257,8 @@ both_engines!(portal_pages_and_the_agent_case_page, |db: TestDb| async move {
         .text()
         .await
         .unwrap();
-    let id: i64 = list.split("href=\"/cases/").skip(1).find_map(|p| p.split('"').next()?.parse().ok()).unwrap();
+    let row = list.split("<tr>").find(|r| r.contains(number.as_str())).expect("the portal case is listed");
+    let id: i64 = row.split("href=\"/cases/").nth(1).and_then(|p| p.split('"').next()?.parse().ok()).unwrap();
     let page =
         c.get(format!("{}/cases/{id}", s.base)).header("cookie", &session).send().await.unwrap().text().await.unwrap();
     assert!(page.contains(r#"class="state current" data-state="received""#) && page.contains("确认收到"), "{page}");
