@@ -306,6 +306,108 @@ impl Service {
         Ok(after)
     }
 
+    /// Records the regulatory reportability decision of an adverse event (ISO 13485 8.2.3):
+    /// reportable or not, by whom, why, and for a reportable one the deadline under its regime.
+    pub async fn decide_reportability(
+        &self,
+        actor: &Actor,
+        id: i64,
+        version: i64,
+        reportable: bool,
+        regime: Option<&str>,
+        reason: &str,
+    ) -> ServiceResult<Case> {
+        actor.require(Permission::ApproveActions)?;
+        let reason = required_text("reason", reason, 4000)?;
+        let regime = match (reportable, regime.map(str::trim).filter(|r| !r.is_empty())) {
+            (true, None) => return Err(DomainError::invalid("regime", "is required for a reportable event").into()),
+            (_, Some(r)) => Some(loopdesk_domain::case::Regime::parse(r)?),
+            (false, None) => None,
+        };
+        let mut tx = self.store.begin().await?;
+        let before = ks::case(&mut tx.conn(), id).await.entity("case")?;
+        if !may_see(actor, &before) {
+            return Err(DomainError::NotFound { entity: "case" }.into());
+        }
+        if !before.adverse_event {
+            return Err(DomainError::Conflict {
+                reason: "the case is not flagged as an adverse event".into(),
+                field: Some("adverse_event"),
+            }
+            .into());
+        }
+        let mut after = before.clone();
+        let mut extra: BTreeMap<String, serde_json::Value> = serde_json::from_str(&after.fields).unwrap_or_default();
+        let decision = serde_json::json!({
+            "reportable": reportable,
+            "regime": regime,
+            "deadline": regime.map(|r| r.deadline(before.received_at)),
+            "by": actor.username,
+            "reason": reason,
+            "at": Utc::now(),
+        });
+        extra.insert("reportability".into(), serde_json::Value::String(decision.to_string()));
+        after.fields = serde_json::to_string(&extra).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let saved = ks::update_case(&mut tx.conn(), &after, version).await.entity("case")?;
+        let ev = NewEvent {
+            case_id: id,
+            actor_id: actor.user_id,
+            actor: &actor.username,
+            kind: "reportability",
+            fields: decision.to_string(),
+            body: &reason,
+            ..Default::default()
+        };
+        ks::insert_event(&mut tx.conn(), &ev).await?;
+        tx.audit(actor, AuditAction::Update, "case", id, Some(&before), Some(&saved)).await?;
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    /// Merges a duplicate into the case that is kept: the duplicate takes its `merge` transition
+    /// and points at the kept case; both timelines say so.
+    pub async fn merge_case(
+        &self,
+        actor: &Actor,
+        id: i64,
+        version: i64,
+        into: i64,
+        reason: &str,
+    ) -> ServiceResult<Case> {
+        actor.require(Permission::WriteCases)?;
+        if id == into {
+            return Err(DomainError::invalid("into", "a case cannot be merged into itself").into());
+        }
+        let mut tx = self.store.begin().await?;
+        let kept = ks::case(&mut tx.conn(), into).await.map_err(|e| match e {
+            StoreError::NotFound => ServiceError::from(DomainError::invalid("into", "no such case")),
+            e => e.into(),
+        })?;
+        let dup = ks::case(&mut tx.conn(), id).await.entity("case")?;
+        if !may_see(actor, &kept) || !may_see(actor, &dup) {
+            return Err(DomainError::NotFound { entity: "case" }.into());
+        }
+        if kept.merged_into_id.is_some() || kept.closed_at.is_some() {
+            return Err(DomainError::invalid("into", "the case kept must be open").into());
+        }
+        let fields = BTreeMap::from([("reason".to_owned(), reason.to_owned())]);
+        let mut merged = apply_transition(&mut tx, actor, dup, "merge", version, &fields, false).await?;
+        merged.merged_into_id = Some(kept.id);
+        let merged = ks::update_case(&mut tx.conn(), &merged, merged.version).await.entity("case")?;
+        let note = format!("{} → {}", merged.number, kept.number);
+        let ev = NewEvent {
+            case_id: kept.id,
+            actor_id: actor.user_id,
+            actor: &actor.username,
+            kind: "merged_from",
+            body: &note,
+            ..Default::default()
+        };
+        ks::insert_event(&mut tx.conn(), &ev).await?;
+        tx.commit().await?;
+        Ok(merged)
+    }
+
     /// Lists stored definitions, newest version of each type (storing the defaults on first use).
     pub async fn process_definitions(&self, actor: &Actor) -> ServiceResult<Vec<(i64, ProcessDefinition)>> {
         actor.require(Permission::ReadCases)?;
@@ -488,8 +590,17 @@ async fn apply_transition(
     if !after.responsibility.is_empty() {
         check_responsibility(Responsibility::parse(&after.responsibility)?, &after.responsibility_note)?;
     }
+    // An adverse event (serious injury or death) cannot end without its reportability decision.
+    let ends = def.state(&t.to).is_some_and(|s| s.terminal);
+    if ends && after.adverse_event && t.code != "merge" && !extra.contains_key("reportability") {
+        return Err(DomainError::Conflict {
+            reason: "this adverse event needs its reportability decision before it can close".into(),
+            field: Some("reportability"),
+        }
+        .into());
+    }
     after.state = t.to.clone();
-    if def.state(&t.to).is_some_and(|s| s.terminal) {
+    if ends {
         after.closed_at = Some(Utc::now());
     } else {
         after.closed_at = None;

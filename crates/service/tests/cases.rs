@@ -213,3 +213,67 @@ both_engines!(grievances_are_confidential, |db: TestDb| async move {
     assert_eq!(svc.cases(&gm, CaseFilter::default(), Page::default()).await.unwrap().total, 1);
     let _ = NewUser::default();
 });
+
+both_engines!(an_adverse_event_cannot_close_without_its_decision, |db: TestDb| async move {
+    let svc = service(&db).await;
+    let sys = Actor::system();
+    let mut k = svc
+        .create_case(&sys, &CaseInput { adverse_event: Some(true), ..complaint("输液泵报警失灵致患者受伤") })
+        .await
+        .unwrap()
+        .case;
+    for (code, fields) in [
+        ("acknowledge", vec![]),
+        (
+            "assess",
+            vec![
+                ("category", "产品质量"),
+                ("severity", "critical"),
+                ("responsibility", "undetermined"),
+                ("lead_department", "1"),
+            ],
+        ),
+    ] {
+        if code == "assess" {
+            svc.create_department(
+                &sys,
+                &DepartmentInput {
+                    code: "QA".into(), name: "品保部".into(), kind: "quality".into(), parent_id: None
+                },
+            )
+            .await
+            .unwrap();
+        }
+        k = svc.transition(&sys, k.id, code, k.version, &f(&fields)).await.unwrap();
+    }
+    // Declining to investigate would end it: refused until the decision is recorded.
+    let e = svc.transition(&sys, k.id, "decline", k.version, &f(&[("justification", "重复")])).await.unwrap_err();
+    assert!(matches!(e, ServiceError::Domain(DomainError::Conflict { field: Some("reportability"), .. })), "{e:?}");
+    let qa = role(vec![Role::Qa]);
+    let e = svc.decide_reportability(&qa, k.id, k.version, true, None, "严重伤害").await.unwrap_err();
+    assert!(matches!(e, ServiceError::Domain(DomainError::Invalid { ref field, .. }) if field == "regime"));
+    let agent = role(vec![Role::Agent]);
+    assert!(svc.decide_reportability(&agent, k.id, k.version, false, None, "x").await.is_err());
+    let k2 = svc
+        .decide_reportability(&qa, k.id, k.version, true, Some("eu_mdr_serious"), "严重伤害，须向主管部门报告")
+        .await
+        .unwrap();
+    let fields: serde_json::Value = serde_json::from_str(&k2.fields).unwrap();
+    let decision: serde_json::Value = serde_json::from_str(fields["reportability"].as_str().unwrap()).unwrap();
+    let deadline: chrono::DateTime<chrono::Utc> = serde_json::from_value(decision["deadline"].clone()).unwrap();
+    assert_eq!(deadline - k.received_at, chrono::Duration::days(15));
+    assert!(svc.transition(&sys, k.id, "decline", k2.version, &f(&[("justification", "已另案处理")])).await.is_ok());
+});
+
+both_engines!(a_duplicate_is_merged_into_the_case_kept, |db: TestDb| async move {
+    let svc = service(&db).await;
+    let sys = Actor::system();
+    let kept = svc.create_case(&sys, &complaint("门锁失灵")).await.unwrap().case;
+    let dup = svc.create_case(&sys, &complaint("门锁失灵（重复来电）")).await.unwrap().case;
+    assert!(svc.merge_case(&sys, dup.id, dup.version, dup.id, "x").await.is_err());
+    let merged = svc.merge_case(&sys, dup.id, dup.version, kept.id, "同一问题重复来电").await.unwrap();
+    assert_eq!((merged.state.as_str(), merged.merged_into_id), ("merged", Some(kept.id)));
+    assert!(svc.history(&sys, kept.id).await.unwrap().iter().any(|e| e.kind == "merged_from"));
+    // A merged case is closed: nothing more happens to it.
+    assert!(svc.transition(&sys, dup.id, "acknowledge", merged.version, &f(&[])).await.is_err());
+});

@@ -495,3 +495,47 @@ pub async fn public_act(
     crate::portal::act(&st, &ip, &number, &code, &b.action, &fields).await?;
     Ok(Json(crate::portal::status(&st, &ip, &number, &code).await?))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportabilityBody {
+    pub version: i64,
+    pub reportable: bool,
+    /// eu_mdr_public_health_threat (2 days), eu_mdr_death (10), eu_mdr_serious (15), fda (30): required when reportable.
+    pub regime: Option<String>,
+    pub reason: String,
+}
+
+/// Record an adverse event's reportability decision (quality, management representative).
+#[utoipa::path(post, path = "/cases/{id}/reportability", tag = "cases", params(("id" = i64, Path)), request_body = ReportabilityBody,
+    responses((status = 200, body = CaseDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn reportability(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+    JsonBody(b): JsonBody<ReportabilityBody>,
+) -> ApiResult<Json<CaseDto>> {
+    let k = st.svc.decide_reportability(&a.actor, id, b.version, b.reportable, b.regime.as_deref(), &b.reason).await?;
+    Ok(Json(k.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    pub version: i64,
+    /// The id of the case that is kept.
+    pub into: i64,
+    pub reason: String,
+}
+
+/// Merge this duplicate into another case.
+#[utoipa::path(post, path = "/cases/{id}/merge", tag = "cases", params(("id" = i64, Path)), request_body = MergeBody,
+    responses((status = 200, body = CaseDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn merge(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+    JsonBody(b): JsonBody<MergeBody>,
+) -> ApiResult<Json<CaseDto>> {
+    Ok(Json(st.svc.merge_case(&a.actor, id, b.version, b.into, &b.reason).await?.into()))
+}

@@ -73,6 +73,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(cases::get_case))
         .routes(routes!(cases::transition))
         .routes(routes!(cases::history))
+        .routes(routes!(cases::reportability))
+        .routes(routes!(cases::merge))
         .routes(routes!(cases::list_definitions))
         .routes(routes!(cases::put_definition))
         .routes(routes!(cases::public_create))
