@@ -13,7 +13,7 @@ use loopdesk_domain::customer::{Coded, parse_optional_date};
 use loopdesk_domain::org::required_text;
 use loopdesk_domain::page::{Page, Paged};
 use loopdesk_domain::process::{ProcessDefinition, default_definition};
-use loopdesk_store::cases::{self as ks, Case, CaseEvent, CaseFilter, NewCase, NewEvent};
+use loopdesk_store::cases::{self as ks, Case, CaseEvent, CaseFilter, CaseTask, NewCase, NewEvent};
 use loopdesk_store::customers as cs;
 use loopdesk_store::{Conn, StoreError, Tx, org};
 use serde::Deserialize;
@@ -306,6 +306,84 @@ impl Service {
         Ok(after)
     }
 
+    /// Sends a question to a department (信息传递单) with a due date.
+    pub async fn add_task(
+        &self,
+        actor: &Actor,
+        case_id: i64,
+        department: &str,
+        question: &str,
+        due: &str,
+    ) -> ServiceResult<CaseTask> {
+        actor.require(Permission::WriteCases)?;
+        let question = required_text("question", question, 4000)?;
+        let due = loopdesk_domain::customer::parse_date("due_date", due)?;
+        let mut tx = self.store.begin().await?;
+        let k = ks::case(&mut tx.conn(), case_id).await.entity("case")?;
+        if !may_see(actor, &k) {
+            return Err(DomainError::NotFound { entity: "case" }.into());
+        }
+        if k.closed_at.is_some() {
+            return Err(DomainError::Conflict { reason: "the case is closed".into(), field: None }.into());
+        }
+        let d = match department.trim().parse::<i64>() {
+            Ok(id) => org::department(&mut tx.conn(), id).await,
+            Err(_) => org::department_by_code(&mut tx.conn(), &department.trim().to_uppercase()).await,
+        }
+        .map_err(|_| DomainError::invalid("department", format!("no department '{}'", department.trim())))?;
+        let task = ks::insert_task(&mut tx.conn(), case_id, d.id, &question, due, actor.user_id).await?;
+        let body = format!("{} → {}: {question}", d.name, due);
+        let ev = NewEvent {
+            case_id,
+            actor_id: actor.user_id,
+            actor: &actor.username,
+            kind: "task",
+            body: &body,
+            ..Default::default()
+        };
+        ks::insert_event(&mut tx.conn(), &ev).await?;
+        tx.audit(actor, AuditAction::Create, "case_task", task.id, None::<&()>, Some(&task)).await?;
+        tx.commit().await?;
+        Ok(task)
+    }
+
+    /// The department answers its task; anyone whose scope covers that department may.
+    pub async fn answer_task(
+        &self,
+        actor: &Actor,
+        task_id: i64,
+        version: i64,
+        answer: &str,
+    ) -> ServiceResult<CaseTask> {
+        actor.require(Permission::WriteCases)?;
+        let answer = required_text("answer", answer, 8000)?;
+        let mut tx = self.store.begin().await?;
+        let before = ks::task(&mut tx.conn(), task_id).await.entity("task")?;
+        actor.require_in_scope(Permission::WriteCases, Some(before.department_id))?;
+        if before.answered_at.is_some() {
+            return Err(DomainError::Conflict { reason: "the task is already answered".into(), field: None }.into());
+        }
+        let after = ks::answer_task(&mut tx.conn(), task_id, version, &answer, actor.user_id).await.entity("task")?;
+        let ev = NewEvent {
+            case_id: after.case_id,
+            actor_id: actor.user_id,
+            actor: &actor.username,
+            kind: "task_answer",
+            body: &answer,
+            ..Default::default()
+        };
+        ks::insert_event(&mut tx.conn(), &ev).await?;
+        tx.audit(actor, AuditAction::Update, "case_task", task_id, Some(&before), Some(&after)).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn tasks(&self, actor: &Actor, case_id: i64) -> ServiceResult<Vec<CaseTask>> {
+        self.case(actor, case_id).await?;
+        let mut h = self.store.read().await?;
+        Ok(ks::tasks(&mut h.conn(), case_id).await?)
+    }
+
     /// Records the regulatory reportability decision of an adverse event (ISO 13485 8.2.3):
     /// reportable or not, by whom, why, and for a reportable one the deadline under its regime.
     pub async fn decide_reportability(
@@ -589,6 +667,17 @@ async fn apply_transition(
     }
     if !after.responsibility.is_empty() {
         check_responsibility(Responsibility::parse(&after.responsibility)?, &after.responsibility_note)?;
+    }
+    // A case is not resolved while department tasks are open, unless the owner says why.
+    if ProcessDefinition::resolves(t) && fields.get("open_tasks_reason").is_none_or(|r| r.trim().is_empty()) {
+        let open = ks::tasks(&mut tx.conn(), after.id).await?.iter().filter(|x| x.answered_at.is_none()).count();
+        if open > 0 {
+            return Err(DomainError::Conflict {
+                reason: format!("{open} department task(s) are still open; answer them or give open_tasks_reason"),
+                field: Some("open_tasks_reason"),
+            }
+            .into());
+        }
     }
     // An adverse event (serious injury or death) cannot end without its reportability decision.
     let ends = def.state(&t.to).is_some_and(|s| s.terminal);

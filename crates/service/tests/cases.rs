@@ -277,3 +277,57 @@ both_engines!(a_duplicate_is_merged_into_the_case_kept, |db: TestDb| async move 
     // A merged case is closed: nothing more happens to it.
     assert!(svc.transition(&sys, dup.id, "acknowledge", merged.version, &f(&[])).await.is_err());
 });
+
+both_engines!(open_department_tasks_block_resolution_unless_explained, |db: TestDb| async move {
+    let svc = service(&db).await;
+    let sys = Actor::system();
+    let eng = svc
+        .create_department(
+            &sys,
+            &DepartmentInput {
+                code: "ENG".into(), name: "工程部".into(), kind: "engineering".into(), parent_id: None
+            },
+        )
+        .await
+        .unwrap();
+    let mut k = svc.create_case(&sys, &complaint("尺寸超差")).await.unwrap().case;
+    for (code, fields) in [
+        ("acknowledge", vec![]),
+        (
+            "assess",
+            vec![
+                ("category", "产品质量"),
+                ("severity", "general"),
+                ("responsibility", "yes"),
+                ("lead_department", "ENG"),
+            ],
+        ),
+        ("investigate", vec![]),
+    ] {
+        k = svc.transition(&sys, k.id, code, k.version, &f(&fields)).await.unwrap();
+    }
+    let task = svc.add_task(&sys, k.id, "eng", "请分析尺寸超差原因", "2026-12-05").await.unwrap();
+    assert!(
+        matches!(svc.add_task(&sys, k.id, "NOPE", "x", "2026-12-05").await, Err(ServiceError::Domain(DomainError::Invalid { ref field, .. })) if field == "department")
+    );
+    let e = svc.transition(&sys, k.id, "propose", k.version, &f(&[("resolution", "返工")])).await.unwrap_err();
+    assert!(matches!(e, ServiceError::Domain(DomainError::Conflict { field: Some("open_tasks_reason"), .. })), "{e:?}");
+    // Someone outside engineering may not answer for it.
+    let other = Actor {
+        user_id: Some(99),
+        username: "x".into(),
+        department_id: Some(999),
+        roles: vec![Role::Member],
+        scope: Scope::Departments(vec![999]),
+    };
+    assert!(svc.answer_task(&other, task.id, task.version, "不是我们").await.is_err());
+    let engineer = Actor {
+        user_id: None,
+        username: "eng".into(),
+        department_id: Some(eng.id),
+        roles: vec![Role::Member],
+        scope: Scope::Departments(vec![eng.id]),
+    };
+    svc.answer_task(&engineer, task.id, task.version, "模具磨损，已更换").await.unwrap();
+    assert!(svc.transition(&sys, k.id, "propose", k.version, &f(&[("resolution", "返工")])).await.is_ok());
+});

@@ -381,3 +381,86 @@ pub async fn events(c: &mut Conn<'_>, case_id: i64, public_only: bool) -> StoreR
     .await
     .map_err(map_err))
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct CaseTask {
+    pub id: i64,
+    pub case_id: i64,
+    pub department_id: i64,
+    pub question: String,
+    pub due_date: NaiveDate,
+    pub answer: String,
+    pub answered_by: Option<i64>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub created_by: Option<i64>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const TASK_COLS: &str = "id, case_id, department_id, question, due_date, answer, answered_by, answered_at, created_by, version, created_at, updated_at";
+
+pub async fn insert_task(
+    c: &mut Conn<'_>,
+    case_id: i64,
+    department_id: i64,
+    question: &str,
+    due_date: NaiveDate,
+    by: Option<i64>,
+) -> StoreResult<CaseTask> {
+    on!(c, e => sqlx::query_as(sql!(
+        "INSERT INTO case_tasks (case_id, department_id, question, due_date, created_by, version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $6) RETURNING {TASK_COLS}"
+    ))
+    .bind(case_id)
+    .bind(department_id)
+    .bind(question)
+    .bind(due_date)
+    .bind(by)
+    .bind(Utc::now())
+    .fetch_one(e)
+    .await
+    .map_err(map_err))
+}
+
+pub async fn task(c: &mut Conn<'_>, id: i64) -> StoreResult<CaseTask> {
+    on!(c, e => sqlx::query_as(sql!("SELECT {TASK_COLS} FROM case_tasks WHERE id = $1"))
+        .bind(id)
+        .fetch_one(e)
+        .await
+        .map_err(map_err))
+}
+
+pub async fn tasks(c: &mut Conn<'_>, case_id: i64) -> StoreResult<Vec<CaseTask>> {
+    on!(c, e => sqlx::query_as(sql!("SELECT {TASK_COLS} FROM case_tasks WHERE case_id = $1 ORDER BY id"))
+        .bind(case_id)
+        .fetch_all(e)
+        .await
+        .map_err(map_err))
+}
+
+pub async fn answer_task(
+    c: &mut Conn<'_>,
+    id: i64,
+    version: i64,
+    answer: &str,
+    by: Option<i64>,
+) -> StoreResult<CaseTask> {
+    let now = Utc::now();
+    let row: Option<CaseTask> = on!(c, e => sqlx::query_as(sql!(
+        "UPDATE case_tasks SET answer = $1, answered_by = $2, answered_at = $3, version = version + 1, updated_at = $3
+         WHERE id = $4 AND version = $5 RETURNING {TASK_COLS}"
+    ))
+    .bind(answer)
+    .bind(by)
+    .bind(now)
+    .bind(id)
+    .bind(version)
+    .fetch_optional(e)
+    .await
+    .map_err(map_err))?;
+    match row {
+        Some(r) => Ok(r),
+        None => Err(stale_or_missing(c, "case_tasks", id).await),
+    }
+}

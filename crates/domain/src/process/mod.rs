@@ -79,8 +79,9 @@ pub struct ProcessDefinition {
 }
 
 /// Fields a transition may require: the intake and assessment fields of a case, and free texts
-/// that are kept on the timeline.
-pub const KNOWN_FIELDS: [&str; 16] = [
+/// that are kept on the timeline. `open_tasks_reason` is why a case is resolved while department
+/// tasks are still unanswered.
+pub const KNOWN_FIELDS: [&str; 17] = [
     "category",
     "severity",
     "responsibility",
@@ -97,6 +98,7 @@ pub const KNOWN_FIELDS: [&str; 16] = [
     "disposition",
     "comment",
     "customer_deadline",
+    "open_tasks_reason",
 ];
 
 impl ProcessDefinition {
@@ -239,6 +241,12 @@ impl ProcessDefinition {
             }
         }
         Ok(())
+    }
+
+    /// A transition that settles the case (it asks for the resolution): department tasks must be
+    /// answered first, or the reason recorded.
+    pub fn resolves(t: &TransitionDef) -> bool {
+        t.required.iter().any(|f| f == "resolution")
     }
 
     /// The definition drawn as an SVG flowchart: states in breadth-first layers from the initial

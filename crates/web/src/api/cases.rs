@@ -539,3 +539,78 @@ pub async fn merge(
 ) -> ApiResult<Json<CaseDto>> {
     Ok(Json(st.svc.merge_case(&a.actor, id, b.version, b.into, &b.reason).await?.into()))
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct TaskDto {
+    pub id: i64,
+    pub case_id: i64,
+    pub department_id: i64,
+    pub question: String,
+    pub due_date: NaiveDate,
+    pub answer: String,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub version: i64,
+}
+
+impl From<loopdesk_store::cases::CaseTask> for TaskDto {
+    fn from(t: loopdesk_store::cases::CaseTask) -> Self {
+        TaskDto {
+            id: t.id,
+            case_id: t.case_id,
+            department_id: t.department_id,
+            question: t.question,
+            due_date: t.due_date,
+            answer: t.answer,
+            answered_at: t.answered_at,
+            version: t.version,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskBody {
+    /// Department id or code.
+    pub department: String,
+    pub question: String,
+    /// YYYY-MM-DD
+    pub due_date: String,
+}
+
+/// Send a question to a department (信息传递单).
+#[utoipa::path(post, path = "/cases/{id}/tasks", tag = "cases", params(("id" = i64, Path)), request_body = TaskBody,
+    responses((status = 201, body = TaskDto), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_task(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+    JsonBody(b): JsonBody<TaskBody>,
+) -> ApiResult<(StatusCode, Json<TaskDto>)> {
+    let t = st.svc.add_task(&a.actor, id, &b.department, &b.question, &b.due_date).await?;
+    Ok((StatusCode::CREATED, Json(t.into())))
+}
+
+/// The case's department tasks.
+#[utoipa::path(get, path = "/cases/{id}/tasks", tag = "cases", params(("id" = i64, Path)), responses((status = 200, body = Vec<TaskDto>), (status = 404, body = ErrorBody)))]
+pub async fn list_tasks(State(st): State<AppState>, a: ApiActor, Path(id): Path<i64>) -> ApiResult<Json<Vec<TaskDto>>> {
+    Ok(Json(st.svc.tasks(&a.actor, id).await?.into_iter().map(Into::into).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerBody {
+    pub version: i64,
+    pub answer: String,
+}
+
+/// The department answers its task.
+#[utoipa::path(post, path = "/case-tasks/{id}/answer", tag = "cases", params(("id" = i64, Path)), request_body = AnswerBody,
+    responses((status = 200, body = TaskDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn answer_task(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+    JsonBody(b): JsonBody<AnswerBody>,
+) -> ApiResult<Json<TaskDto>> {
+    Ok(Json(st.svc.answer_task(&a.actor, id, b.version, &b.answer).await?.into()))
+}

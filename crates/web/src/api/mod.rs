@@ -75,6 +75,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(cases::history))
         .routes(routes!(cases::reportability))
         .routes(routes!(cases::merge))
+        .routes(routes!(cases::list_tasks, cases::add_task))
+        .routes(routes!(cases::answer_task))
         .routes(routes!(cases::list_definitions))
         .routes(routes!(cases::put_definition))
         .routes(routes!(cases::public_create))

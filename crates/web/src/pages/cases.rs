@@ -33,6 +33,8 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/new", get(new_form))
         .route("/cases/{id}", get(show))
         .route("/cases/{id}/transitions", post(take))
+        .route("/cases/{id}/tasks", post(add_task))
+        .route("/case-tasks/{id}/answer", post(answer_task))
 }
 
 fn label_of<T: Coded>(l: Locale, code: &str) -> String {
@@ -229,8 +231,8 @@ type Choice = (String, String);
 pub struct Action {
     code: String,
     label: String,
-    /// (name, label, options; empty options = free text)
-    fields: Vec<(String, String, Vec<Choice>)>,
+    /// (name, label, options — empty for free text —, required)
+    fields: Vec<(String, String, Vec<Choice>, bool)>,
 }
 
 #[derive(Template)]
@@ -251,6 +253,19 @@ struct Show {
     actions: Vec<Action>,
     svg: String,
     timeline: Vec<(String, String, String, String, String)>,
+    tasks: Vec<TaskRow>,
+    department_options: Vec<Choice>,
+    can_write: bool,
+}
+
+pub struct TaskRow {
+    id: i64,
+    version: i64,
+    department: String,
+    question: String,
+    due: String,
+    answer: String,
+    answered: bool,
 }
 
 async fn show(s: SignedIn, Path(id): Path<i64>) -> Result<Response, PageError> {
@@ -273,6 +288,8 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             _ => vec![],
         }
     };
+    let case_tasks = s.st.svc.tasks(&s.actor, id).await.page(s)?;
+    let open_tasks = case_tasks.iter().any(|t| t.answered_at.is_none());
     let actions = if s.actor.can(Permission::WriteCases) {
         def.from_state(&k.state)
             .filter(|t| t.code != "merge" && ProcessDefinition::allows(t, &s.actor.roles))
@@ -281,12 +298,18 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
                 if names.iter().any(|n| n == "responsibility") && !names.iter().any(|n| n == "responsibility_note") {
                     names.push("responsibility_note".into());
                 }
+                if open_tasks && ProcessDefinition::resolves(t) {
+                    names.push("open_tasks_reason".into());
+                }
                 Action {
                     code: t.code.clone(),
                     label: if zh { t.zh.clone() } else { t.en.clone() },
                     fields: names
                         .iter()
-                        .map(|n| (n.clone(), s.tr().get(&format!("case.field.{n}")).to_owned(), field_options(n)))
+                        .map(|n| {
+                            let required = t.required.contains(n) || n == "open_tasks_reason";
+                            (n.clone(), s.tr().get(&format!("case.field.{n}")).to_owned(), field_options(n), required)
+                        })
                         .collect(),
                 }
             })
@@ -327,7 +350,26 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             (c.time(&e.at), e.actor.clone(), what, state_name(Some(&def), l, &e.to_state), detail)
         })
         .collect();
+    let tasks = case_tasks
+        .into_iter()
+        .map(|t| TaskRow {
+            id: t.id,
+            version: t.version,
+            department: departments
+                .iter()
+                .find(|d| d.id == t.department_id)
+                .map(|d| d.name.clone())
+                .unwrap_or_default(),
+            question: t.question,
+            due: t.due_date.to_string(),
+            answered: t.answered_at.is_some(),
+            answer: t.answer,
+        })
+        .collect();
     Ok(Show {
+        tasks,
+        department_options: departments.iter().map(|d| (d.code.clone(), d.name.clone())).collect(),
+        can_write: s.actor.can(Permission::WriteCases),
         kind: label_of::<CaseType>(l, &k.case_type),
         state: state_name(Some(&def), l, &k.state),
         received: c.time(&k.received_at),
@@ -362,7 +404,31 @@ async fn take(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response,
     let code = f.get("transition").to_owned();
     let fields: BTreeMap<String, String> =
         f.0.iter().filter(|(k, _)| !matches!(k.as_str(), "_csrf" | "version" | "transition")).cloned().collect();
-    match s.st.svc.transition(&s.actor, id, &code, version, &fields).await {
+    let r = s.st.svc.transition(&s.actor, id, &code, version, &fields).await;
+    after_form(&s, id, r).await
+}
+
+async fn add_task(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+    let f = FormData::parse(&body);
+    s.check_csrf(&f)?;
+    let r = s.st.svc.add_task(&s.actor, id, f.get("department"), f.get("question"), f.get("due_date")).await;
+    after_form(&s, id, r).await
+}
+
+async fn answer_task(s: SignedIn, Path(task_id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+    let f = FormData::parse(&body);
+    s.check_csrf(&f)?;
+    let case_id =
+        f.get("case_id").parse::<i64>().map_err(|_| DomainError::invalid("case_id", "is not a number")).page(&s)?;
+    let version =
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+    let r = s.st.svc.answer_task(&s.actor, task_id, version, f.get("answer")).await;
+    after_form(&s, case_id, r).await
+}
+
+/// Back to the case page on success; the page with the reason on a form mistake.
+async fn after_form<T>(s: &SignedIn, id: i64, r: Result<T, ServiceError>) -> Result<Response, PageError> {
+    match r {
         Ok(_) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
         Err(ServiceError::Domain(
             e @ (DomainError::Invalid { .. } | DomainError::Conflict { .. } | DomainError::Forbidden { .. }),
@@ -372,7 +438,7 @@ async fn take(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response,
                 DomainError::Conflict { .. } => StatusCode::CONFLICT,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
-            Ok((status, render(&show_page(&s, id, Some(e.to_string())).await?)).into_response())
+            Ok((status, render(&show_page(s, id, Some(e.to_string())).await?)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
     }
