@@ -285,3 +285,55 @@ both_engines!(portal_pages_and_the_agent_case_page, |db: TestDb| async move {
         c.get(format!("{}/cases/{id}", s.base)).header("cookie", &session).send().await.unwrap().text().await.unwrap();
     assert!(page.contains(r#"class="state current" data-state="acknowledged""#));
 });
+
+both_engines!(coordination_meeting_and_merge_through_the_case_page, |db: TestDb| async move {
+    assert!(app::cli(BIN, &db, &["demo"], "").status.success());
+    let s = app::serve(BIN, &db, &[]);
+    let c = client();
+    let session = app::browser_login(&s, "mgmtrep", DEMO_PASSWORD).await;
+    let get = |p: String| {
+        let (c, session) = (c.clone(), session.clone());
+        async move { c.get(p).header("cookie", session).send().await.unwrap().text().await.unwrap() }
+    };
+    let list = get(format!("{}/cases?type=complaint", s.base)).await;
+    let ids: Vec<i64> =
+        list.split("href=\"/cases/").skip(1).filter_map(|p| p.split('"').next()?.parse().ok()).collect();
+    let (first, second) = (ids[0], ids[1]);
+    let page = get(format!("{}/cases/{first}", s.base)).await;
+    let csrf = app::csrf_of(&page);
+    let r = c
+        .post(format!("{}/cases/{first}/meetings", s.base))
+        .header("cookie", &session)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("attendees", "总经理、品保部、生产部"),
+            ("minutes", "确认工艺问题"),
+            ("decisions", "全额退换"),
+            ("action_description", "修订作业指导书"),
+            ("action_owner", "qa"),
+            ("action_due", "2026-12-20"),
+            ("action_description", ""),
+            ("action_owner", ""),
+            ("action_due", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = get(format!("{}/cases/{first}", s.base)).await;
+    assert!(page.contains("确认工艺问题") && page.contains("修订作业指导书") && page.contains("周品保"), "{page}");
+    // The management representative merges the second complaint into the first by its number.
+    let number = page.split("<h1>").nth(1).unwrap().split(' ').next().unwrap().to_owned();
+    let second_page = get(format!("{}/cases/{second}", s.base)).await;
+    let version = second_page.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let r = c
+        .post(format!("{}/cases/{second}/merge", s.base))
+        .header("cookie", &session)
+        .form(&[("_csrf", csrf.as_str()), ("version", version.as_str()), ("into", number.as_str()), ("reason", "重复")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let second_page = get(format!("{}/cases/{second}", s.base)).await;
+    assert!(second_page.contains(r#"class="state current" data-state="merged""#));
+});

@@ -13,7 +13,9 @@ use loopdesk_domain::customer::{Coded, parse_optional_date};
 use loopdesk_domain::org::required_text;
 use loopdesk_domain::page::{Page, Paged};
 use loopdesk_domain::process::{ProcessDefinition, default_definition};
-use loopdesk_store::cases::{self as ks, Case, CaseEvent, CaseFilter, CaseTask, NewCase, NewEvent};
+use loopdesk_store::cases::{
+    self as ks, Case, CaseEvent, CaseFilter, CaseTask, Meeting, MeetingAction, NewCase, NewEvent, NewMeeting,
+};
 use loopdesk_store::customers as cs;
 use loopdesk_store::{Conn, StoreError, Tx, org};
 use serde::Deserialize;
@@ -44,6 +46,26 @@ pub struct CaseInput {
     pub adverse_event: Option<bool>,
     /// The customer's language for the portal and replies (zh-CN or en).
     pub locale: Option<String>,
+}
+
+/// A coordination meeting as recorded (重大投诉协调会).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MeetingInput {
+    pub held_at: Option<DateTime<Utc>>,
+    pub place: Option<String>,
+    pub attendees: String,
+    pub minutes: String,
+    pub decisions: Option<String>,
+    pub actions: Vec<ActionInput>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ActionInput {
+    pub description: String,
+    /// Username of the person responsible.
+    pub owner: String,
+    /// YYYY-MM-DD
+    pub due_date: String,
 }
 
 /// A created case and, once only, the customer's tracking code.
@@ -242,6 +264,16 @@ impl Service {
         Ok(k)
     }
 
+    pub async fn case_by_number(&self, actor: &Actor, number: &str) -> ServiceResult<Case> {
+        actor.require(Permission::ReadCases)?;
+        let mut h = self.store.read().await?;
+        let k = ks::case_by_number(&mut h.conn(), number.trim()).await.entity("case")?;
+        if !may_see(actor, &k) {
+            return Err(DomainError::NotFound { entity: "case" }.into());
+        }
+        Ok(k)
+    }
+
     pub async fn cases(&self, actor: &Actor, mut f: CaseFilter, page: Page) -> ServiceResult<Paged<Case>> {
         actor.require(Permission::ReadCases)?;
         f.include_confidential = sees_confidential(actor);
@@ -382,6 +414,101 @@ impl Service {
         self.case(actor, case_id).await?;
         let mut h = self.store.read().await?;
         Ok(ks::tasks(&mut h.conn(), case_id).await?)
+    }
+
+    /// Records a coordination meeting on a major complaint with its action items (GM office,
+    /// management representative, quality).
+    pub async fn record_meeting(
+        &self,
+        actor: &Actor,
+        case_id: i64,
+        m: &MeetingInput,
+    ) -> ServiceResult<(Meeting, Vec<MeetingAction>)> {
+        actor.require(Permission::ApproveActions)?;
+        let attendees = required_text("attendees", &m.attendees, 2000)?;
+        let minutes = m.minutes.trim().to_owned();
+        if minutes.is_empty() {
+            return Err(DomainError::invalid("minutes", "is required").into());
+        }
+        let mut tx = self.store.begin().await?;
+        let k = ks::case(&mut tx.conn(), case_id).await.entity("case")?;
+        if !may_see(actor, &k) {
+            return Err(DomainError::NotFound { entity: "case" }.into());
+        }
+        let nm = NewMeeting {
+            case_id,
+            held_at: m.held_at.unwrap_or_else(Utc::now),
+            place: m.place.as_deref().unwrap_or("").trim(),
+            attendees: &attendees,
+            minutes: &minutes,
+            decisions: m.decisions.as_deref().unwrap_or("").trim(),
+            created_by: actor.user_id,
+        };
+        let meeting = ks::insert_meeting(&mut tx.conn(), &nm).await?;
+        let mut actions = Vec::new();
+        for (i, a) in m.actions.iter().enumerate() {
+            let at = |f: &str| format!("actions[{i}].{f}");
+            let description = required_text(&at("description"), &a.description, 2000)?;
+            let due = loopdesk_domain::customer::parse_date(&at("due_date"), &a.due_date)?;
+            let (owner, _) = org::user_for_login(&mut tx.conn(), &a.owner.trim().to_lowercase())
+                .await
+                .map_err(|_| DomainError::invalid(at("owner"), format!("no user named '{}'", a.owner.trim())))?;
+            actions.push(ks::insert_action(&mut tx.conn(), &meeting, &description, Some(owner.id), due).await?);
+        }
+        let body = format!("{attendees}\n{minutes}");
+        let ev = NewEvent {
+            case_id,
+            actor_id: actor.user_id,
+            actor: &actor.username,
+            kind: "meeting",
+            body: &body,
+            ..Default::default()
+        };
+        ks::insert_event(&mut tx.conn(), &ev).await?;
+        tx.audit(actor, AuditAction::Create, "case_meeting", meeting.id, None::<&()>, Some(&(&meeting, &actions)))
+            .await?;
+        tx.commit().await?;
+        Ok((meeting, actions))
+    }
+
+    /// The owner of an action item (or a manager) records it as done.
+    pub async fn complete_action(
+        &self,
+        actor: &Actor,
+        id: i64,
+        version: i64,
+        note: &str,
+    ) -> ServiceResult<MeetingAction> {
+        actor.require(Permission::WriteCases)?;
+        let note = required_text("note", note, 4000)?;
+        let mut tx = self.store.begin().await?;
+        let before = ks::action(&mut tx.conn(), id).await.entity("action item")?;
+        if before.owner_id != actor.user_id {
+            actor.require(Permission::ApproveActions)?;
+        }
+        if before.done_at.is_some() {
+            return Err(DomainError::Conflict { reason: "the action item is already done".into(), field: None }.into());
+        }
+        let after = ks::complete_action(&mut tx.conn(), id, version, &note).await.entity("action item")?;
+        let body = format!("{} — {note}", after.description);
+        let ev = NewEvent {
+            case_id: after.case_id,
+            actor_id: actor.user_id,
+            actor: &actor.username,
+            kind: "action_done",
+            body: &body,
+            ..Default::default()
+        };
+        ks::insert_event(&mut tx.conn(), &ev).await?;
+        tx.audit(actor, AuditAction::Update, "meeting_action", id, Some(&before), Some(&after)).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn meetings(&self, actor: &Actor, case_id: i64) -> ServiceResult<(Vec<Meeting>, Vec<MeetingAction>)> {
+        self.case(actor, case_id).await?;
+        let mut h = self.store.read().await?;
+        Ok((ks::meetings(&mut h.conn(), case_id).await?, ks::actions(&mut h.conn(), case_id).await?))
     }
 
     /// Records the regulatory reportability decision of an adverse event (ISO 13485 8.2.3):
@@ -675,6 +802,17 @@ async fn apply_transition(
             return Err(DomainError::Conflict {
                 reason: format!("{open} department task(s) are still open; answer them or give open_tasks_reason"),
                 field: Some("open_tasks_reason"),
+            }
+            .into());
+        }
+    }
+    // Action items decided at a coordination meeting are tracked to closure before the case ends.
+    if def.state(&t.to).is_some_and(|s| s.terminal) && t.code != "merge" {
+        let open = ks::actions(&mut tx.conn(), after.id).await?.iter().filter(|a| a.done_at.is_none()).count();
+        if open > 0 {
+            return Err(DomainError::Conflict {
+                reason: format!("{open} meeting action item(s) are still open"),
+                field: Some("actions"),
             }
             .into());
         }

@@ -331,3 +331,102 @@ both_engines!(open_department_tasks_block_resolution_unless_explained, |db: Test
     svc.answer_task(&engineer, task.id, task.version, "模具磨损，已更换").await.unwrap();
     assert!(svc.transition(&sys, k.id, "propose", k.version, &f(&[("resolution", "返工")])).await.is_ok());
 });
+
+both_engines!(
+    a_major_complaint_goes_to_the_gm_office_and_its_actions_are_tracked_to_closure,
+    |db: TestDb| async move {
+        use loopdesk_service::cases::{ActionInput, MeetingInput};
+        let svc = service(&db).await;
+        let sys = Actor::system();
+        svc.create_department(
+            &sys,
+            &DepartmentInput { code: "QA".into(), name: "品保部".into(), kind: "quality".into(), parent_id: None },
+        )
+        .await
+        .unwrap();
+        let owner = svc
+            .create_user(
+                &sys,
+                &NewUser {
+                    username: "zhou".into(),
+                    display_name: "周品保".into(),
+                    roles: vec!["qa".into()],
+                    password: "qa-pass-123".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let mut k = svc.create_case(&sys, &complaint("整批退货")).await.unwrap().case;
+        for (code, fields) in [
+            ("acknowledge", vec![]),
+            (
+                "assess",
+                vec![
+                    ("category", "产品质量"),
+                    ("severity", "critical"),
+                    ("responsibility", "yes"),
+                    ("lead_department", "QA"),
+                ],
+            ),
+            ("escalate", vec![("reason", "涉及金额大，部门无法协调")]),
+        ] {
+            k = svc.transition(&sys, k.id, code, k.version, &f(&fields)).await.unwrap();
+        }
+        assert_eq!(k.state, "escalated");
+        let meeting = MeetingInput {
+            attendees: "总经理、管理者代表、品保部、生产部、业务部".into(),
+            minutes: "确认为批次工艺问题".into(),
+            decisions: Some("全额退换，生产部整改".into()),
+            actions: vec![ActionInput {
+                description: "生产部完成工艺整改".into(),
+                owner: "zhou".into(),
+                due_date: "2026-12-15".into(),
+            }],
+            ..Default::default()
+        };
+        let agent = role(vec![Role::Agent]);
+        assert!(svc.record_meeting(&agent, k.id, &meeting).await.is_err(), "agents do not record GM meetings");
+        let bad = MeetingInput {
+            actions: vec![ActionInput {
+                description: "x".into(),
+                owner: "nobody".into(),
+                due_date: "2026-12-15".into(),
+            }],
+            ..meeting.clone()
+        };
+        assert!(
+            matches!(svc.record_meeting(&sys, k.id, &bad).await, Err(ServiceError::Domain(DomainError::Invalid { ref field, .. })) if field == "actions[0].owner")
+        );
+        let (_, actions) = svc.record_meeting(&sys, k.id, &meeting).await.unwrap();
+        let gm = role(vec![Role::Gm]);
+        k = svc.transition(&gm, k.id, "gm_decide", k.version, &f(&[("decision", "全额退换")])).await.unwrap();
+        for (code, fields) in [
+            ("propose", vec![("resolution", "全额退换")]),
+            ("reply", vec![("reply", "同意全额退换")]),
+            ("accept", vec![]),
+            ("schedule_follow_up", vec![]),
+        ] {
+            k = svc.transition(&sys, k.id, code, k.version, &f(&fields)).await.unwrap();
+        }
+        // Closing waits for the action item.
+        let e = svc
+            .transition(&sys, k.id, "record_follow_up", k.version, &f(&[("follow_up_outcome", "满意")]))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ServiceError::Domain(DomainError::Conflict { field: Some("actions"), .. })), "{e:?}");
+        let zhou = Actor {
+            user_id: Some(owner.id),
+            username: "zhou".into(),
+            department_id: None,
+            roles: vec![Role::Qa],
+            scope: Scope::All,
+        };
+        svc.complete_action(&zhou, actions[0].id, actions[0].version, "工艺文件已修订").await.unwrap();
+        k = svc
+            .transition(&sys, k.id, "record_follow_up", k.version, &f(&[("follow_up_outcome", "满意")]))
+            .await
+            .unwrap();
+        assert_eq!(k.state, "closed");
+    }
+);

@@ -464,3 +464,128 @@ pub async fn answer_task(
         None => Err(stale_or_missing(c, "case_tasks", id).await),
     }
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Meeting {
+    pub id: i64,
+    pub case_id: i64,
+    pub held_at: DateTime<Utc>,
+    pub place: String,
+    pub attendees: String,
+    pub minutes: String,
+    pub decisions: String,
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct MeetingAction {
+    pub id: i64,
+    pub meeting_id: i64,
+    pub case_id: i64,
+    pub description: String,
+    pub owner_id: Option<i64>,
+    pub due_date: NaiveDate,
+    pub done_at: Option<DateTime<Utc>>,
+    pub done_note: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const MEETING_COLS: &str = "id, case_id, held_at, place, attendees, minutes, decisions, created_by, created_at";
+const ACTION_COLS: &str =
+    "id, meeting_id, case_id, description, owner_id, due_date, done_at, done_note, version, created_at, updated_at";
+
+pub struct NewMeeting<'a> {
+    pub case_id: i64,
+    pub held_at: DateTime<Utc>,
+    pub place: &'a str,
+    pub attendees: &'a str,
+    pub minutes: &'a str,
+    pub decisions: &'a str,
+    pub created_by: Option<i64>,
+}
+
+pub async fn insert_meeting(c: &mut Conn<'_>, m: &NewMeeting<'_>) -> StoreResult<Meeting> {
+    on!(c, e => sqlx::query_as(sql!(
+        "INSERT INTO case_meetings (case_id, held_at, place, attendees, minutes, decisions, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {MEETING_COLS}"
+    ))
+    .bind(m.case_id)
+    .bind(m.held_at)
+    .bind(m.place)
+    .bind(m.attendees)
+    .bind(m.minutes)
+    .bind(m.decisions)
+    .bind(m.created_by)
+    .bind(Utc::now())
+    .fetch_one(e)
+    .await
+    .map_err(map_err))
+}
+
+pub async fn insert_action(
+    c: &mut Conn<'_>,
+    meeting: &Meeting,
+    description: &str,
+    owner_id: Option<i64>,
+    due: NaiveDate,
+) -> StoreResult<MeetingAction> {
+    on!(c, e => sqlx::query_as(sql!(
+        "INSERT INTO meeting_actions (meeting_id, case_id, description, owner_id, due_date, version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $6) RETURNING {ACTION_COLS}"
+    ))
+    .bind(meeting.id)
+    .bind(meeting.case_id)
+    .bind(description)
+    .bind(owner_id)
+    .bind(due)
+    .bind(Utc::now())
+    .fetch_one(e)
+    .await
+    .map_err(map_err))
+}
+
+pub async fn meetings(c: &mut Conn<'_>, case_id: i64) -> StoreResult<Vec<Meeting>> {
+    on!(c, e => sqlx::query_as(sql!("SELECT {MEETING_COLS} FROM case_meetings WHERE case_id = $1 ORDER BY held_at, id"))
+        .bind(case_id)
+        .fetch_all(e)
+        .await
+        .map_err(map_err))
+}
+
+pub async fn actions(c: &mut Conn<'_>, case_id: i64) -> StoreResult<Vec<MeetingAction>> {
+    on!(c, e => sqlx::query_as(sql!("SELECT {ACTION_COLS} FROM meeting_actions WHERE case_id = $1 ORDER BY id"))
+        .bind(case_id)
+        .fetch_all(e)
+        .await
+        .map_err(map_err))
+}
+
+pub async fn action(c: &mut Conn<'_>, id: i64) -> StoreResult<MeetingAction> {
+    on!(c, e => sqlx::query_as(sql!("SELECT {ACTION_COLS} FROM meeting_actions WHERE id = $1"))
+        .bind(id)
+        .fetch_one(e)
+        .await
+        .map_err(map_err))
+}
+
+pub async fn complete_action(c: &mut Conn<'_>, id: i64, version: i64, note: &str) -> StoreResult<MeetingAction> {
+    let now = Utc::now();
+    let row: Option<MeetingAction> = on!(c, e => sqlx::query_as(sql!(
+        "UPDATE meeting_actions SET done_at = $1, done_note = $2, version = version + 1, updated_at = $1
+         WHERE id = $3 AND version = $4 RETURNING {ACTION_COLS}"
+    ))
+    .bind(now)
+    .bind(note)
+    .bind(id)
+    .bind(version)
+    .fetch_optional(e)
+    .await
+    .map_err(map_err))?;
+    match row {
+        Some(r) => Ok(r),
+        None => Err(stale_or_missing(c, "meeting_actions", id).await),
+    }
+}

@@ -614,3 +614,146 @@ pub async fn answer_task(
 ) -> ApiResult<Json<TaskDto>> {
     Ok(Json(st.svc.answer_task(&a.actor, id, b.version, &b.answer).await?.into()))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionBody {
+    pub description: String,
+    /// Username of the person responsible.
+    pub owner: String,
+    /// YYYY-MM-DD
+    pub due_date: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingBody {
+    pub held_at: Option<DateTime<Utc>>,
+    pub place: Option<String>,
+    pub attendees: String,
+    /// 会议纪要
+    pub minutes: String,
+    pub decisions: Option<String>,
+    #[serde(default)]
+    pub actions: Vec<ActionBody>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeetingDto {
+    pub id: i64,
+    pub held_at: DateTime<Utc>,
+    pub place: String,
+    pub attendees: String,
+    pub minutes: String,
+    pub decisions: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ActionDto {
+    pub id: i64,
+    pub meeting_id: i64,
+    pub description: String,
+    pub owner_id: Option<i64>,
+    pub due_date: NaiveDate,
+    pub done_at: Option<DateTime<Utc>>,
+    pub done_note: String,
+    pub version: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeetingsDto {
+    pub meetings: Vec<MeetingDto>,
+    pub actions: Vec<ActionDto>,
+}
+
+fn meetings_dto(
+    ms: Vec<loopdesk_store::cases::Meeting>,
+    acts: Vec<loopdesk_store::cases::MeetingAction>,
+) -> MeetingsDto {
+    MeetingsDto {
+        meetings: ms
+            .into_iter()
+            .map(|m| MeetingDto {
+                id: m.id,
+                held_at: m.held_at,
+                place: m.place,
+                attendees: m.attendees,
+                minutes: m.minutes,
+                decisions: m.decisions,
+            })
+            .collect(),
+        actions: acts.into_iter().map(action_dto).collect(),
+    }
+}
+
+fn action_dto(a: loopdesk_store::cases::MeetingAction) -> ActionDto {
+    ActionDto {
+        id: a.id,
+        meeting_id: a.meeting_id,
+        description: a.description,
+        owner_id: a.owner_id,
+        due_date: a.due_date,
+        done_at: a.done_at,
+        done_note: a.done_note,
+        version: a.version,
+    }
+}
+
+/// Record a coordination meeting (重大投诉协调会) with its action items.
+#[utoipa::path(post, path = "/cases/{id}/meetings", tag = "cases", params(("id" = i64, Path)), request_body = MeetingBody,
+    responses((status = 201, body = MeetingsDto), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn record_meeting(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+    JsonBody(b): JsonBody<MeetingBody>,
+) -> ApiResult<(StatusCode, Json<MeetingsDto>)> {
+    let m = loopdesk_service::cases::MeetingInput {
+        held_at: b.held_at,
+        place: b.place,
+        attendees: b.attendees,
+        minutes: b.minutes,
+        decisions: b.decisions,
+        actions: b
+            .actions
+            .into_iter()
+            .map(|x| loopdesk_service::cases::ActionInput {
+                description: x.description,
+                owner: x.owner,
+                due_date: x.due_date,
+            })
+            .collect(),
+    };
+    let (meeting, actions) = st.svc.record_meeting(&a.actor, id, &m).await?;
+    Ok((StatusCode::CREATED, Json(meetings_dto(vec![meeting], actions))))
+}
+
+/// The case's meetings and action items.
+#[utoipa::path(get, path = "/cases/{id}/meetings", tag = "cases", params(("id" = i64, Path)), responses((status = 200, body = MeetingsDto), (status = 404, body = ErrorBody)))]
+pub async fn list_meetings(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<MeetingsDto>> {
+    let (ms, acts) = st.svc.meetings(&a.actor, id).await?;
+    Ok(Json(meetings_dto(ms, acts)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteBody {
+    pub version: i64,
+    pub note: String,
+}
+
+/// Mark an action item done (its owner, or a manager).
+#[utoipa::path(post, path = "/meeting-actions/{id}/complete", tag = "cases", params(("id" = i64, Path)), request_body = CompleteBody,
+    responses((status = 200, body = ActionDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn complete_action(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+    JsonBody(b): JsonBody<CompleteBody>,
+) -> ApiResult<Json<ActionDto>> {
+    Ok(Json(action_dto(st.svc.complete_action(&a.actor, id, b.version, &b.note).await?)))
+}

@@ -77,6 +77,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(cases::merge))
         .routes(routes!(cases::list_tasks, cases::add_task))
         .routes(routes!(cases::answer_task))
+        .routes(routes!(cases::list_meetings, cases::record_meeting))
+        .routes(routes!(cases::complete_action))
         .routes(routes!(cases::list_definitions))
         .routes(routes!(cases::put_definition))
         .routes(routes!(cases::public_create))

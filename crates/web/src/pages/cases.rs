@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use loopdesk_domain::DomainError;
-use loopdesk_domain::access::Permission;
+use loopdesk_domain::access::{Actor, Permission};
 use loopdesk_domain::case::{CaseType, IntakeChannel, Responsibility, Severity};
 use loopdesk_domain::customer::Coded;
 use loopdesk_domain::locale::Locale;
@@ -35,6 +35,10 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}/transitions", post(take))
         .route("/cases/{id}/tasks", post(add_task))
         .route("/case-tasks/{id}/answer", post(answer_task))
+        .route("/cases/{id}/meetings", post(record_meeting))
+        .route("/meeting-actions/{id}/complete", post(complete_action))
+        .route("/cases/{id}/reportability", post(reportability))
+        .route("/cases/{id}/merge", post(merge))
 }
 
 fn label_of<T: Coded>(l: Locale, code: &str) -> String {
@@ -256,6 +260,21 @@ struct Show {
     tasks: Vec<TaskRow>,
     department_options: Vec<Choice>,
     can_write: bool,
+    can_approve: bool,
+    reportability: Option<String>,
+    /// (held, place, attendees, minutes + decisions)
+    meetings: Vec<(String, String, String, String)>,
+    actions_list: Vec<ActionRow>,
+}
+
+pub struct ActionRow {
+    id: i64,
+    version: i64,
+    description: String,
+    owner: String,
+    due: String,
+    done: bool,
+    note: String,
 }
 
 pub struct TaskRow {
@@ -366,7 +385,39 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             answer: t.answer,
         })
         .collect();
+    let (ms, acts) = s.st.svc.meetings(&s.actor, id).await.page(s)?;
+    let mut owners = BTreeMap::new();
+    for a in &acts {
+        if let Some(o) = a.owner_id
+            && !owners.contains_key(&o)
+        {
+            let name = s.st.svc.user(&Actor::system(), o).await.map(|u| u.display_name).unwrap_or_default();
+            owners.insert(o, name);
+        }
+    }
+    let reportability =
+        serde_json::from_str::<BTreeMap<String, String>>(&k.fields).ok().and_then(|m| m.get("reportability").cloned());
     Ok(Show {
+        reportability,
+        can_approve: s.actor.can(Permission::ApproveActions),
+        meetings: ms
+            .iter()
+            .map(|m| {
+                (c.time(&m.held_at), m.place.clone(), m.attendees.clone(), format!("{}\n{}", m.minutes, m.decisions))
+            })
+            .collect(),
+        actions_list: acts
+            .into_iter()
+            .map(|a| ActionRow {
+                id: a.id,
+                version: a.version,
+                owner: a.owner_id.and_then(|o| owners.get(&o).cloned()).unwrap_or_default(),
+                description: a.description,
+                due: a.due_date.to_string(),
+                done: a.done_at.is_some(),
+                note: a.done_note,
+            })
+            .collect(),
         tasks,
         department_options: departments.iter().map(|d| (d.code.clone(), d.name.clone())).collect(),
         can_write: s.actor.can(Permission::WriteCases),
@@ -442,4 +493,77 @@ async fn after_form<T>(s: &SignedIn, id: i64, r: Result<T, ServiceError>) -> Res
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
     }
+}
+
+async fn record_meeting(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+    let f = FormData::parse(&body);
+    s.check_csrf(&f)?;
+    let (ds, os, dues) = (f.all("action_description"), f.all("action_owner"), f.all("action_due"));
+    let actions = ds
+        .iter()
+        .zip(os.iter())
+        .zip(dues.iter())
+        .filter(|((d, _), _)| !d.trim().is_empty())
+        .map(|((d, o), due)| loopdesk_service::cases::ActionInput {
+            description: d.clone(),
+            owner: o.clone(),
+            due_date: due.clone(),
+        })
+        .collect();
+    let m = loopdesk_service::cases::MeetingInput {
+        attendees: f.get("attendees").into(),
+        minutes: f.get("minutes").into(),
+        decisions: f.opt("decisions"),
+        actions,
+        ..Default::default()
+    };
+    let r = s.st.svc.record_meeting(&s.actor, id, &m).await;
+    after_form(&s, id, r).await
+}
+
+async fn complete_action(s: SignedIn, Path(action_id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+    let f = FormData::parse(&body);
+    s.check_csrf(&f)?;
+    let case_id =
+        f.get("case_id").parse::<i64>().map_err(|_| DomainError::invalid("case_id", "is not a number")).page(&s)?;
+    let version =
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+    let r = s.st.svc.complete_action(&s.actor, action_id, version, f.get("note")).await;
+    after_form(&s, case_id, r).await
+}
+
+async fn reportability(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+    let f = FormData::parse(&body);
+    s.check_csrf(&f)?;
+    let version =
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+    let r =
+        s.st.svc
+            .decide_reportability(
+                &s.actor,
+                id,
+                version,
+                f.get("reportable") == "1",
+                f.opt("regime").as_deref(),
+                f.get("reason"),
+            )
+            .await;
+    after_form(&s, id, r).await
+}
+
+async fn merge(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+    let f = FormData::parse(&body);
+    s.check_csrf(&f)?;
+    let version =
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+    let r = async {
+        let number = f.get("into").trim().to_owned();
+        let found =
+            s.st.svc.case_by_number(&s.actor, &number).await.map_err(|_| {
+                ServiceError::from(DomainError::invalid("into", format!("no case numbered '{number}'")))
+            })?;
+        s.st.svc.merge_case(&s.actor, id, version, found.id, f.get("reason")).await
+    }
+    .await;
+    after_form(&s, id, r).await
 }
