@@ -217,6 +217,12 @@ both_engines!(customer_page_shows_everything_in_chinese_and_escapes, |db: TestDb
     ] {
         assert!(page.contains(expected), "{expected} missing from the customer page");
     }
+    // Cases show on the customer page within the reader's scope: quality sees the one it leads.
+    assert!(!page.contains("电源模块上电冒烟"), "the agent does not see a case led by quality");
+    let qa = browser_login(&s, "qa", DEMO_PASSWORD).await;
+    let qa_page =
+        c.get(format!("{}/customers/{id}", s.base)).header("cookie", &qa).send().await.unwrap().text().await.unwrap();
+    assert!(qa_page.contains("电源模块上电冒烟") && qa_page.contains("调查处理中"), "{qa_page}");
     // A communication with markup in it is shown as text.
     let csrf = csrf_of(&page);
     let r = c
@@ -272,6 +278,10 @@ both_engines!(customer_page_shows_everything_in_chinese_and_escapes, |db: TestDb
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let home = get(format!("{}/", s.base)).await.text().await.unwrap();
     assert!(home.contains("我的待跟进事项") && home.contains("满意度回访") && home.contains("已逾期"), "{home}");
+    assert!(
+        home.contains("待处理案件") && home.contains("交货延迟一周"),
+        "the agent's queue lists open cases in scope"
+    );
     let action = home.split("action=\"/follow-ups/").nth(1).unwrap().split('"').next().unwrap().to_owned();
     let version = home.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
     let r = c

@@ -278,6 +278,8 @@ struct Show {
     contracts: Vec<(String, String, String, String, String)>,
     statuses: Vec<(String, String)>,
     comms: Vec<CommRow>,
+    /// (id, number, type, subject, state code, received)
+    cases: Vec<(i64, String, String, String, String, String)>,
     channels: Vec<(String, String)>,
     directions: Vec<(String, String)>,
     stages: Vec<(String, String)>,
@@ -322,8 +324,34 @@ async fn show_page(s: &SignedIn, id: i64, page: Option<u32>, error: Option<Strin
             },
         })
         .collect();
+    let cases = if s.actor.can(Permission::ReadCases) {
+        let defs = s.st.svc.process_definitions(&s.actor).await.page(s)?;
+        let state_name = |t: &str, code: &str| {
+            defs.iter()
+                .find(|(_, d)| d.case_type == t)
+                .and_then(|(_, d)| d.state(code))
+                .map(|st| if l == Locale::En { st.en.clone() } else { st.zh.clone() })
+                .unwrap_or_else(|| code.to_owned())
+        };
+        let f = loopdesk_store::cases::CaseFilter { customer_id: Some(id), ..Default::default() };
+        s.st.svc
+            .cases(&s.actor, f, Page { page: 1, per_page: 100 })
+            .await
+            .page(s)?
+            .items
+            .into_iter()
+            .map(|k| {
+                let kind = label_of::<loopdesk_domain::case::CaseType>(l, &k.case_type);
+                let state = state_name(&k.case_type, &k.state);
+                (k.id, k.number, kind, k.subject, state, c.time(&k.received_at))
+            })
+            .collect()
+    } else {
+        vec![]
+    };
     Ok(Show {
         error,
+        cases,
         kind: label_of::<CustomerKind>(l, &v.customer.kind),
         category: label_of::<CustomerCategory>(l, &v.customer.category),
         phones: v.customer.phones.0.join("; "),

@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use loopdesk_domain::DomainError;
 use loopdesk_domain::access::{Actor, Permission};
 use loopdesk_domain::locale::Locale;
+use loopdesk_domain::page::Page;
 use loopdesk_service::ServiceError;
 use loopdesk_store::org::User;
 
@@ -281,6 +282,9 @@ struct Home {
     department: String,
     /// (communication id, version, customer id, customer name, subject, due, overdue)
     follow_ups: Vec<(i64, i64, i64, String, String, String, bool)>,
+    /// Open cases owned by me, then the newest open cases in my scope: (id, number, subject, received).
+    my_cases: Vec<(i64, String, String, String)>,
+    queue: Vec<(i64, String, String, String)>,
 }
 
 async fn home(s: SignedIn) -> Result<Response, PageError> {
@@ -302,7 +306,37 @@ async fn home(s: SignedIn) -> Result<Response, PageError> {
                 (m.id, m.version, m.customer_id, name, m.subject, due, overdue)
             })
             .collect();
-    Ok(render(&Home { c: s.chrome("home"), roles, department, follow_ups }))
+    let (mut my_cases, mut queue) = (vec![], vec![]);
+    if s.actor.can(Permission::ReadCases) {
+        let open = s.st.svc.terminal_states().await.page(&s)?;
+        let c = s.chrome("home");
+        let row = |k: loopdesk_store::cases::Case| (k.id, k.number, k.subject, c.time(&k.received_at));
+        let mine = loopdesk_store::cases::CaseFilter {
+            owner_id: s.user.id.into(),
+            exclude_states: open.clone(),
+            ..Default::default()
+        };
+        my_cases =
+            s.st.svc
+                .cases(&s.actor, mine, Page { page: 1, per_page: 20 })
+                .await
+                .page(&s)?
+                .items
+                .into_iter()
+                .map(row)
+                .collect();
+        let all = loopdesk_store::cases::CaseFilter { exclude_states: open, ..Default::default() };
+        queue =
+            s.st.svc
+                .cases(&s.actor, all, Page { page: 1, per_page: 20 })
+                .await
+                .page(&s)?
+                .items
+                .into_iter()
+                .map(row)
+                .collect();
+    }
+    Ok(render(&Home { c: s.chrome("home"), roles, department, follow_ups, my_cases, queue }))
 }
 
 /// Keeps pages from rendering raw URIs: used by the pager.
