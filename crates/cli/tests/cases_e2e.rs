@@ -284,6 +284,21 @@ both_engines!(portal_pages_and_the_agent_case_page, |db: TestDb| async move {
     let page =
         c.get(format!("{}/cases/{id}", s.base)).header("cookie", &session).send().await.unwrap().text().await.unwrap();
     assert!(page.contains(r#"class="state current" data-state="acknowledged""#));
+    let print = c
+        .get(format!("{}/cases/{id}/print", s.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        print.contains("客户投诉/反馈报告")
+            && print.contains(number.as_str())
+            && print.contains("赵先生")
+            && print.contains("刚买一周")
+    );
 });
 
 both_engines!(coordination_meeting_and_merge_through_the_case_page, |db: TestDb| async move {

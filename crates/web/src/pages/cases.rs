@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/meeting-actions/{id}/complete", post(complete_action))
         .route("/cases/{id}/reportability", post(reportability))
         .route("/cases/{id}/merge", post(merge))
+        .route("/cases/{id}/print", get(print))
 }
 
 fn label_of<T: Coded>(l: Locale, code: &str) -> String {
@@ -566,4 +567,70 @@ async fn merge(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response
     }
     .await;
     after_form(&s, id, r).await
+}
+
+#[derive(Template)]
+#[template(path = "case_print.html")]
+struct Print {
+    c: Chrome,
+    k: Case,
+    customer_name: String,
+    address: String,
+    received: String,
+    channel: String,
+    product: String,
+    ship_date: String,
+    severity: String,
+    responsibility: String,
+    resolution: String,
+    reply: String,
+    follow_up: String,
+    state: String,
+}
+
+/// The 客户投诉/反馈报告 as a printable record (ISO 13485 8.2.2 contents).
+async fn print(s: SignedIn, Path(id): Path<i64>) -> Result<Response, PageError> {
+    let k = s.st.svc.case(&s.actor, id).await.page(&s)?;
+    let def = s.st.svc.case_definition(&s.actor, &k).await.page(&s)?;
+    let l = s.locale;
+    let c = s.chrome("cases");
+    let (customer_name, address) = match k.customer_id {
+        Some(cid) => s.st.svc.customer(&s.actor, cid).await.map(|cu| (cu.name, cu.address)).unwrap_or_default(),
+        None => (String::new(), String::new()),
+    };
+    let product = match k.product_id {
+        Some(_) => {
+            s.st.svc
+                .products(&s.actor)
+                .await
+                .page(&s)?
+                .into_iter()
+                .find(|p| Some(p.id) == k.product_id)
+                .map(|p| format!("{} {}", p.name, p.model))
+                .unwrap_or_default()
+        }
+        None => String::new(),
+    };
+    let fields: BTreeMap<String, String> = serde_json::from_str(&k.fields).unwrap_or_default();
+    let field = |n: &str| fields.get(n).cloned().unwrap_or_default();
+    Ok(render(&Print {
+        customer_name,
+        address,
+        received: c.time(&k.received_at),
+        channel: label_of::<IntakeChannel>(l, &k.channel),
+        product,
+        ship_date: k.ship_date.map(|d| d.to_string()).unwrap_or_default(),
+        severity: if k.severity.is_empty() { String::new() } else { label_of::<Severity>(l, &k.severity) },
+        responsibility: if k.responsibility.is_empty() {
+            String::new()
+        } else {
+            label_of::<Responsibility>(l, &k.responsibility)
+        },
+        resolution: field("resolution"),
+        reply: field("reply"),
+        follow_up: field("follow_up_outcome"),
+        state: state_name(Some(&def), l, &k.state),
+        c,
+        k,
+    }))
 }
