@@ -511,6 +511,99 @@ impl Service {
         Ok((ks::meetings(&mut h.conn(), case_id).await?, ks::actions(&mut h.conn(), case_id).await?))
     }
 
+    /// Links two related cases (both must be visible to the actor).
+    pub async fn link_cases(&self, actor: &Actor, a: i64, b: i64) -> ServiceResult<()> {
+        actor.require(Permission::WriteCases)?;
+        if a == b {
+            return Err(DomainError::invalid("other", "a case cannot be linked to itself").into());
+        }
+        let mut tx = self.store.begin().await?;
+        for id in [a, b] {
+            let k = ks::case(&mut tx.conn(), id).await.map_err(|e| match e {
+                StoreError::NotFound => ServiceError::from(DomainError::invalid("other", "no such case")),
+                e => e.into(),
+            })?;
+            if !may_see(actor, &k) {
+                return Err(DomainError::invalid("other", "no such case").into());
+            }
+        }
+        ks::link(&mut tx.conn(), a, b, "related", "related", actor.user_id).await?;
+        tx.audit(
+            actor,
+            AuditAction::Create,
+            "case_link",
+            format!("{a}-{b}"),
+            None::<&()>,
+            Some(&serde_json::json!({"a": a, "b": b})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Splits off part of a case as a new case of its own (same customer and product), linked to it.
+    pub async fn split_case(
+        &self,
+        actor: &Actor,
+        id: i64,
+        case_type: Option<&str>,
+        subject: &str,
+        description: &str,
+    ) -> ServiceResult<Created> {
+        let k = self.case(actor, id).await?;
+        let input = CaseInput {
+            case_type: case_type.map(str::to_owned).unwrap_or_else(|| k.case_type.clone()),
+            customer_id: k.customer_id,
+            contact_id: k.contact_id,
+            contact_name: Some(k.contact_name.clone()),
+            contact_phone: Some(k.contact_phone.clone()),
+            contact_email: Some(k.contact_email.clone()),
+            received_at: Some(k.received_at),
+            channel: Some(k.channel.clone()),
+            product_code: Some(k.product_code.clone()),
+            model: Some(k.model.clone()),
+            serial: Some(k.serial.clone()),
+            ship_date: k.ship_date.map(|d| d.to_string()),
+            subject: subject.into(),
+            description: description.into(),
+            lead_department_id: k.lead_department_id,
+            adverse_event: Some(k.adverse_event),
+            locale: Some(k.locale.clone()),
+            ..Default::default()
+        };
+        let created = self.create_case(actor, &input).await?;
+        let mut tx = self.store.begin().await?;
+        ks::link(&mut tx.conn(), id, created.case.id, "split_into", "split_from", actor.user_id).await?;
+        let body = created.case.number.clone();
+        let ev = NewEvent {
+            case_id: id,
+            actor_id: actor.user_id,
+            actor: &actor.username,
+            kind: "split",
+            body: &body,
+            ..Default::default()
+        };
+        ks::insert_event(&mut tx.conn(), &ev).await?;
+        tx.audit(
+            actor,
+            AuditAction::Create,
+            "case_link",
+            format!("{id}-{}", created.case.id),
+            None::<&()>,
+            Some(&serde_json::json!({"split_from": id, "into": created.case.id})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Cases linked to this one that the actor may see.
+    pub async fn linked_cases(&self, actor: &Actor, id: i64) -> ServiceResult<Vec<(String, Case)>> {
+        self.case(actor, id).await?;
+        let mut h = self.store.read().await?;
+        Ok(ks::links(&mut h.conn(), id).await?.into_iter().filter(|(_, k)| may_see(actor, k)).collect())
+    }
+
     /// Records the regulatory reportability decision of an adverse event (ISO 13485 8.2.3):
     /// reportable or not, by whom, why, and for a reportable one the deadline under its regime.
     pub async fn decide_reportability(

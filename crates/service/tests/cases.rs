@@ -430,3 +430,19 @@ both_engines!(
         assert_eq!(k.state, "closed");
     }
 );
+
+both_engines!(cases_link_and_split, |db: TestDb| async move {
+    let svc = service(&db).await;
+    let sys = Actor::system();
+    let a = svc.create_case(&sys, &complaint("包装破损且少发一件")).await.unwrap().case;
+    let b = svc.create_case(&sys, &complaint("同批次包装问题")).await.unwrap().case;
+    svc.link_cases(&sys, a.id, b.id).await.unwrap();
+    svc.link_cases(&sys, a.id, b.id).await.unwrap();
+    assert!(svc.link_cases(&sys, a.id, a.id).await.is_err());
+    let part = svc.split_case(&sys, a.id, Some("return"), "少发一件", "补发一件").await.unwrap().case;
+    assert_eq!((part.case_type.as_str(), part.contact_name.as_str()), ("return", "王先生"));
+    let links = svc.linked_cases(&sys, a.id).await.unwrap();
+    let kinds: Vec<(&str, i64)> = links.iter().map(|(k, c)| (k.as_str(), c.id)).collect();
+    assert_eq!(kinds, vec![("related", b.id), ("split_into", part.id)]);
+    assert_eq!(svc.linked_cases(&sys, part.id).await.unwrap()[0].0, "split_from");
+});

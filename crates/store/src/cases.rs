@@ -589,3 +589,37 @@ pub async fn complete_action(c: &mut Conn<'_>, id: i64, version: i64, note: &str
         None => Err(stale_or_missing(c, "meeting_actions", id).await),
     }
 }
+
+/// Links a pair of cases both ways; linking twice changes nothing.
+pub async fn link(c: &mut Conn<'_>, a: i64, b: i64, kind_ab: &str, kind_ba: &str, by: Option<i64>) -> StoreResult<()> {
+    for (x, y, kind) in [(a, b, kind_ab), (b, a, kind_ba)] {
+        on!(c, e => sqlx::query(
+            "INSERT INTO case_links (case_id, other_id, kind, created_by, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (case_id, other_id) DO NOTHING",
+        )
+        .bind(x)
+        .bind(y)
+        .bind(kind)
+        .bind(by)
+        .bind(Utc::now())
+        .execute(e)
+        .await
+        .map_err(map_err)
+        .map(|_| ()))?;
+    }
+    Ok(())
+}
+
+/// (kind, linked case) for every case linked to `case_id`.
+pub async fn links(c: &mut Conn<'_>, case_id: i64) -> StoreResult<Vec<(String, Case)>> {
+    let rows: Vec<(String, i64)> = on!(c, e => sqlx::query_as("SELECT kind, other_id FROM case_links WHERE case_id = $1 ORDER BY other_id")
+        .bind(case_id)
+        .fetch_all(e)
+        .await
+        .map_err(map_err))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (kind, id) in rows {
+        out.push((kind, case(c, id).await?));
+    }
+    Ok(out)
+}

@@ -757,3 +757,62 @@ pub async fn complete_action(
 ) -> ApiResult<Json<ActionDto>> {
     Ok(Json(action_dto(st.svc.complete_action(&a.actor, id, b.version, &b.note).await?)))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBody {
+    /// The other case's id.
+    pub other: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LinkDto {
+    /// related, split_into, split_from
+    pub kind: String,
+    pub case: CaseDto,
+}
+
+/// Cases linked to this one.
+#[utoipa::path(get, path = "/cases/{id}/links", tag = "cases", params(("id" = i64, Path)), responses((status = 200, body = Vec<LinkDto>), (status = 404, body = ErrorBody)))]
+pub async fn list_links(State(st): State<AppState>, a: ApiActor, Path(id): Path<i64>) -> ApiResult<Json<Vec<LinkDto>>> {
+    let links = st.svc.linked_cases(&a.actor, id).await?;
+    Ok(Json(links.into_iter().map(|(kind, k)| LinkDto { kind, case: k.into() }).collect()))
+}
+
+/// Link a related case.
+#[utoipa::path(post, path = "/cases/{id}/links", tag = "cases", params(("id" = i64, Path)), request_body = LinkBody,
+    responses((status = 204), (status = 422, body = ErrorBody)))]
+pub async fn add_link(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+    JsonBody(b): JsonBody<LinkBody>,
+) -> ApiResult<StatusCode> {
+    st.svc.link_cases(&a.actor, id, b.other).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SplitBody {
+    /// Default: the same type.
+    #[serde(rename = "type")]
+    pub case_type: Option<String>,
+    pub subject: String,
+    pub description: String,
+}
+
+/// Split part of a case off as a new, linked case.
+#[utoipa::path(post, path = "/cases/{id}/split", tag = "cases", params(("id" = i64, Path)), request_body = SplitBody,
+    responses((status = 201, body = CaseDto), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn split(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+    JsonBody(b): JsonBody<SplitBody>,
+) -> ApiResult<(StatusCode, Json<CaseDto>)> {
+    let created = st.svc.split_case(&a.actor, id, b.case_type.as_deref(), &b.subject, &b.description).await?;
+    let mut dto = CaseDto::from(created.case);
+    dto.tracking_code = Some(created.tracking_code);
+    Ok((StatusCode::CREATED, Json(dto)))
+}

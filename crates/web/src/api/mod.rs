@@ -79,6 +79,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(cases::answer_task))
         .routes(routes!(cases::list_meetings, cases::record_meeting))
         .routes(routes!(cases::complete_action))
+        .routes(routes!(cases::list_links, cases::add_link))
+        .routes(routes!(cases::split))
         .routes(routes!(cases::list_definitions))
         .routes(routes!(cases::put_definition))
         .routes(routes!(cases::public_create))

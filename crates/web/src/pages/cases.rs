@@ -40,6 +40,8 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}/reportability", post(reportability))
         .route("/cases/{id}/merge", post(merge))
         .route("/cases/{id}/print", get(print))
+        .route("/cases/{id}/links", post(add_link))
+        .route("/cases/{id}/split", post(split))
 }
 
 fn label_of<T: Coded>(l: Locale, code: &str) -> String {
@@ -266,6 +268,8 @@ struct Show {
     /// (held, place, attendees, minutes + decisions)
     meetings: Vec<(String, String, String, String)>,
     actions_list: Vec<ActionRow>,
+    /// (kind label, id, number, subject)
+    links: Vec<(String, i64, String, String)>,
 }
 
 pub struct ActionRow {
@@ -398,7 +402,16 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
     }
     let reportability =
         serde_json::from_str::<BTreeMap<String, String>>(&k.fields).ok().and_then(|m| m.get("reportability").cloned());
+    let links =
+        s.st.svc
+            .linked_cases(&s.actor, id)
+            .await
+            .page(s)?
+            .into_iter()
+            .map(|(kind, o)| (s.tr().get(&format!("link.{kind}")).to_owned(), o.id, o.number, o.subject))
+            .collect();
     Ok(Show {
+        links,
         reportability,
         can_approve: s.actor.can(Permission::ApproveActions),
         meetings: ms
@@ -633,4 +646,28 @@ async fn print(s: SignedIn, Path(id): Path<i64>) -> Result<Response, PageError> 
         c,
         k,
     }))
+}
+
+async fn add_link(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+    let f = FormData::parse(&body);
+    s.check_csrf(&f)?;
+    let r = async {
+        let number = f.get("number").trim().to_owned();
+        let other =
+            s.st.svc.case_by_number(&s.actor, &number).await.map_err(|_| {
+                ServiceError::from(DomainError::invalid("number", format!("no case numbered '{number}'")))
+            })?;
+        s.st.svc.link_cases(&s.actor, id, other.id).await
+    }
+    .await;
+    after_form(&s, id, r).await
+}
+
+async fn split(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+    let f = FormData::parse(&body);
+    s.check_csrf(&f)?;
+    match s.st.svc.split_case(&s.actor, id, None, f.get("subject"), f.get("description")).await {
+        Ok(created) => Ok(Redirect::to(&format!("/cases/{}", created.case.id)).into_response()),
+        Err(e) => after_form::<()>(&s, id, Err(e)).await,
+    }
 }
