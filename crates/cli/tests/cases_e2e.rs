@@ -352,3 +352,41 @@ both_engines!(coordination_meeting_and_merge_through_the_case_page, |db: TestDb|
     let second_page = get(format!("{}/cases/{second}", s.base)).await;
     assert!(second_page.contains(r#"class="state current" data-state="merged""#));
 });
+
+both_engines!(definitions_page_and_case_list_filters, |db: TestDb| async move {
+    assert!(app::cli(BIN, &db, &["demo"], "").status.success());
+    let s = app::serve(BIN, &db, &[]);
+    let c = client();
+    let session = app::browser_login(&s, "admin", DEMO_PASSWORD).await;
+    let get = |p: String| {
+        let (c, session) = (c.clone(), session.clone());
+        async move { c.get(p).header("cookie", session).send().await.unwrap().text().await.unwrap() }
+    };
+    let page = get(format!("{}/process-definitions", s.base)).await;
+    assert!(
+        page.contains("流程定义")
+            && page.matches("<svg").count() == 7
+            && (page.contains("case_type = &#34;complaint&#34;") || page.contains("case_type = &quot;complaint&quot;"))
+    );
+    let csrf = app::csrf_of(&page);
+    let r = c
+        .post(format!("{}/process-definitions/complaint", s.base))
+        .header("cookie", &session)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("definition", "case_type = \"complaint\"\ninitial = \"x\"\nstates = []\ntransitions = []"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("is not a state"));
+    let by_customer = get(format!("{}/cases?customer=C000002", s.base)).await;
+    assert!(by_customer.contains("交货延迟一周") && !by_customer.contains("保修期如何计算"));
+    let nobody = get(format!("{}/cases?customer=NOPE", s.base)).await;
+    assert!(!nobody.contains("交货延迟一周"));
+    let future = get(format!("{}/cases?from=2099-01-01", s.base)).await;
+    assert!(!future.contains("交货延迟一周"));
+    let today = get(format!("{}/cases?to=2099-01-01", s.base)).await;
+    assert!(today.contains("交货延迟一周"));
+});

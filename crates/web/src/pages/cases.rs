@@ -41,6 +41,8 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}/merge", post(merge))
         .route("/cases/{id}/print", get(print))
         .route("/cases/{id}/links", post(add_link))
+        .route("/process-definitions", get(definitions))
+        .route("/process-definitions/{case_type}", post(put_definition))
         .route("/cases/{id}/split", post(split))
 }
 
@@ -76,6 +78,9 @@ struct List {
     ftype: String,
     fseverity: String,
     fdepartment: String,
+    fcustomer: String,
+    ffrom: String,
+    fto: String,
     fopen: bool,
     can_write: bool,
     page: u32,
@@ -90,8 +95,21 @@ struct ListQuery {
     case_type: Option<String>,
     severity: Option<String>,
     department: Option<String>,
+    customer: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
     open: Option<String>,
     page: Option<u32>,
+}
+
+/// The start of a local calendar day in the organisation's zone, as UTC.
+fn day_start(s: &SignedIn, field: &str, v: &str, plus_days: i64) -> Result<chrono::DateTime<chrono::Utc>, PageError> {
+    let d = loopdesk_domain::customer::parse_date(field, v).page(s)? + chrono::Duration::days(plus_days);
+    let local = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+    use chrono::TimeZone;
+    s.st.svc.settings.timezone.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&chrono::Utc)).ok_or_else(
+        || PageError::Service(DomainError::invalid(field, "does not exist in the local time zone").into(), s.locale),
+    )
 }
 
 async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQuery>) -> Result<Response, PageError> {
@@ -101,7 +119,31 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
         None => None,
     };
     let open = q.open.is_some();
+    let customer_id = match nonempty(&q.customer) {
+        Some(code) => {
+            let found = s
+                .st
+                .svc
+                .customers(&s.actor, &CustomerFilter { q: Some(code.clone()), ..Default::default() }, Page::default())
+                .await
+                .page(&s)?;
+            // An unknown code matches no case rather than all of them.
+            Some(found.items.iter().find(|k| k.code.eq_ignore_ascii_case(code.trim())).map(|k| k.id).unwrap_or(-1))
+        }
+        None => None,
+    };
+    let received_from = match nonempty(&q.from) {
+        Some(v) => Some(day_start(&s, "from", &v, 0)?),
+        None => None,
+    };
+    let received_to = match nonempty(&q.to) {
+        Some(v) => Some(day_start(&s, "to", &v, 1)?),
+        None => None,
+    };
     let f = CaseFilter {
+        customer_id,
+        received_from,
+        received_to,
         case_type: nonempty(&q.case_type),
         severity: nonempty(&q.severity),
         department_id,
@@ -145,6 +187,9 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
         ftype: q.case_type.unwrap_or_default(),
         fseverity: q.severity.unwrap_or_default(),
         fdepartment: q.department.unwrap_or_default(),
+        fcustomer: q.customer.unwrap_or_default(),
+        ffrom: q.from.unwrap_or_default(),
+        fto: q.to.unwrap_or_default(),
         fopen: open,
         can_write: s.actor.can(Permission::WriteCases),
         page: found.page,
@@ -669,5 +714,52 @@ async fn split(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response
     match s.st.svc.split_case(&s.actor, id, None, f.get("subject"), f.get("description")).await {
         Ok(created) => Ok(Redirect::to(&format!("/cases/{}", created.case.id)).into_response()),
         Err(e) => after_form::<()>(&s, id, Err(e)).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "definitions.html")]
+struct Definitions {
+    c: Chrome,
+    error: Option<String>,
+    can_manage: bool,
+    /// (type code, type label, version, svg, TOML text)
+    defs: Vec<(String, String, i64, String, String)>,
+}
+
+async fn definitions_page(s: &SignedIn, error: Option<String>) -> Result<Definitions, PageError> {
+    let l = s.locale;
+    let defs =
+        s.st.svc
+            .process_definitions(&s.actor)
+            .await
+            .page(s)?
+            .into_iter()
+            .map(|(v, d)| {
+                let text = toml::to_string(&d).unwrap_or_default();
+                (d.case_type.clone(), label_of::<CaseType>(l, &d.case_type), v, d.to_svg(None, l != Locale::En), text)
+            })
+            .collect();
+    Ok(Definitions { c: s.chrome("cases"), error, can_manage: s.actor.can(Permission::ManageSettings), defs })
+}
+
+async fn definitions(s: SignedIn) -> Result<Response, PageError> {
+    Ok(render(&definitions_page(&s, None).await?))
+}
+
+async fn put_definition(s: SignedIn, Path(case_type): Path<String>, body: Bytes) -> Result<Response, PageError> {
+    let f = FormData::parse(&body);
+    s.check_csrf(&f)?;
+    match s.st.svc.put_process_definition(&s.actor, &case_type, f.get("definition")).await {
+        Ok(_) => Ok(Redirect::to(&format!("/process-definitions#{case_type}")).into_response()),
+        Err(ServiceError::Domain(e @ (DomainError::Invalid { .. } | DomainError::Forbidden { .. }))) => {
+            let status = if matches!(e, DomainError::Forbidden { .. }) {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            Ok((status, render(&definitions_page(&s, Some(e.to_string())).await?)).into_response())
+        }
+        Err(e) => Err(PageError::Service(e, s.locale)),
     }
 }
