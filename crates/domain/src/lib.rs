@@ -14,6 +14,7 @@ pub mod locale;
 pub mod org;
 pub mod page;
 pub mod process;
+pub mod sla;
 pub mod survey;
 
 pub use error::DomainError;

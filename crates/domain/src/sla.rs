@@ -1,0 +1,342 @@
+//! Service-level clocks (服务时效, spec C5) as facts: a clock starts with a due time computed on a
+//! business calendar, pauses while the case waits for the customer (the paused time does not
+//! count), resumes with its remaining time, and stops as met or missed. Every change is computed
+//! once, when it happens, and stored; nothing is recomputed later.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::DomainError;
+use crate::calendar::{Calendar, Duration, due, elapsed_working};
+use crate::process::ClockAction;
+
+/// One target of a clock policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub clock: String,
+    pub duration: Duration,
+    /// Calendar code (e.g. `OFFICE`, `24X7`).
+    pub calendar: String,
+    /// Warn when this share of the time has gone (percent).
+    #[serde(default = "default_warn")]
+    pub warn_pct: u8,
+}
+
+fn default_warn() -> u8 {
+    75
+}
+
+/// Which targets apply to a case type and severity (`*` matches any severity).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    pub case_type: String,
+    pub severity: String,
+    pub targets: Vec<Target>,
+}
+
+fn t(clock: &str, duration: Duration, calendar: &str) -> Target {
+    Target { clock: clock.into(), duration, calendar: calendar.into(), warn_pct: 75 }
+}
+
+/// The shipped targets, from the seeds: acknowledgement 24 h, first reply 2 working days,
+/// resolution 5 working days, on-site 48 h, follow-up visit within a month, nonconforming-product
+/// disposition 4 h for severe cases, corrective-action request 2 working days.
+pub fn default_policies() -> Vec<Policy> {
+    let office = "OFFICE";
+    let clock = "24X7";
+    let p = |case_type: &str, severity: &str, targets: Vec<Target>| Policy {
+        case_type: case_type.into(),
+        severity: severity.into(),
+        targets,
+    };
+    vec![
+        p(
+            "complaint",
+            "*",
+            vec![
+                t("acknowledgement", Duration::Hours(24), clock),
+                t("first_reply", Duration::WorkingDays(2), office),
+                t("resolution", Duration::WorkingDays(5), office),
+                t("follow_up", Duration::Months(1), clock),
+            ],
+        ),
+        p(
+            "complaint",
+            "critical",
+            vec![
+                t("acknowledgement", Duration::Hours(4), clock),
+                t("first_reply", Duration::WorkingDays(1), office),
+                t("resolution", Duration::WorkingDays(3), office),
+                t("follow_up", Duration::Months(1), clock),
+            ],
+        ),
+        p("inquiry", "*", vec![t("first_reply", Duration::WorkingDays(1), office)]),
+        p(
+            "suggestion",
+            "*",
+            vec![t("acknowledgement", Duration::Hours(24), clock), t("resolution", Duration::WorkingDays(10), office)],
+        ),
+        p(
+            "service_request",
+            "*",
+            vec![
+                t("acknowledgement", Duration::Hours(24), clock),
+                t("on_site", Duration::Hours(48), clock),
+                t("resolution", Duration::WorkingDays(5), office),
+            ],
+        ),
+        p(
+            "return",
+            "*",
+            vec![t("acknowledgement", Duration::Hours(24), clock), t("disposition", Duration::WorkingDays(5), office)],
+        ),
+        p(
+            "return",
+            "major",
+            vec![t("acknowledgement", Duration::Hours(24), clock), t("disposition", Duration::Hours(4), clock)],
+        ),
+        p(
+            "return",
+            "critical",
+            vec![t("acknowledgement", Duration::Hours(4), clock), t("disposition", Duration::Hours(4), clock)],
+        ),
+        p(
+            "grievance",
+            "*",
+            vec![
+                t("acknowledgement", Duration::WorkingDays(1), office),
+                t("resolution", Duration::WorkingDays(10), office),
+            ],
+        ),
+    ]
+}
+
+/// The target for a clock of a case: the severity-specific policy first, then `*`.
+pub fn target_for<'a>(policies: &'a [Policy], case_type: &str, severity: &str, clock: &str) -> Option<&'a Target> {
+    let pick = |sev: &str| {
+        policies
+            .iter()
+            .find(|p| p.case_type == case_type && p.severity == sev)
+            .and_then(|p| p.targets.iter().find(|t| t.clock == clock))
+    };
+    (if severity.is_empty() { None } else { pick(severity) }).or_else(|| pick("*"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockState {
+    Running,
+    Paused,
+    /// Stopped in time.
+    Met,
+    /// Stopped after its due time.
+    Missed,
+}
+
+impl ClockState {
+    pub fn code(self) -> &'static str {
+        match self {
+            ClockState::Running => "running",
+            ClockState::Paused => "paused",
+            ClockState::Met => "met",
+            ClockState::Missed => "missed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ClockState> {
+        [ClockState::Running, ClockState::Paused, ClockState::Met, ClockState::Missed]
+            .into_iter()
+            .find(|c| c.code() == s)
+    }
+}
+
+/// A clock as stored on a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clock {
+    pub name: String,
+    pub calendar: String,
+    pub duration: Duration,
+    pub started_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    /// When the warning share of the time has gone.
+    pub warn_at: DateTime<Utc>,
+    pub state: ClockState,
+    pub paused_since: Option<DateTime<Utc>>,
+    pub paused_ms: i64,
+    pub met_at: Option<DateTime<Utc>>,
+    /// The due time, once it has passed while the clock ran.
+    pub breached_at: Option<DateTime<Utc>>,
+}
+
+fn is_working(d: Duration) -> bool {
+    matches!(d, Duration::WorkingMinutes(_) | Duration::WorkingDays(_))
+}
+
+/// The moment `pct` percent of the span from `start` to `due` has gone, on the clock's own terms.
+fn warn_point(
+    cal: &Calendar,
+    d: Duration,
+    start: DateTime<Utc>,
+    due_at: DateTime<Utc>,
+    pct: u8,
+) -> Result<DateTime<Utc>, DomainError> {
+    let pct = i64::from(pct.min(100));
+    if is_working(d) {
+        let total = elapsed_working(cal, start, due_at).num_minutes();
+        due(cal, start, Duration::WorkingMinutes(total * pct / 100))
+    } else {
+        let total = (due_at - start).num_seconds();
+        Ok(start + chrono::Duration::seconds(total * pct / 100))
+    }
+}
+
+impl Clock {
+    pub fn start(target: &Target, cal: &Calendar, at: DateTime<Utc>) -> Result<Clock, DomainError> {
+        let due_at = due(cal, at, target.duration)?;
+        Ok(Clock {
+            name: target.clock.clone(),
+            calendar: target.calendar.clone(),
+            duration: target.duration,
+            started_at: at,
+            warn_at: warn_point(cal, target.duration, at, due_at, target.warn_pct)?,
+            due_at,
+            state: ClockState::Running,
+            paused_since: None,
+            paused_ms: 0,
+            met_at: None,
+            breached_at: None,
+        })
+    }
+
+    /// Applies a transition's effect at `at`. Effects that do not fit the state (pausing a paused
+    /// clock, stopping a stopped one) change nothing: definitions may name a clock more than once.
+    pub fn apply(&mut self, action: ClockAction, at: DateTime<Utc>, cal: &Calendar) -> Result<(), DomainError> {
+        match (action, self.state) {
+            (ClockAction::Pause, ClockState::Running) => {
+                self.mark_breach(at);
+                self.state = ClockState::Paused;
+                self.paused_since = Some(at);
+            }
+            (ClockAction::Resume, ClockState::Paused) => {
+                let since = self.paused_since.unwrap_or(at);
+                // The time left when paused is still left now.
+                let new_due = if self.breached_at.is_some() {
+                    self.due_at
+                } else if is_working(self.duration) {
+                    let left = elapsed_working(cal, since, self.due_at).num_minutes().max(0);
+                    due(cal, at, Duration::WorkingMinutes(left))?
+                } else {
+                    self.due_at + (at - since)
+                };
+                let shift = new_due - self.due_at;
+                self.warn_at += shift;
+                self.due_at = new_due;
+                self.paused_ms += (at - since).num_milliseconds().max(0);
+                self.paused_since = None;
+                self.state = ClockState::Running;
+            }
+            (ClockAction::Stop, ClockState::Running | ClockState::Paused) => {
+                if let Some(since) = self.paused_since.take() {
+                    self.paused_ms += (at - since).num_milliseconds().max(0);
+                }
+                self.mark_breach(at);
+                self.met_at = Some(at);
+                self.state = if self.breached_at.is_some() { ClockState::Missed } else { ClockState::Met };
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Records the breach if the due time has passed while the clock ran.
+    pub fn mark_breach(&mut self, now: DateTime<Utc>) -> bool {
+        if self.state == ClockState::Running && self.breached_at.is_none() && now > self.due_at {
+            self.breached_at = Some(self.due_at);
+            return true;
+        }
+        false
+    }
+
+    pub fn is_open(&self) -> bool {
+        matches!(self.state, ClockState::Running | ClockState::Paused)
+    }
+
+    /// Overdue: running past its due time.
+    pub fn overdue(&self, now: DateTime<Utc>) -> bool {
+        self.state == ClockState::Running && now > self.due_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::{Period, china_2025_exceptions};
+    use chrono::{Datelike, TimeZone, Weekday};
+
+    fn office() -> Calendar {
+        let day = vec![Period::new(510, 720).unwrap(), Period::new(810, 1050).unwrap()];
+        let weekly = [day.clone(), day.clone(), day.clone(), day.clone(), day.clone(), vec![], vec![]];
+        let mut exceptions = std::collections::BTreeMap::new();
+        for (d, r) in china_2025_exceptions(&day) {
+            exceptions.insert(d, r);
+        }
+        Calendar::new(chrono_tz::Asia::Shanghai, weekly, exceptions).unwrap()
+    }
+
+    fn sh(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        chrono_tz::Asia::Shanghai.with_ymd_and_hms(y, m, d, h, min, 0).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn policies_pick_severity_then_default() {
+        let p = default_policies();
+        assert_eq!(target_for(&p, "complaint", "critical", "acknowledgement").unwrap().duration, Duration::Hours(4));
+        assert_eq!(target_for(&p, "complaint", "minor", "acknowledgement").unwrap().duration, Duration::Hours(24));
+        assert_eq!(target_for(&p, "complaint", "", "resolution").unwrap().duration, Duration::WorkingDays(5));
+        assert!(target_for(&p, "praise", "", "resolution").is_none());
+    }
+
+    #[test]
+    fn pause_over_a_weekend_and_a_holiday_does_not_count() {
+        let cal = office();
+        let target = t("resolution", Duration::WorkingDays(5), "OFFICE");
+        // Friday 2025-09-26 10:00; 5 working days with the Sunday make-up day and National Day.
+        let mut c = Clock::start(&target, &cal, sh(2025, 9, 26, 10, 0)).unwrap();
+        assert_eq!(c.due_at, sh(2025, 10, 10, 17, 30));
+        // Waiting for the customer from Monday 29th 9:00 (1 working day and 30 min used so far)…
+        c.apply(ClockAction::Pause, sh(2025, 9, 29, 9, 0), &cal).unwrap();
+        // …to Thursday 9th 9:00, across the holiday: the time left is the same as when paused.
+        c.apply(ClockAction::Resume, sh(2025, 10, 9, 9, 0), &cal).unwrap();
+        let left_before = elapsed_working(&cal, sh(2025, 9, 29, 9, 0), sh(2025, 10, 10, 17, 30));
+        assert_eq!(elapsed_working(&cal, sh(2025, 10, 9, 9, 0), c.due_at), left_before);
+        assert!(c.due_at > sh(2025, 10, 10, 17, 30));
+        assert_eq!(c.paused_ms, (sh(2025, 10, 9, 9, 0) - sh(2025, 9, 29, 9, 0)).num_milliseconds());
+        // 29.5 working hours were left: Thu 9th, Fri 10th, the make-up Saturday 11th, Monday 13th.
+        assert_eq!(c.due_at, sh(2025, 10, 13, 17, 30));
+        assert_eq!(cal.local_date(c.due_at).weekday(), Weekday::Mon);
+        c.apply(ClockAction::Stop, sh(2025, 10, 13, 10, 0), &cal).unwrap();
+        assert_eq!((c.state, c.breached_at), (ClockState::Met, None));
+    }
+
+    #[test]
+    fn calendar_hour_clocks_shift_by_the_pause_and_breaches_are_recorded() {
+        let cal = Calendar::always_open(chrono_tz::Asia::Shanghai);
+        let target = t("acknowledgement", Duration::Hours(24), "24X7");
+        let start = sh(2026, 3, 2, 9, 0);
+        let mut c = Clock::start(&target, &cal, start).unwrap();
+        assert_eq!(c.warn_at, start + chrono::Duration::hours(18));
+        c.apply(ClockAction::Pause, start + chrono::Duration::hours(2), &cal).unwrap();
+        c.apply(ClockAction::Resume, start + chrono::Duration::hours(5), &cal).unwrap();
+        assert_eq!(c.due_at, start + chrono::Duration::hours(27));
+        assert!(!c.mark_breach(start + chrono::Duration::hours(26)));
+        assert!(c.overdue(start + chrono::Duration::hours(28)));
+        assert!(c.mark_breach(start + chrono::Duration::hours(28)));
+        assert!(!c.mark_breach(start + chrono::Duration::hours(29)), "a breach is recorded once");
+        c.apply(ClockAction::Stop, start + chrono::Duration::hours(30), &cal).unwrap();
+        assert_eq!(c.state, ClockState::Missed);
+        assert_eq!(c.breached_at, Some(start + chrono::Duration::hours(27)));
+        // Stopping again changes nothing.
+        let before = c.clone();
+        c.apply(ClockAction::Stop, start + chrono::Duration::hours(40), &cal).unwrap();
+        assert_eq!(c, before);
+    }
+}
