@@ -60,6 +60,13 @@ both_engines!(complaint_by_api_and_portal_with_roles_versions_and_fields, |db: T
         .expect("the portal case is in the agent's queue");
     assert_eq!((item["channel"].as_str().unwrap(), item["contact_name"].as_str().unwrap()), ("portal", "李女士"));
     let id = item["id"].as_i64().unwrap();
+    // The acknowledgement clock runs from receipt (24 h); nothing is overdue yet.
+    let k: Value = c.get(url(&format!("/cases/{id}"))).bearer_auth(&agent).send().await.unwrap().json().await.unwrap();
+    let ack = k["clocks"].as_array().unwrap().iter().find(|c| c["name"] == "acknowledgement").unwrap().clone();
+    assert_eq!(ack["state"], "running");
+    let overdue: Value =
+        c.get(url("/cases?overdue=true")).bearer_auth(&agent).send().await.unwrap().json().await.unwrap();
+    assert_eq!(overdue["total"], 0);
     let step = |tok: String, body: Value| {
         let c = c.clone();
         let u = url(&format!("/cases/{id}/transitions"));

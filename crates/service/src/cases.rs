@@ -12,7 +12,8 @@ use loopdesk_domain::case::{CaseType, IntakeChannel, NumberFormat, Responsibilit
 use loopdesk_domain::customer::{Coded, parse_optional_date};
 use loopdesk_domain::org::required_text;
 use loopdesk_domain::page::{Page, Paged};
-use loopdesk_domain::process::{ProcessDefinition, default_definition};
+use loopdesk_domain::process::{ClockAction, ProcessDefinition, default_definition};
+use loopdesk_domain::sla::{Clock, ClockState, default_policies, target_for};
 use loopdesk_store::cases::{
     self as ks, Case, CaseEvent, CaseFilter, CaseTask, Meeting, MeetingAction, NewCase, NewEvent, NewMeeting,
 };
@@ -159,8 +160,8 @@ impl Service {
                 .ok_or_else(|| DomainError::invalid("locale", "must be zh-CN or en"))?,
             None => self.settings.default_locale,
         };
-        let received_at = i.received_at.unwrap_or_else(Utc::now);
-        if received_at > Utc::now() + chrono::Duration::minutes(5) {
+        let received_at = i.received_at.unwrap_or_else(|| self.now());
+        if received_at > self.now() + chrono::Duration::minutes(5) {
             return Err(DomainError::invalid("received_at", "lies in the future").into());
         }
         let mut tx = self.store.begin().await?;
@@ -248,6 +249,9 @@ impl Service {
             ..Default::default()
         };
         ks::insert_event(&mut tx.conn(), &ev).await?;
+        let starts: Vec<(String, ClockAction)> =
+            def.start_clocks.iter().map(|c| (c.clone(), ClockAction::Start)).collect();
+        apply_clocks(&mut tx, &k, &starts, received_at, self.settings.timezone).await?;
         tx.audit(actor, AuditAction::Create, "case", k.id, None::<&()>, Some(&k)).await?;
         tx.commit().await?;
         Ok(Created { case: k, tracking_code: code })
@@ -304,6 +308,13 @@ impl Service {
         definition_of(&mut h.conn(), k).await
     }
 
+    /// The case's service-level clocks.
+    pub async fn clocks(&self, actor: &Actor, id: i64) -> ServiceResult<Vec<ks::ClockRow>> {
+        self.case(actor, id).await?;
+        let mut h = self.store.read().await?;
+        Ok(ks::clocks(&mut h.conn(), id).await?)
+    }
+
     pub async fn history(&self, actor: &Actor, id: i64) -> ServiceResult<Vec<CaseEvent>> {
         self.case(actor, id).await?;
         let mut h = self.store.read().await?;
@@ -333,7 +344,7 @@ impl Service {
         if !may_see(actor, &k) {
             return Err(DomainError::NotFound { entity: "case" }.into());
         }
-        let after = apply_transition(&mut tx, actor, k, code, version, fields, false).await?;
+        let after = apply_transition(&mut tx, actor, k, code, version, fields, self.how(false)).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -689,7 +700,7 @@ impl Service {
             return Err(DomainError::invalid("into", "the case kept must be open").into());
         }
         let fields = BTreeMap::from([("reason".to_owned(), reason.to_owned())]);
-        let mut merged = apply_transition(&mut tx, actor, dup, "merge", version, &fields, false).await?;
+        let mut merged = apply_transition(&mut tx, actor, dup, "merge", version, &fields, self.how(false)).await?;
         merged.merged_into_id = Some(kept.id);
         let merged = ks::update_case(&mut tx.conn(), &merged, merged.version).await.entity("case")?;
         let note = format!("{} → {}", merged.number, kept.number);
@@ -809,10 +820,116 @@ impl Service {
             .await?;
             k
         } else {
-            apply_transition(&mut tx, &customer, k, action, version, fields, true).await?
+            apply_transition(&mut tx, &customer, k, action, version, fields, self.how(true)).await?
         };
         tx.commit().await?;
         Ok(after)
+    }
+}
+
+/// The calendar a clock counts on: the stored one by code, else the built-in office hours
+/// (`24X7` is always open).
+async fn calendar_for(
+    tx: &mut Tx,
+    code: &str,
+    tz: chrono_tz::Tz,
+) -> ServiceResult<loopdesk_domain::calendar::Calendar> {
+    match loopdesk_store::calendars::get_by_code(&mut tx.conn(), code).await {
+        Ok(row) => loopdesk_domain::calendar::Calendar::from_json(&row.spec)
+            .map_err(|e| ServiceError::Internal(format!("stored calendar {code}: {e}"))),
+        Err(StoreError::NotFound) if code == "24X7" => Ok(loopdesk_domain::calendar::Calendar::always_open(tz)),
+        Err(StoreError::NotFound) => Ok(crate::calendars::office_calendar()?),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn to_clock(r: &ks::ClockRow) -> ServiceResult<Clock> {
+    Ok(Clock {
+        name: r.name.clone(),
+        calendar: r.calendar.clone(),
+        duration: serde_json::from_str(&r.duration)
+            .map_err(|e| ServiceError::Internal(format!("clock duration: {e}")))?,
+        started_at: r.started_at,
+        due_at: r.due_at,
+        warn_at: r.warn_at,
+        state: ClockState::parse(&r.state).ok_or_else(|| ServiceError::Internal(format!("clock state {}", r.state)))?,
+        paused_since: r.paused_since,
+        paused_ms: r.paused_ms,
+        met_at: r.met_at,
+        breached_at: r.breached_at,
+    })
+}
+
+fn to_row(case_id: i64, c: &Clock, keep: Option<&ks::ClockRow>) -> ks::ClockRow {
+    ks::ClockRow {
+        id: keep.map(|k| k.id).unwrap_or(0),
+        case_id,
+        name: c.name.clone(),
+        calendar: c.calendar.clone(),
+        duration: serde_json::to_string(&c.duration).unwrap_or_default(),
+        started_at: c.started_at,
+        due_at: c.due_at,
+        warn_at: c.warn_at,
+        state: c.state.code().into(),
+        paused_since: c.paused_since,
+        paused_ms: c.paused_ms,
+        met_at: c.met_at,
+        breached_at: c.breached_at,
+        escalation_level: keep.map(|k| k.escalation_level).unwrap_or(0),
+        warned: keep.map(|k| k.warned).unwrap_or(false),
+        version: keep.map(|k| k.version).unwrap_or(1),
+    }
+}
+
+/// Applies clock effects of a step to the case's stored clocks. Starting a clock uses the policy
+/// for the case's type and severity; a clock with no target is not started.
+async fn apply_clocks(
+    tx: &mut Tx,
+    k: &Case,
+    effects: &[(String, ClockAction)],
+    at: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> ServiceResult<()> {
+    let policies = default_policies();
+    let existing = ks::clocks(&mut tx.conn(), k.id).await?;
+    for (name, action) in effects {
+        let row = existing.iter().find(|r| &r.name == name);
+        let clock = match (action, row) {
+            (ClockAction::Start, Some(r))
+                if ClockState::parse(&r.state).is_some_and(|s| s != ClockState::Met && s != ClockState::Missed) =>
+            {
+                continue;
+            }
+            (ClockAction::Start, _) => {
+                let Some(target) = target_for(&policies, &k.case_type, &k.severity, name) else { continue };
+                let cal = calendar_for(tx, &target.calendar, tz).await?;
+                Clock::start(target, &cal, at)?
+            }
+            (_, None) => continue,
+            (a, Some(r)) => {
+                let mut c = to_clock(r)?;
+                let cal = calendar_for(tx, &c.calendar, tz).await?;
+                c.apply(*a, at, &cal)?;
+                c
+            }
+        };
+        let keep = if *action == ClockAction::Start { None } else { row };
+        ks::save_clock(&mut tx.conn(), &to_row(k.id, &clock, keep)).await?;
+    }
+    Ok(())
+}
+
+/// Who takes a step and when: staff or the customer, in the organisation's zone, at `now`.
+#[derive(Clone, Copy)]
+struct How {
+    by_customer: bool,
+    tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+}
+
+impl Service {
+    fn how(&self, by_customer: bool) -> How {
+        How { by_customer, tz: self.settings.timezone, now: self.now() }
     }
 }
 
@@ -824,8 +941,9 @@ async fn apply_transition(
     code: &str,
     version: i64,
     fields: &BTreeMap<String, String>,
-    by_customer: bool,
+    how: How,
 ) -> ServiceResult<Case> {
+    let How { by_customer, tz, now } = how;
     let def = definition_of(&mut tx.conn(), &k).await?;
     let t = def
         .transition(code)
@@ -921,12 +1039,22 @@ async fn apply_transition(
     }
     after.state = t.to.clone();
     if ends {
-        after.closed_at = Some(Utc::now());
+        after.closed_at = Some(now);
     } else {
         after.closed_at = None;
     }
     after.fields = serde_json::to_string(&extra).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let saved = ks::update_case(&mut tx.conn(), &after, version).await.entity("case")?;
+    let mut effects: Vec<(String, ClockAction)> = t.clocks.iter().map(|c| (c.clock.clone(), c.action)).collect();
+    if ends {
+        // Reaching an end stops every clock still counting.
+        for r in ks::clocks(&mut tx.conn(), saved.id).await? {
+            if r.state == "running" || r.state == "paused" {
+                effects.push((r.name, ClockAction::Stop));
+            }
+        }
+    }
+    apply_clocks(tx, &saved, &effects, now, tz).await?;
     let given = serde_json::json!({ "fields": fields, "clocks": t.clocks }).to_string();
     let body = fields.get("reply").or(fields.get("reason")).map(String::as_str).unwrap_or("");
     let ev = NewEvent {

@@ -44,6 +44,8 @@ pub struct Service {
     limiter: Arc<ratelimit::LoginLimiter>,
     /// Throttles the public portal (case submission and tracking look-ups) per client address.
     portal_limiter: Arc<ratelimit::LoginLimiter>,
+    /// Where "now" comes from: the system clock, or a test's own.
+    now: Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync>,
 }
 
 impl Service {
@@ -60,12 +62,27 @@ impl Service {
         Ok(())
     }
 
+    /// The current time as the rules see it (clocks, due times, escalation).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        (self.now)()
+    }
+
+    /// Replaces the time source (tests move time forward to cross weekends and deadlines).
+    pub fn with_time_source(
+        mut self,
+        now: impl Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync + 'static,
+    ) -> Service {
+        self.now = Arc::new(now);
+        self
+    }
+
     pub fn new(store: Store, settings: OrgSettings) -> Service {
         Service {
             store,
             settings: Arc::new(settings),
             limiter: Arc::new(ratelimit::LoginLimiter::default()),
             portal_limiter: Arc::new(ratelimit::LoginLimiter::default()),
+            now: Arc::new(chrono::Utc::now),
         }
     }
 }

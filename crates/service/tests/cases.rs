@@ -446,3 +446,66 @@ both_engines!(cases_link_and_split, |db: TestDb| async move {
     assert_eq!(kinds, vec![("related", b.id), ("split_into", part.id)]);
     assert_eq!(svc.linked_cases(&sys, part.id).await.unwrap()[0].0, "split_from");
 });
+
+both_engines!(clocks_pause_and_resume_across_a_weekend_and_the_national_day_holiday, |db: TestDb| async move {
+    use chrono::TimeZone;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let now = Arc::new(AtomicI64::new(0));
+    let at = |y, mo, d, h, mi| {
+        chrono_tz::Asia::Shanghai.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap().with_timezone(&chrono::Utc)
+    };
+    let set = |t: chrono::DateTime<chrono::Utc>| now.store(t.timestamp_millis(), Ordering::SeqCst);
+    let source = now.clone();
+    let svc = service(&db)
+        .await
+        .with_time_source(move || chrono::DateTime::from_timestamp_millis(source.load(Ordering::SeqCst)).unwrap());
+    let sys = Actor::system();
+    svc.ensure_default_calendars().await.unwrap();
+    svc.create_user(
+        &sys,
+        &NewUser {
+            username: "tech1".into(),
+            display_name: "刘技术员".into(),
+            roles: vec!["technician".into()],
+            password: "tech-pass-123".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    set(at(2025, 9, 26, 10, 0));
+    let input = CaseInput {
+        case_type: "service_request".into(),
+        received_at: Some(at(2025, 9, 26, 10, 0)),
+        ..complaint("设备无法启动")
+    };
+    let mut k = svc.create_case(&sys, &input).await.unwrap().case;
+    let clock =
+        |rows: &[loopdesk_store::cases::ClockRow], name: &str| rows.iter().find(|r| r.name == name).cloned().unwrap();
+    let rows = svc.clocks(&sys, k.id).await.unwrap();
+    assert_eq!(clock(&rows, "acknowledgement").due_at, at(2025, 9, 27, 10, 0));
+    assert_eq!(clock(&rows, "on_site").due_at, at(2025, 9, 28, 10, 0));
+    let step = |code: &'static str, fields: Vec<(&'static str, &'static str)>| (code, fields);
+    for (when, (code, fields)) in [
+        (at(2025, 9, 26, 11, 0), step("schedule", vec![("owner", "tech1")])),
+        (at(2025, 9, 28, 9, 0), step("arrive", vec![])),
+        (at(2025, 9, 29, 9, 0), step("wait_customer", vec![("reason", "等待顾客提供配件")])),
+        (at(2025, 10, 9, 9, 0), step("resume", vec![])),
+        (at(2025, 10, 13, 10, 0), step("complete", vec![("resolution", "更换电源板")])),
+    ] {
+        set(when);
+        k = svc.transition(&sys, k.id, code, k.version, &f(&fields)).await.unwrap_or_else(|e| panic!("{code}: {e}"));
+    }
+    let rows = svc.clocks(&sys, k.id).await.unwrap();
+    let ack = clock(&rows, "acknowledgement");
+    assert_eq!((ack.state.as_str(), ack.met_at), ("met", Some(at(2025, 9, 26, 11, 0))));
+    let on_site = clock(&rows, "on_site");
+    assert_eq!((on_site.state.as_str(), on_site.breached_at), ("met", None), "the make-up Sunday visit was in time");
+    let resolution = clock(&rows, "resolution");
+    // Five working days from Friday 11:00 were due 10 Oct; ten days of waiting (with the holiday)
+    // did not count, so the same 29.5 working hours left now end on Monday 13 Oct.
+    assert_eq!(resolution.due_at, at(2025, 10, 13, 17, 30));
+    assert_eq!(resolution.paused_ms, (at(2025, 10, 9, 9, 0) - at(2025, 9, 29, 9, 0)).num_milliseconds());
+    assert_eq!((resolution.state.as_str(), resolution.breached_at), ("met", None));
+});

@@ -246,6 +246,8 @@ pub struct CaseFilter {
     pub scope_user: Option<i64>,
     /// Confidential cases are listed only for those allowed to see them.
     pub include_confidential: bool,
+    /// Only cases with a clock running past its due time at this instant.
+    pub overdue_at: Option<DateTime<Utc>>,
 }
 
 fn case_where(f: &CaseFilter) -> String {
@@ -258,6 +260,8 @@ fn case_where(f: &CaseFilter) -> String {
         "($6 IS NULL OR customer_id = $6)".to_owned(),
         "($7 IS NULL OR received_at >= $7)".to_owned(),
         "($8 IS NULL OR received_at < $8)".to_owned(),
+        "($9 IS NULL OR EXISTS (SELECT 1 FROM case_clocks k WHERE k.case_id = cases.id AND k.state = 'running' AND k.due_at < $9))"
+            .to_owned(),
     ];
     if !f.exclude_states.is_empty() {
         // State codes are checked identifiers from a process definition ([a-z0-9_]).
@@ -298,6 +302,7 @@ pub async fn cases(c: &mut Conn<'_>, f: &CaseFilter, page: Page) -> StoreResult<
                 .bind(f.customer_id)
                 .bind(f.received_from)
                 .bind(f.received_to)
+                .bind(f.overdue_at)
         };
     }
     let total: i64 = on!(c, e => binds!(sqlx::query_scalar(sql!("SELECT COUNT(*) FROM cases WHERE {w}")))
@@ -305,7 +310,7 @@ pub async fn cases(c: &mut Conn<'_>, f: &CaseFilter, page: Page) -> StoreResult<
         .await
         .map_err(map_err))?;
     let items: Vec<Case> = on!(c, e => binds!(sqlx::query_as(sql!(
-        "SELECT {CASE_COLS} FROM cases WHERE {w} ORDER BY received_at DESC, id DESC LIMIT $9 OFFSET $10"
+        "SELECT {CASE_COLS} FROM cases WHERE {w} ORDER BY received_at DESC, id DESC LIMIT $10 OFFSET $11"
     )))
     .bind(page.limit())
     .bind(page.offset())
@@ -622,4 +627,67 @@ pub async fn links(c: &mut Conn<'_>, case_id: i64) -> StoreResult<Vec<(String, C
         out.push((kind, case(c, id).await?));
     }
     Ok(out)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct ClockRow {
+    pub id: i64,
+    pub case_id: i64,
+    pub name: String,
+    pub calendar: String,
+    /// The duration as JSON (`{"working_days":5}`).
+    pub duration: String,
+    pub started_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub warn_at: DateTime<Utc>,
+    pub state: String,
+    pub paused_since: Option<DateTime<Utc>>,
+    pub paused_ms: i64,
+    pub met_at: Option<DateTime<Utc>>,
+    pub breached_at: Option<DateTime<Utc>>,
+    pub escalation_level: i64,
+    pub warned: bool,
+    pub version: i64,
+}
+
+const CLOCK_COLS: &str =
+    "id, case_id, name, calendar, duration, started_at, due_at, warn_at, state, paused_since, paused_ms,
+    met_at, breached_at, escalation_level, warned, version";
+
+pub async fn clocks(c: &mut Conn<'_>, case_id: i64) -> StoreResult<Vec<ClockRow>> {
+    on!(c, e => sqlx::query_as(sql!("SELECT {CLOCK_COLS} FROM case_clocks WHERE case_id = $1 ORDER BY id"))
+        .bind(case_id)
+        .fetch_all(e)
+        .await
+        .map_err(map_err))
+}
+
+/// Inserts a clock, or replaces the stored facts of the same-named clock on the case.
+pub async fn save_clock(c: &mut Conn<'_>, r: &ClockRow) -> StoreResult<()> {
+    on!(c, e => sqlx::query(
+        "INSERT INTO case_clocks (case_id, name, calendar, duration, started_at, due_at, warn_at, state, paused_since, paused_ms,
+         met_at, breached_at, escalation_level, warned, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1)
+         ON CONFLICT (case_id, name) DO UPDATE SET calendar = $3, duration = $4, started_at = $5, due_at = $6, warn_at = $7,
+         state = $8, paused_since = $9, paused_ms = $10, met_at = $11, breached_at = $12, escalation_level = $13, warned = $14,
+         version = case_clocks.version + 1",
+    )
+    .bind(r.case_id)
+    .bind(&r.name)
+    .bind(&r.calendar)
+    .bind(&r.duration)
+    .bind(r.started_at)
+    .bind(r.due_at)
+    .bind(r.warn_at)
+    .bind(&r.state)
+    .bind(r.paused_since)
+    .bind(r.paused_ms)
+    .bind(r.met_at)
+    .bind(r.breached_at)
+    .bind(r.escalation_level)
+    .bind(r.warned)
+    .execute(e)
+    .await
+    .map_err(map_err)
+    .map(|_| ()))
 }

@@ -61,6 +61,44 @@ pub struct CaseDto {
     /// Only in the answer to creation: give it to the customer with the number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_code: Option<String>,
+    /// Service-level clocks (filled on single-case answers).
+    pub clocks: Vec<ClockDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ClockDto {
+    pub name: String,
+    pub calendar: String,
+    pub started_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    /// running, paused, met, missed
+    pub state: String,
+    pub paused_ms: i64,
+    pub met_at: Option<DateTime<Utc>>,
+    pub breached_at: Option<DateTime<Utc>>,
+}
+
+impl From<loopdesk_store::cases::ClockRow> for ClockDto {
+    fn from(r: loopdesk_store::cases::ClockRow) -> Self {
+        ClockDto {
+            name: r.name,
+            calendar: r.calendar,
+            started_at: r.started_at,
+            due_at: r.due_at,
+            state: r.state,
+            paused_ms: r.paused_ms,
+            met_at: r.met_at,
+            breached_at: r.breached_at,
+        }
+    }
+}
+
+/// A case with its clocks, for answers about one case.
+async fn with_clocks(st: &AppState, actor: &loopdesk_domain::access::Actor, k: Case) -> Result<CaseDto, ApiError> {
+    let clocks = st.svc.clocks(actor, k.id).await?;
+    let mut dto = CaseDto::from(k);
+    dto.clocks = clocks.into_iter().map(Into::into).collect();
+    Ok(dto)
 }
 
 impl From<Case> for CaseDto {
@@ -100,6 +138,7 @@ impl From<Case> for CaseDto {
             created_at: k.created_at,
             updated_at: k.updated_at,
             tracking_code: None,
+            clocks: vec![],
         }
     }
 }
@@ -167,7 +206,7 @@ pub async fn create_case(
     JsonBody(b): JsonBody<CaseBody>,
 ) -> ApiResult<(StatusCode, Json<CaseDto>)> {
     let created = st.svc.create_case(&a.actor, &input(b)).await?;
-    let mut dto = CaseDto::from(created.case);
+    let mut dto = with_clocks(&st, &a.actor, created.case).await?;
     dto.tracking_code = Some(created.tracking_code);
     Ok((StatusCode::CREATED, Json(dto)))
 }
@@ -176,7 +215,8 @@ pub async fn create_case(
 #[utoipa::path(get, path = "/cases/{id}", tag = "cases", params(("id" = i64, Path)),
     responses((status = 200, body = CaseDto), (status = 404, body = ErrorBody)))]
 pub async fn get_case(State(st): State<AppState>, a: ApiActor, Path(id): Path<i64>) -> ApiResult<Json<CaseDto>> {
-    Ok(Json(st.svc.case(&a.actor, id).await?.into()))
+    let k = st.svc.case(&a.actor, id).await?;
+    Ok(Json(with_clocks(&st, &a.actor, k).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -194,6 +234,8 @@ pub struct CaseQuery {
     pub owner: Option<i64>,
     /// Only cases not in a terminal state.
     pub open: Option<bool>,
+    /// Only cases with a service-level clock running past its due time.
+    pub overdue: Option<bool>,
     /// Received at or after (RFC 3339).
     pub from: Option<DateTime<Utc>>,
     /// Received before (RFC 3339).
@@ -221,6 +263,7 @@ pub async fn list_cases(
         received_from: q.from,
         received_to: q.to,
         exclude_states: if q.open == Some(true) { st.svc.terminal_states().await? } else { vec![] },
+        overdue_at: (q.overdue == Some(true)).then(|| st.svc.now()),
         ..Default::default()
     };
     Ok(Json(PageDto::from_paged(st.svc.cases(&a.actor, f, page).await?, Into::into)))
@@ -262,7 +305,8 @@ pub async fn transition(
         };
         fields.insert(k, text);
     }
-    Ok(Json(st.svc.transition(&a.actor, id, &b.transition, b.version, &fields).await?.into()))
+    let k = st.svc.transition(&a.actor, id, &b.transition, b.version, &fields).await?;
+    Ok(Json(with_clocks(&st, &a.actor, k).await?))
 }
 
 fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {

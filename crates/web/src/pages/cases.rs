@@ -315,6 +315,8 @@ struct Show {
     actions_list: Vec<ActionRow>,
     /// (kind label, id, number, subject)
     links: Vec<(String, i64, String, String)>,
+    /// (clock name, due, state label, overdue)
+    clocks: Vec<(String, String, String, bool)>,
 }
 
 pub struct ActionRow {
@@ -455,7 +457,22 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             .into_iter()
             .map(|(kind, o)| (s.tr().get(&format!("link.{kind}")).to_owned(), o.id, o.number, o.subject))
             .collect();
+    let now = s.st.svc.now();
+    let clocks =
+        s.st.svc
+            .clocks(&s.actor, id)
+            .await
+            .page(s)?
+            .into_iter()
+            .map(|r| {
+                let overdue = (r.state == "running" && r.due_at < now) || r.breached_at.is_some();
+                let name = s.tr().get(&format!("clock.{}", r.name)).to_owned();
+                let state = s.tr().get(&format!("clock.state.{}", r.state)).to_owned();
+                (name, c.time(&r.due_at), state, overdue)
+            })
+            .collect();
     Ok(Show {
+        clocks,
         links,
         reportability,
         can_approve: s.actor.can(Permission::ApproveActions),
