@@ -17,6 +17,8 @@ pub struct Config {
     pub default_locale: String,
     pub timezone: String,
     pub max_connections: u32,
+    /// Case numbers: `{YYYY}` or `{YY}` and one run of N in braces, e.g. `TS-{YYYY}-{NNNNNN}`.
+    pub case_number_format: String,
 }
 
 impl Default for Config {
@@ -29,6 +31,7 @@ impl Default for Config {
             default_locale: "zh-CN".into(),
             timezone: "Asia/Shanghai".into(),
             max_connections: 16,
+            case_number_format: loopdesk_domain::case::DEFAULT_NUMBER_FORMAT.into(),
         }
     }
 }
@@ -56,6 +59,7 @@ impl std::fmt::Debug for Config {
             .field("org_name", &self.org_name)
             .field("default_locale", &self.default_locale)
             .field("timezone", &self.timezone)
+            .field("case_number_format", &self.case_number_format)
             .finish()
     }
 }
@@ -82,13 +86,25 @@ impl Config {
             .ok_or_else(|| anyhow::anyhow!("default_locale: must be zh-CN or en, not {:?}", self.default_locale))?;
         let timezone: chrono_tz::Tz =
             self.timezone.parse().map_err(|_| anyhow::anyhow!("timezone: unknown time zone {:?}", self.timezone))?;
-        Ok(loopdesk_service::OrgSettings { name: self.org_name.clone(), default_locale, timezone })
+        let number_format = loopdesk_domain::case::NumberFormat::parse(&self.case_number_format)
+            .map_err(|e| anyhow::anyhow!("case_number_format: {e}"))?;
+        Ok(loopdesk_service::OrgSettings { name: self.org_name.clone(), default_locale, timezone, number_format })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_name_the_bad_field() {
+        let bad = Config { case_number_format: "TS-{NNNN}".into(), ..Default::default() };
+        assert!(bad.settings().unwrap_err().to_string().starts_with("case_number_format:"));
+        let bad = Config { timezone: "Mars/Olympus".into(), ..Default::default() };
+        assert!(bad.settings().unwrap_err().to_string().starts_with("timezone:"));
+        let good = Config { case_number_format: "KS-{YY}-{NNNN}".into(), ..Default::default() };
+        assert_eq!(good.settings().unwrap().number_format.format(2026, 1), "KS-26-0001");
+    }
 
     #[test]
     fn hides_database_password() {

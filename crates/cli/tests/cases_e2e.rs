@@ -397,3 +397,17 @@ both_engines!(definitions_page_and_case_list_filters, |db: TestDb| async move {
     let today = get(format!("{}/cases?to=2099-01-01", s.base)).await;
     assert!(today.contains("交货延迟一周"));
 });
+
+#[tokio::test]
+async fn the_case_number_format_is_configurable() {
+    let db = TestDb::new(loopdesk_test_support::Engine::Sqlite).await;
+    let s = app::serve(BIN, &db, &[("LOOPDESK_CASE_NUMBER_FORMAT", "KS-{YY}-{NNNN}")]);
+    let r = client()
+        .post(format!("{}/api/v1/public/cases", s.base))
+        .json(&json!({"name":"钱","phone":"13700000000","subject":"咨询","description":"价格","type":"inquiry"}))
+        .send()
+        .await
+        .unwrap();
+    let number = r.json::<Value>().await.unwrap()["number"].as_str().unwrap().to_owned();
+    assert!(number.starts_with("KS-") && number.ends_with("-0001") && number.len() == 10, "{number}");
+}

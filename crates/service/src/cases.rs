@@ -131,8 +131,8 @@ fn opt(v: &Option<String>) -> String {
 }
 
 impl Service {
-    pub fn number_format(&self) -> NumberFormat {
-        NumberFormat::default()
+    pub fn number_format(&self) -> &NumberFormat {
+        &self.settings.number_format
     }
 
     /// Registers a case. Staff need `WriteCases`; the portal calls this with the system actor.

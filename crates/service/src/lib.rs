@@ -28,11 +28,18 @@ pub struct OrgSettings {
     pub name: String,
     pub default_locale: Locale,
     pub timezone: Tz,
+    /// How case numbers look, e.g. `TS-{YYYY}-{NNNNNN}`.
+    pub number_format: loopdesk_domain::case::NumberFormat,
 }
 
 impl Default for OrgSettings {
     fn default() -> Self {
-        OrgSettings { name: "Loopdesk".into(), default_locale: Locale::ZhCn, timezone: chrono_tz::Asia::Shanghai }
+        OrgSettings {
+            name: "Loopdesk".into(),
+            default_locale: Locale::ZhCn,
+            timezone: chrono_tz::Asia::Shanghai,
+            number_format: Default::default(),
+        }
     }
 }
 
