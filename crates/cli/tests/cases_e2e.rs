@@ -81,12 +81,12 @@ both_engines!(complaint_by_api_and_portal_with_roles_versions_and_fields, |db: T
     assert_eq!(r.status(), StatusCode::OK);
     let v = r.json::<Value>().await.unwrap()["version"].as_i64().unwrap();
     // 409 for the stale version.
-    let r = step(agent.clone(), json!({"transition":"assess","version":1,"category":"质量","severity":"major","responsibility":"yes","lead_department":"QA"})).await;
+    let r = step(agent.clone(), json!({"transition":"assess","version":1,"category":"产品质量","severity":"major","responsibility":"yes","lead_department":"QA"})).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     // 422 naming the missing field.
     let r = step(
         agent.clone(),
-        json!({"transition":"assess","version":v,"category":"质量","severity":"major","responsibility":"yes"}),
+        json!({"transition":"assess","version":v,"category":"产品质量","severity":"major","responsibility":"yes"}),
     )
     .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -95,7 +95,7 @@ both_engines!(complaint_by_api_and_portal_with_roles_versions_and_fields, |db: T
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "transition");
     let mut v = v;
     for body in [
-        json!({"transition":"assess","category":"质量","severity":"major","responsibility":"yes","lead_department":"CS"}),
+        json!({"transition":"assess","category":"产品质量","severity":"major","responsibility":"yes","lead_department":"CS"}),
         json!({"transition":"investigate"}),
         json!({"transition":"propose","resolution":"上门更换密封圈"}),
         json!({"transition":"reply","reply":"我们将于明天上门更换密封圈"}),
@@ -282,7 +282,7 @@ both_engines!(portal_pages_and_the_agent_case_page, |db: TestDb| async move {
     let r = c
         .post(format!("{}/cases/{id}/transitions", s.base))
         .header("cookie", &session)
-        .form(&[("_csrf", csrf.as_str()), ("version", "2"), ("transition", "assess"), ("category", "质量")])
+        .form(&[("_csrf", csrf.as_str()), ("version", "2"), ("transition", "assess"), ("category", "产品质量")])
         .send()
         .await
         .unwrap();

@@ -349,6 +349,56 @@ impl Service {
         Ok(after)
     }
 
+    /// The case category tree.
+    pub async fn categories(&self, actor: &Actor) -> ServiceResult<Vec<ks::Category>> {
+        actor.require(Permission::SignIn)?;
+        let mut h = self.store.read().await?;
+        Ok(ks::categories(&mut h.conn()).await?)
+    }
+
+    /// Adds a category under `parent` (administrators); the tree is at most three levels deep.
+    pub async fn add_category(
+        &self,
+        actor: &Actor,
+        code: &str,
+        parent: Option<&str>,
+        zh: &str,
+        en: &str,
+    ) -> ServiceResult<ks::Category> {
+        actor.require(Permission::ManageSettings)?;
+        let code = code.trim().to_lowercase();
+        if code.is_empty()
+            || code.len() > 40
+            || !code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(DomainError::invalid("code", "must be 1 to 40 lower-case letters, digits or _").into());
+        }
+        let zh = required_text("zh", zh, 100)?;
+        let en = required_text("en", en, 100)?;
+        let mut tx = self.store.begin().await?;
+        let cats = ks::categories(&mut tx.conn()).await?;
+        let parent_id = match parent.map(str::trim).filter(|p| !p.is_empty()) {
+            Some(p) => {
+                let pc = cats
+                    .iter()
+                    .find(|c| c.code == p)
+                    .ok_or_else(|| DomainError::invalid("parent", format!("no category '{p}'")))?;
+                let depth = 1 + pc
+                    .parent_id
+                    .map_or(0, |gp| if cats.iter().any(|c| c.id == gp && c.parent_id.is_some()) { 2 } else { 1 });
+                if depth >= 3 {
+                    return Err(DomainError::invalid("parent", "the category tree has at most three levels").into());
+                }
+                Some(pc.id)
+            }
+            None => None,
+        };
+        let cat = ks::insert_category(&mut tx.conn(), &code, parent_id, &zh, &en).await.entity("category")?;
+        tx.audit(actor, AuditAction::Create, "case_category", cat.id, None::<&()>, Some(&cat)).await?;
+        tx.commit().await?;
+        Ok(cat)
+    }
+
     /// Sends a question to a department (信息传递单) with a due date.
     pub async fn add_task(
         &self,
@@ -978,7 +1028,17 @@ async fn apply_transition(
             return Err(DomainError::invalid(name.clone(), "must be at most 20000 characters").into());
         }
         match name.as_str() {
-            "category" => after.category = required_text("category", value, 100)?,
+            "category" => {
+                // A code of the category tree (or its name in either language).
+                let cats = ks::categories(&mut tx.conn()).await?;
+                let cat = cats
+                    .iter()
+                    .find(|c| c.code == value || c.zh == value || c.en.eq_ignore_ascii_case(value))
+                    .ok_or_else(|| {
+                        DomainError::invalid("category", format!("'{value}' is not a category of the category tree"))
+                    })?;
+                after.category = cat.code.clone();
+            }
             "severity" => after.severity = Severity::parse(value)?.code().into(),
             "responsibility" => after.responsibility = Responsibility::parse(value)?.code().into(),
             "responsibility_note" => after.responsibility_note = value.into(),

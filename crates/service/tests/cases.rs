@@ -119,7 +119,7 @@ both_engines!(transitions_check_roles_fields_state_and_version, |db: TestDb| asy
     assert!(matches!(e, ServiceError::Domain(DomainError::Conflict { field: Some("version"), .. })), "{e:?}");
     // A missing required field is named.
     let e = svc
-        .transition(&agent, k.id, "assess", k2.version, &f(&[("category", "c"), ("severity", "minor")]))
+        .transition(&agent, k.id, "assess", k2.version, &f(&[("category", "packaging"), ("severity", "minor")]))
         .await
         .unwrap_err();
     assert!(
@@ -133,7 +133,7 @@ both_engines!(transitions_check_roles_fields_state_and_version, |db: TestDb| asy
             k.id,
             "assess",
             k2.version,
-            &f(&[("category", "c"), ("severity", "minor"), ("responsibility", "no"), ("lead_department", "1")]),
+            &f(&[("category", "packaging"), ("severity", "minor"), ("responsibility", "no"), ("lead_department", "1")]),
         )
         .await
         .unwrap_err();
@@ -508,4 +508,29 @@ both_engines!(clocks_pause_and_resume_across_a_weekend_and_the_national_day_holi
     assert_eq!(resolution.due_at, at(2025, 10, 13, 17, 30));
     assert_eq!(resolution.paused_ms, (at(2025, 10, 9, 9, 0) - at(2025, 9, 29, 9, 0)).num_milliseconds());
     assert_eq!((resolution.state.as_str(), resolution.breached_at), ("met", None));
+});
+
+both_engines!(categories_form_a_tree_of_at_most_three_levels, |db: TestDb| async move {
+    let svc = service(&db).await;
+    let sys = Actor::system();
+    assert!(svc.categories(&sys).await.unwrap().iter().any(|c| c.code == "product_quality"));
+    svc.add_category(&sys, "scratch", Some("appearance"), "划伤", "Scratches").await.unwrap();
+    let e = svc.add_category(&sys, "deep", Some("scratch"), "深", "Deep").await.unwrap_err();
+    assert!(matches!(e, ServiceError::Domain(DomainError::Invalid { ref field, .. }) if field == "parent"), "{e:?}");
+    assert!(svc.add_category(&sys, "Bad Code", None, "x", "x").await.is_err());
+    let agent = role(vec![Role::Agent]);
+    assert!(svc.add_category(&agent, "ok", None, "x", "x").await.is_err());
+    let mut k = svc.create_case(&sys, &complaint("x")).await.unwrap().case;
+    k = svc.transition(&sys, k.id, "acknowledge", k.version, &f(&[])).await.unwrap();
+    let e = svc
+        .transition(
+            &sys,
+            k.id,
+            "assess",
+            k.version,
+            &f(&[("category", "天气"), ("severity", "minor"), ("responsibility", "yes"), ("lead_department", "X")]),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ServiceError::Domain(DomainError::Invalid { ref field, .. }) if field == "category"), "{e:?}");
 });

@@ -691,3 +691,39 @@ pub async fn save_clock(c: &mut Conn<'_>, r: &ClockRow) -> StoreResult<()> {
     .map_err(map_err)
     .map(|_| ()))
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Category {
+    pub id: i64,
+    pub code: String,
+    pub parent_id: Option<i64>,
+    pub zh: String,
+    pub en: String,
+    pub version: i64,
+}
+
+pub async fn categories(c: &mut Conn<'_>) -> StoreResult<Vec<Category>> {
+    on!(c, e => sqlx::query_as("SELECT id, code, parent_id, zh, en, version FROM case_categories ORDER BY id")
+        .fetch_all(e)
+        .await
+        .map_err(map_err))
+}
+
+pub async fn insert_category(
+    c: &mut Conn<'_>,
+    code: &str,
+    parent_id: Option<i64>,
+    zh: &str,
+    en: &str,
+) -> StoreResult<Category> {
+    on!(c, e => sqlx::query_as(
+        "INSERT INTO case_categories (code, parent_id, zh, en) VALUES ($1, $2, $3, $4) RETURNING id, code, parent_id, zh, en, version",
+    )
+    .bind(code)
+    .bind(parent_id)
+    .bind(zh)
+    .bind(en)
+    .fetch_one(e)
+    .await
+    .map_err(map_err))
+}

@@ -860,3 +860,45 @@ pub async fn split(
     dto.tracking_code = Some(created.tracking_code);
     Ok((StatusCode::CREATED, Json(dto)))
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct CategoryDto {
+    pub id: i64,
+    pub code: String,
+    pub parent_id: Option<i64>,
+    pub zh: String,
+    pub en: String,
+}
+
+/// The case category tree.
+#[utoipa::path(get, path = "/case-categories", tag = "cases", responses((status = 200, body = Vec<CategoryDto>)))]
+pub async fn list_categories(State(st): State<AppState>, a: ApiActor) -> ApiResult<Json<Vec<CategoryDto>>> {
+    let cats = st.svc.categories(&a.actor).await?;
+    Ok(Json(
+        cats.into_iter()
+            .map(|c| CategoryDto { id: c.id, code: c.code, parent_id: c.parent_id, zh: c.zh, en: c.en })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryBody {
+    pub code: String,
+    /// The parent's code; the tree has at most three levels.
+    pub parent: Option<String>,
+    pub zh: String,
+    pub en: String,
+}
+
+/// Add a category (administrators).
+#[utoipa::path(post, path = "/case-categories", tag = "cases", request_body = CategoryBody,
+    responses((status = 201, body = CategoryDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_category(
+    State(st): State<AppState>,
+    a: ApiActor,
+    JsonBody(b): JsonBody<CategoryBody>,
+) -> ApiResult<(StatusCode, Json<CategoryDto>)> {
+    let c = st.svc.add_category(&a.actor, &b.code, b.parent.as_deref(), &b.zh, &b.en).await?;
+    Ok((StatusCode::CREATED, Json(CategoryDto { id: c.id, code: c.code, parent_id: c.parent_id, zh: c.zh, en: c.en })))
+}

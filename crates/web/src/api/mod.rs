@@ -81,6 +81,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(cases::complete_action))
         .routes(routes!(cases::list_links, cases::add_link))
         .routes(routes!(cases::split))
+        .routes(routes!(cases::list_categories, cases::add_category))
         .routes(routes!(cases::list_definitions))
         .routes(routes!(cases::put_definition))
         .routes(routes!(cases::public_create))

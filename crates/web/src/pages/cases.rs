@@ -317,6 +317,7 @@ struct Show {
     links: Vec<(String, i64, String, String)>,
     /// (clock name, due, state label, overdue)
     clocks: Vec<(String, String, String, bool)>,
+    category: String,
 }
 
 pub struct ActionRow {
@@ -351,8 +352,22 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
     let zh = l != Locale::En;
     let c = s.chrome("cases");
     let departments = s.st.svc.departments(&s.actor).await.page(s)?;
+    let cats = s.st.svc.categories(&s.actor).await.page(s)?;
+    let cat_label = |code: &str| {
+        cats.iter()
+            .find(|x| x.code == code)
+            .map(|x| if zh { x.zh.clone() } else { x.en.clone() })
+            .unwrap_or_else(|| code.to_owned())
+    };
     let field_options = |name: &str| -> Vec<(String, String)> {
         match name {
+            "category" => cats
+                .iter()
+                .map(|x| {
+                    let indent = if x.parent_id.is_some() { "　" } else { "" };
+                    (x.code.clone(), format!("{indent}{}", if zh { &x.zh } else { &x.en }))
+                })
+                .collect(),
             "severity" => options::<Severity>(l),
             "responsibility" => options::<Responsibility>(l),
             "lead_department" => departments.iter().map(|d| (d.code.clone(), d.name.clone())).collect(),
@@ -471,7 +486,9 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
                 (name, c.time(&r.due_at), state, overdue)
             })
             .collect();
+    let category = cat_label(&k.category);
     Ok(Show {
+        category,
         clocks,
         links,
         reportability,
