@@ -383,10 +383,14 @@ impl Service {
                     .iter()
                     .find(|c| c.code == p)
                     .ok_or_else(|| DomainError::invalid("parent", format!("no category '{p}'")))?;
-                let depth = 1 + pc
-                    .parent_id
-                    .map_or(0, |gp| if cats.iter().any(|c| c.id == gp && c.parent_id.is_some()) { 2 } else { 1 });
-                if depth >= 3 {
+                // The parent's level (1 = top); the new category sits one below it.
+                let mut level = 1;
+                let mut up = pc.parent_id;
+                while let Some(id) = up {
+                    level += 1;
+                    up = cats.iter().find(|c| c.id == id).and_then(|c| c.parent_id);
+                }
+                if level >= 3 {
                     return Err(DomainError::invalid("parent", "the category tree has at most three levels").into());
                 }
                 Some(pc.id)
