@@ -411,3 +411,81 @@ async fn the_case_number_format_is_configurable() {
     let number = r.json::<Value>().await.unwrap()["number"].as_str().unwrap().to_owned();
     assert!(number.starts_with("KS-") && number.ends_with("-0001") && number.len() == 10, "{number}");
 }
+
+both_engines!(attachments_and_comments, |db: TestDb| async move {
+    use reqwest::multipart::{Form, Part};
+    assert!(app::cli(BIN, &db, &["demo"], "").status.success());
+    let s = app::serve(BIN, &db, &[]);
+    let c = client();
+    let url = |p: &str| format!("{}/api/v1{p}", s.base);
+    let agent = token(&s, "agent", DEMO_PASSWORD).await;
+    let r = c
+        .post(url("/cases"))
+        .bearer_auth(&agent)
+        .json(&json!({"type":"complaint","subject":"外壳开裂","description":"见照片"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let created: Value = r.json().await.unwrap();
+    let (id, number, code) = (
+        created["id"].as_i64().unwrap(),
+        created["number"].as_str().unwrap().to_owned(),
+        created["tracking_code"].as_str().unwrap().to_owned(),
+    );
+    let evil = b"<html><script>alert(1)</script></html>".to_vec();
+    let form = Form::new().part("file", Part::bytes(evil.clone()).file_name("现场照片.html")).text("public", "true");
+    let r = c.post(url(&format!("/cases/{id}/attachments"))).bearer_auth(&agent).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let att: Value = r.json().await.unwrap();
+    assert_eq!(att["content_type"], "application/octet-stream", "unknown types are served as downloads");
+    let r = c.get(url(&format!("/attachments/{}", att["id"]))).bearer_auth(&agent).send().await.unwrap();
+    assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("attachment;"));
+    assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("sandbox"));
+    assert_eq!(r.bytes().await.unwrap().to_vec(), evil);
+    // Someone outside the case's scope cannot fetch it.
+    let tech = token(&s, "tech", DEMO_PASSWORD).await;
+    let k: Value = c.get(url(&format!("/cases/{id}"))).bearer_auth(&agent).send().await.unwrap().json().await.unwrap();
+    let mut v = k["version"].as_i64().unwrap();
+    for body in [
+        json!({"transition":"acknowledge"}),
+        json!({"transition":"assess","category":"appearance","severity":"minor","responsibility":"yes","lead_department":"CS"}),
+    ] {
+        let mut body = body;
+        body["version"] = json!(v);
+        let r = c.post(url(&format!("/cases/{id}/transitions"))).bearer_auth(&agent).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        v = r.json::<Value>().await.unwrap()["version"].as_i64().unwrap();
+    }
+    assert_eq!(
+        c.get(url(&format!("/attachments/{}", att["id"]))).bearer_auth(&tech).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    // Too large is refused naming the field.
+    let big = Form::new().part("file", Part::bytes(vec![0u8; 10 * 1024 * 1024 + 1]).file_name("big.bin"));
+    let r = c.post(url(&format!("/cases/{id}/attachments"))).bearer_auth(&agent).multipart(big).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "file");
+    // A public comment reaches the customer; an internal one does not.
+    for (text, public) in [("已安排更换外壳", true), ("内部：供应商批次问题", false)] {
+        let r = c
+            .post(url(&format!("/cases/{id}/comments")))
+            .bearer_auth(&agent)
+            .json(&json!({"body": text, "public": public}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let status: Value = c
+        .get(url(&format!("/public/cases/{number}")))
+        .header("x-tracking-code", &code)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let texts: Vec<&str> = status["steps"].as_array().unwrap().iter().filter_map(|s| s["text"].as_str()).collect();
+    assert!(texts.contains(&"已安排更换外壳") && !texts.iter().any(|t| t.contains("内部")), "{texts:?}");
+});

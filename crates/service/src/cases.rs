@@ -76,6 +76,26 @@ pub struct Created {
     pub tracking_code: String,
 }
 
+/// Largest attachment accepted.
+pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+
+/// The content type an attachment is served with: known evidence types by extension, anything
+/// else as a plain download.
+pub fn content_type_of(name: &str) -> &'static str {
+    let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "pdf" => "application/pdf",
+        "mp4" => "video/mp4",
+        "mov" => "video/quicktime",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
 fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
@@ -347,6 +367,110 @@ impl Service {
         let after = apply_transition(&mut tx, actor, k, code, version, fields, self.how(false)).await?;
         tx.commit().await?;
         Ok(after)
+    }
+
+    /// A comment on the timeline; a public one is a message the customer sees on the portal.
+    pub async fn comment(&self, actor: &Actor, id: i64, body: &str, public: bool) -> ServiceResult<CaseEvent> {
+        actor.require(Permission::WriteCases)?;
+        let body = body.trim();
+        if body.is_empty() {
+            return Err(DomainError::invalid("body", "is required").into());
+        }
+        if body.chars().count() > 20_000 {
+            return Err(DomainError::invalid("body", "must be at most 20000 characters").into());
+        }
+        let mut tx = self.store.begin().await?;
+        let k = ks::case(&mut tx.conn(), id).await.entity("case")?;
+        if !may_see(actor, &k) {
+            return Err(DomainError::NotFound { entity: "case" }.into());
+        }
+        let ev = NewEvent {
+            case_id: id,
+            actor_id: actor.user_id,
+            actor: &actor.username,
+            kind: "comment",
+            body,
+            public,
+            ..Default::default()
+        };
+        let e = ks::insert_event(&mut tx.conn(), &ev).await?;
+        tx.audit(actor, AuditAction::Create, "case_comment", e.id, None::<&()>, Some(&e)).await?;
+        tx.commit().await?;
+        Ok(e)
+    }
+
+    /// Attaches evidence (photos, video, documents) up to [`MAX_ATTACHMENT_BYTES`].
+    pub async fn attach(
+        &self,
+        actor: &Actor,
+        id: i64,
+        file_name: &str,
+        data: &[u8],
+        public: bool,
+    ) -> ServiceResult<ks::Attachment> {
+        if actor.username != "customer" {
+            actor.require(Permission::WriteCases)?;
+        }
+        let name: String =
+            file_name.rsplit(['/', '\\']).next().unwrap_or("").chars().filter(|c| !c.is_control()).take(200).collect();
+        if name.trim().is_empty() {
+            return Err(DomainError::invalid("file", "has no name").into());
+        }
+        if data.is_empty() {
+            return Err(DomainError::invalid("file", "is empty").into());
+        }
+        if data.len() > MAX_ATTACHMENT_BYTES {
+            return Err(DomainError::invalid(
+                "file",
+                format!("is larger than {} MB", MAX_ATTACHMENT_BYTES / 1024 / 1024),
+            )
+            .into());
+        }
+        let content_type = content_type_of(&name);
+        let sha = hex::encode(Sha256::digest(data));
+        let mut tx = self.store.begin().await?;
+        let k = ks::case(&mut tx.conn(), id).await.entity("case")?;
+        if actor.username != "customer" && !may_see(actor, &k) {
+            return Err(DomainError::NotFound { entity: "case" }.into());
+        }
+        let na = ks::NewAttachment {
+            case_id: id,
+            file_name: &name,
+            content_type,
+            sha256: &sha,
+            data,
+            public,
+            uploaded_by: &actor.username,
+        };
+        let a = ks::insert_attachment(&mut tx.conn(), &na).await?;
+        let ev = NewEvent {
+            case_id: id,
+            actor_id: actor.user_id,
+            actor: &actor.username,
+            kind: "attachment",
+            body: &name,
+            public,
+            ..Default::default()
+        };
+        ks::insert_event(&mut tx.conn(), &ev).await?;
+        tx.audit(actor, AuditAction::Create, "case_attachment", a.id, None::<&()>, Some(&a)).await?;
+        tx.commit().await?;
+        Ok(a)
+    }
+
+    pub async fn attachments(&self, actor: &Actor, id: i64) -> ServiceResult<Vec<ks::Attachment>> {
+        self.case(actor, id).await?;
+        let mut h = self.store.read().await?;
+        Ok(ks::attachments(&mut h.conn(), id).await?)
+    }
+
+    /// An attachment's bytes, for someone who may see its case.
+    pub async fn attachment(&self, actor: &Actor, attachment_id: i64) -> ServiceResult<(ks::Attachment, Vec<u8>)> {
+        let mut h = self.store.read().await?;
+        let (a, data) = ks::attachment_data(&mut h.conn(), attachment_id).await.entity("attachment")?;
+        drop(h);
+        self.case(actor, a.case_id).await?;
+        Ok((a, data))
     }
 
     /// The case category tree.

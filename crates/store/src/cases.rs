@@ -727,3 +727,70 @@ pub async fn insert_category(
     .await
     .map_err(map_err))
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Attachment {
+    pub id: i64,
+    pub case_id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub public: bool,
+    pub uploaded_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+const ATTACHMENT_COLS: &str = "id, case_id, file_name, content_type, size, sha256, public, uploaded_by, created_at";
+
+pub struct NewAttachment<'a> {
+    pub case_id: i64,
+    pub file_name: &'a str,
+    pub content_type: &'a str,
+    pub sha256: &'a str,
+    pub data: &'a [u8],
+    pub public: bool,
+    pub uploaded_by: &'a str,
+}
+
+pub async fn insert_attachment(c: &mut Conn<'_>, a: &NewAttachment<'_>) -> StoreResult<Attachment> {
+    on!(c, e => sqlx::query_as(sql!(
+        "INSERT INTO case_attachments (case_id, file_name, content_type, size, sha256, data, public, uploaded_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {ATTACHMENT_COLS}"
+    ))
+    .bind(a.case_id)
+    .bind(a.file_name)
+    .bind(a.content_type)
+    .bind(a.data.len() as i64)
+    .bind(a.sha256)
+    .bind(a.data)
+    .bind(a.public)
+    .bind(a.uploaded_by)
+    .bind(Utc::now())
+    .fetch_one(e)
+    .await
+    .map_err(map_err))
+}
+
+pub async fn attachments(c: &mut Conn<'_>, case_id: i64) -> StoreResult<Vec<Attachment>> {
+    on!(c, e => sqlx::query_as(sql!("SELECT {ATTACHMENT_COLS} FROM case_attachments WHERE case_id = $1 ORDER BY id"))
+        .bind(case_id)
+        .fetch_all(e)
+        .await
+        .map_err(map_err))
+}
+
+/// The attachment and its bytes.
+pub async fn attachment_data(c: &mut Conn<'_>, id: i64) -> StoreResult<(Attachment, Vec<u8>)> {
+    let a: Attachment = on!(c, e => sqlx::query_as(sql!("SELECT {ATTACHMENT_COLS} FROM case_attachments WHERE id = $1"))
+        .bind(id)
+        .fetch_one(e)
+        .await
+        .map_err(map_err))?;
+    let data: Vec<u8> = on!(c, e => sqlx::query_scalar("SELECT data FROM case_attachments WHERE id = $1")
+        .bind(id)
+        .fetch_one(e)
+        .await
+        .map_err(map_err))?;
+    Ok((a, data))
+}

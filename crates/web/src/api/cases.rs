@@ -902,3 +902,122 @@ pub async fn add_category(
     let c = st.svc.add_category(&a.actor, &b.code, b.parent.as_deref(), &b.zh, &b.en).await?;
     Ok((StatusCode::CREATED, Json(CategoryDto { id: c.id, code: c.code, parent_id: c.parent_id, zh: c.zh, en: c.en })))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentBody {
+    pub body: String,
+    /// Shown to the customer on the portal.
+    #[serde(default)]
+    pub public: bool,
+}
+
+/// Comment on the case (internal, or public to the customer).
+#[utoipa::path(post, path = "/cases/{id}/comments", tag = "cases", params(("id" = i64, Path)), request_body = CommentBody,
+    responses((status = 201, body = CaseEventDto), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn comment(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+    JsonBody(b): JsonBody<CommentBody>,
+) -> ApiResult<(StatusCode, Json<CaseEventDto>)> {
+    Ok((StatusCode::CREATED, Json(st.svc.comment(&a.actor, id, &b.body, b.public).await?.into())))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttachmentDto {
+    pub id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub public: bool,
+    pub uploaded_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<loopdesk_store::cases::Attachment> for AttachmentDto {
+    fn from(a: loopdesk_store::cases::Attachment) -> Self {
+        AttachmentDto {
+            id: a.id,
+            file_name: a.file_name,
+            content_type: a.content_type,
+            size: a.size,
+            sha256: a.sha256,
+            public: a.public,
+            uploaded_by: a.uploaded_by,
+            created_at: a.created_at,
+        }
+    }
+}
+
+/// Attach a file (multipart field `file`, optional field `public`), at most 10 MB.
+#[utoipa::path(post, path = "/cases/{id}/attachments", tag = "cases", params(("id" = i64, Path)),
+    request_body(content_type = "multipart/form-data", description = "field `file`; optional `public` = true"),
+    responses((status = 201, body = AttachmentDto), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn attach(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+    mut mp: axum::extract::Multipart,
+) -> ApiResult<(StatusCode, Json<AttachmentDto>)> {
+    let mut file: Option<(String, Bytes)> = None;
+    let mut public = false;
+    while let Some(field) =
+        mp.next_field().await.map_err(|e| ApiError::bad_request(Some("file".into()), e.body_text()))?
+    {
+        match field.name() {
+            Some("file") => {
+                let name = field.file_name().unwrap_or("").to_owned();
+                let bytes =
+                    field.bytes().await.map_err(|e| ApiError::bad_request(Some("file".into()), e.body_text()))?;
+                file = Some((name, bytes));
+            }
+            Some("public") => public = field.text().await.map(|t| t == "true" || t == "1").unwrap_or(false),
+            _ => {}
+        }
+    }
+    let (name, bytes) = file.ok_or_else(|| ApiError::invalid("file", "send the file in the multipart field 'file'"))?;
+    Ok((StatusCode::CREATED, Json(st.svc.attach(&a.actor, id, &name, &bytes, public).await?.into())))
+}
+
+/// The case's attachments.
+#[utoipa::path(get, path = "/cases/{id}/attachments", tag = "cases", params(("id" = i64, Path)), responses((status = 200, body = Vec<AttachmentDto>), (status = 404, body = ErrorBody)))]
+pub async fn list_attachments(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<AttachmentDto>>> {
+    Ok(Json(st.svc.attachments(&a.actor, id).await?.into_iter().map(Into::into).collect()))
+}
+
+/// Download an attachment (always as a download, never rendered inline).
+#[utoipa::path(get, path = "/attachments/{id}", tag = "cases", params(("id" = i64, Path)), responses((status = 200, description = "the file"), (status = 404, body = ErrorBody)))]
+pub async fn download_attachment(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::response::Response> {
+    let (att, data) = st.svc.attachment(&a.actor, id).await?;
+    Ok(attachment_response(&att, data))
+}
+
+/// Serves stored evidence safely: a download with its sanitised name, a sandboxing CSP.
+pub fn attachment_response(att: &loopdesk_store::cases::Attachment, data: Vec<u8>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let ascii: String =
+        att.file_name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
+    let encoded: String = form_urlencoded::byte_serialize(att.file_name.as_bytes()).collect();
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, att.content_type.clone()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
+            ),
+            (axum::http::header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'".to_owned()),
+        ],
+        data,
+    )
+        .into_response()
+}

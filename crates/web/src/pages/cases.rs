@@ -41,6 +41,8 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}/merge", post(merge))
         .route("/cases/{id}/print", get(print))
         .route("/cases/{id}/links", post(add_link))
+        .route("/cases/{id}/comments", post(comment))
+        .route("/cases/{id}/attachments", post(attach))
         .route("/process-definitions", get(definitions))
         .route("/process-definitions/{case_type}", post(put_definition))
         .route("/cases/{id}/split", post(split))
@@ -318,6 +320,8 @@ struct Show {
     /// (clock name, due, state label, overdue)
     clocks: Vec<(String, String, String, bool)>,
     category: String,
+    /// (id, file name, size, uploaded by)
+    attachments: Vec<(i64, String, String, String)>,
 }
 
 pub struct ActionRow {
@@ -413,6 +417,8 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             let what = match e.kind.as_str() {
                 "created" => s.tr().get("case.created_event").to_owned(),
                 "customer_comment" => s.tr().get("case.customer_comment").to_owned(),
+                "comment" => s.tr().get("comment.add").to_owned(),
+                "attachment" => s.tr().get("attach.title").to_owned(),
                 _ => def
                     .transition(&e.transition)
                     .map(|t| if zh { t.zh.clone() } else { t.en.clone() })
@@ -487,7 +493,16 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             })
             .collect();
     let category = cat_label(&k.category);
+    let attachments =
+        s.st.svc
+            .attachments(&s.actor, id)
+            .await
+            .page(s)?
+            .into_iter()
+            .map(|a| (a.id, a.file_name, format!("{:.1} KB", a.size as f64 / 1024.0), a.uploaded_by))
+            .collect();
     Ok(Show {
+        attachments,
         category,
         clocks,
         links,
@@ -796,4 +811,36 @@ async fn put_definition(s: SignedIn, Path(case_type): Path<String>, body: Bytes)
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
     }
+}
+
+async fn comment(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+    let f = FormData::parse(&body);
+    s.check_csrf(&f)?;
+    let r = s.st.svc.comment(&s.actor, id, f.get("body"), f.get("public") == "1").await;
+    after_form(&s, id, r).await
+}
+
+async fn attach(s: SignedIn, Path(id): Path<i64>, mut mp: axum::extract::Multipart) -> Result<Response, PageError> {
+    let mut fields = Vec::new();
+    let mut file: Option<(String, Bytes)> = None;
+    loop {
+        let next = mp.next_field().await.map_err(|e| DomainError::invalid("file", e.body_text())).page(&s)?;
+        let Some(field) = next else { break };
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "file" {
+            let fname = field.file_name().unwrap_or("").to_owned();
+            file =
+                Some((fname, field.bytes().await.map_err(|e| DomainError::invalid("file", e.body_text())).page(&s)?));
+        } else {
+            fields.push((
+                name.clone(),
+                field.text().await.map_err(|e| DomainError::invalid(name, e.body_text())).page(&s)?,
+            ));
+        }
+    }
+    let f = FormData(fields);
+    s.check_csrf(&f)?;
+    let (name, bytes) = file.unwrap_or_default();
+    let r = s.st.svc.attach(&s.actor, id, &name, &bytes, f.get("public") == "1").await;
+    after_form(&s, id, r).await
 }
