@@ -489,3 +489,91 @@ both_engines!(attachments_and_comments, |db: TestDb| async move {
     let texts: Vec<&str> = status["steps"].as_array().unwrap().iter().filter_map(|s| s["text"].as_str()).collect();
     assert!(texts.contains(&"已安排更换外壳") && !texts.iter().any(|t| t.contains("内部")), "{texts:?}");
 });
+
+both_engines!(
+    fifty_concurrent_creators_get_gap_free_numbers_and_adverse_events_wait_for_their_decision,
+    |db: TestDb| async move {
+        assert!(app::cli(BIN, &db, &["demo"], "").status.success());
+        let s = app::serve(BIN, &db, &[]);
+        let c = client();
+        let url = |p: &str| format!("{}/api/v1{p}", s.base);
+        let agent = token(&s, "agent", DEMO_PASSWORD).await;
+        let mut tasks = Vec::new();
+        for i in 0..50 {
+            let (c, u, t) = (c.clone(), url("/cases"), agent.clone());
+            tasks.push(tokio::spawn(async move {
+                let r = c
+                    .post(u)
+                    .bearer_auth(t)
+                    .json(&json!({"type":"inquiry","subject":format!("并发 {i}"),"description":"x"}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), StatusCode::CREATED);
+                r.json::<Value>().await.unwrap()["number"].as_str().unwrap().to_owned()
+            }));
+        }
+        let mut seqs = Vec::new();
+        for t in tasks {
+            seqs.push(t.await.unwrap().rsplit('-').next().unwrap().parse::<i64>().unwrap());
+        }
+        seqs.sort();
+        // The demo created 6 cases first.
+        assert_eq!(seqs, (7..=56).collect::<Vec<_>>());
+
+        // An adverse event: declining it is refused until quality records the reportability decision.
+        let qa = token(&s, "qa", DEMO_PASSWORD).await;
+        let k: Value = c
+            .post(url("/cases"))
+            .bearer_auth(&qa)
+            .json(&json!({"type":"complaint","subject":"输液泵报警失灵","description":"患者受伤","adverse_event":true}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = k["id"].as_i64().unwrap();
+        let mut v = k["version"].as_i64().unwrap();
+        let r = c
+            .post(url(&format!("/cases/{id}/transitions")))
+            .bearer_auth(&qa)
+            .json(&json!({"transition":"acknowledge","version":v}))
+            .send()
+            .await
+            .unwrap();
+        v = r.json::<Value>().await.unwrap()["version"].as_i64().unwrap();
+        let r = c
+            .post(url(&format!("/cases/{id}/transitions")))
+            .bearer_auth(&qa)
+            .json(&json!({"transition":"decline","version":v,"justification":"重复"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "reportability");
+        let r = c
+            .post(url(&format!("/cases/{id}/reportability")))
+            .bearer_auth(&qa)
+            .json(&json!({"version":v,"reportable":true,"regime":"fda","reason":"严重伤害"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        v = r.json::<Value>().await.unwrap()["version"].as_i64().unwrap();
+        let r = c
+            .post(url(&format!("/cases/{id}/transitions")))
+            .bearer_auth(&qa)
+            .json(&json!({"transition":"decline","version":v,"justification":"已另案处理"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let closed: Value = r.json().await.unwrap();
+        assert_eq!(closed["state"], "not_investigated");
+        assert!(
+            closed["clocks"].as_array().unwrap().iter().all(|c| c["state"] == "met" || c["state"] == "missed"),
+            "the end stops every clock"
+        );
+    }
+);
