@@ -84,7 +84,7 @@ fn check_year(year: i32) -> Result<(), DomainError> {
 }
 
 /// Standard office hours: Monday to Friday 08:30–12:00 and 13:30–17:30, with the 2025 China table.
-fn office_calendar() -> Result<Calendar, DomainError> {
+pub(crate) fn office_calendar() -> Result<Calendar, DomainError> {
     let day = || vec![["08:30".to_owned(), "12:00".to_owned()], ["13:30".to_owned(), "17:30".to_owned()]];
     let spec = CalendarSpec {
         timezone: "Asia/Shanghai".into(),

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod calendars;
 pub mod customers;
 pub mod org;
+pub mod surveys;
 
 pub use conn::{Conn, Engine, ReadHandle, Store, StoreOptions, Tx};
 pub use error::{StoreError, StoreResult};
