@@ -241,6 +241,8 @@ pub struct CampaignResults {
     pub name: String,
     pub period: String,
     pub status: String,
+    /// The campaign's row version, for closing it.
+    pub version: i64,
     pub template_code: String,
     pub template_revision: i64,
     pub tracking: Tracking,
@@ -892,6 +894,7 @@ async fn results(c: &mut loopdesk_store::Conn<'_>, campaign_id: i64) -> ServiceR
         name: campaign.name.clone(),
         period: campaign.period.clone(),
         status: campaign.status.clone(),
+        version: campaign.version,
         template_code: code,
         template_revision: revision,
         response_rate: rate.rate,

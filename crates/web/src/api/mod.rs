@@ -6,6 +6,7 @@ mod calendars;
 pub(crate) mod customers;
 mod dto;
 mod org;
+mod surveys;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -67,7 +68,19 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(customers::list_products, customers::create_product))
         .routes(routes!(customers::import))
         .routes(routes!(customers::import_report))
-        .routes(routes!(customers::export));
+        .routes(routes!(customers::export))
+        .routes(routes!(surveys::ahp))
+        .routes(routes!(surveys::list_templates, surveys::create_template))
+        .routes(routes!(surveys::get_template))
+        .routes(routes!(surveys::list_plans, surveys::create_plan))
+        .routes(routes!(surveys::list_campaigns, surveys::create_campaign))
+        .routes(routes!(surveys::results))
+        .routes(routes!(surveys::close))
+        .routes(routes!(surveys::remind))
+        .routes(routes!(surveys::export))
+        .routes(routes!(surveys::put_kpis))
+        .routes(routes!(surveys::classify))
+        .routes(routes!(surveys::corrective_actions));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts()
 }
 

@@ -6,6 +6,7 @@ mod audit;
 mod calendars;
 mod customers;
 mod session;
+mod surveys;
 
 use askama::Template;
 use axum::Router;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .merge(audit::routes())
         .merge(calendars::routes())
         .merge(customers::routes())
+        .merge(surveys::routes())
 }
 
 async fn css() -> impl IntoResponse {
@@ -58,6 +60,7 @@ pub struct Chrome {
     pub can_audit: bool,
     pub can_calendars: bool,
     pub can_customers: bool,
+    pub can_surveys: bool,
 }
 
 impl Chrome {
@@ -76,6 +79,7 @@ impl Chrome {
             can_audit: false,
             can_calendars: false,
             can_customers: false,
+            can_surveys: false,
         }
     }
 
@@ -109,6 +113,7 @@ impl SignedIn {
             can_audit: self.actor.can(Permission::ReadAudit),
             can_calendars: self.actor.can(Permission::ManageSettings),
             can_customers: self.actor.can(Permission::ReadCustomers),
+            can_surveys: self.actor.can(Permission::ReadReports),
         }
     }
 
