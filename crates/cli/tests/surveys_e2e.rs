@@ -199,7 +199,15 @@ both_engines!(campaign_to_twenty_contacts_answered_in_a_browser_below_target_ope
         .await
         .unwrap();
     b.find(Locator::Id("submit-survey")).await.unwrap().click().await.unwrap();
-    let done = b.find(Locator::Id("survey-done")).await.unwrap().text().await.unwrap();
+    let done = b
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Id("survey-done"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(done, "Thank you");
     // Back and submit again: refused, the link answers once.
     b.goto(&format!("{}{}?lang=en", s.base, links[0])).await.unwrap();
