@@ -14,6 +14,15 @@ if command -v pg_isready >/dev/null 2>&1; then
   fi
 fi
 
+# The survey end-to-end test drives a real headless Chromium; it fails (does not skip) without it.
+if [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
+  else
+    echo "warning: chromium and chromium-driver are missing and cannot be installed here; the browser test will fail" >&2
+  fi
+fi
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 if cargo nextest --version >/dev/null 2>&1; then

@@ -18,11 +18,11 @@ use crate::{Service, ServiceError, ServiceResult, password};
 
 pub const SESSION_HOURS: i64 = 12;
 
-fn random_secret() -> String {
+pub(crate) fn random_secret() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
 }
 
-fn digest(secret: &str) -> String {
+pub(crate) fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 

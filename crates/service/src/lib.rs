@@ -12,6 +12,7 @@ mod error;
 pub mod org;
 mod password;
 mod ratelimit;
+pub mod surveys;
 pub mod tabular;
 
 use std::sync::Arc;

@@ -91,18 +91,25 @@ pub fn write_csv(rows: &[Vec<String>]) -> Result<Vec<u8>, ServiceError> {
 
 /// Every cell is written as text so codes like `00123` and long phone numbers survive.
 pub fn write_xlsx(sheet_name: &str, rows: &[Vec<String>]) -> Result<Vec<u8>, ServiceError> {
+    write_xlsx_sheets(&[(sheet_name.to_owned(), rows.to_vec())])
+}
+
+/// Several sheets in one workbook, each `(name, rows)` with a bold header row.
+pub fn write_xlsx_sheets(sheets: &[(String, Vec<Vec<String>>)]) -> Result<Vec<u8>, ServiceError> {
     let err = |e: rust_xlsxwriter::XlsxError| ServiceError::Internal(format!("xlsx: {e}"));
     let mut wb = Workbook::new();
-    let ws = wb.add_worksheet();
-    ws.set_name(sheet_name).map_err(err)?;
     let bold = rust_xlsxwriter::Format::new().set_bold();
-    for (r, row) in rows.iter().enumerate() {
-        for (c, cell) in row.iter().enumerate() {
-            let (r, c) = (r as u32, c as u16);
-            if r == 0 {
-                ws.write_string_with_format(r, c, cell, &bold).map_err(err)?;
-            } else {
-                ws.write_string(r, c, cell).map_err(err)?;
+    for (sheet_name, rows) in sheets {
+        let ws = wb.add_worksheet();
+        ws.set_name(sheet_name).map_err(err)?;
+        for (r, row) in rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                let (r, c) = (r as u32, c as u16);
+                if r == 0 {
+                    ws.write_string_with_format(r, c, cell, &bold).map_err(err)?;
+                } else {
+                    ws.write_string(r, c, cell).map_err(err)?;
+                }
             }
         }
     }

@@ -13,6 +13,7 @@ pub mod calendars;
 pub mod cases;
 pub mod customers;
 pub mod org;
+pub mod surveys;
 
 pub use conn::{Conn, Engine, ReadHandle, Store, StoreOptions, Tx};
 pub use error::{StoreError, StoreResult};

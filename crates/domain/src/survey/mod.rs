@@ -13,6 +13,7 @@
 pub mod ahp;
 pub mod scale;
 pub mod scoring;
+pub mod template;
 
 use crate::DomainError;
 

@@ -7,6 +7,7 @@ pub(crate) mod cases;
 pub(crate) mod customers;
 mod dto;
 mod org;
+mod surveys;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -89,7 +90,19 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(cases::put_definition))
         .routes(routes!(cases::public_create))
         .routes(routes!(cases::public_status))
-        .routes(routes!(cases::public_act));
+        .routes(routes!(cases::public_act))
+        .routes(routes!(surveys::ahp))
+        .routes(routes!(surveys::list_templates, surveys::create_template))
+        .routes(routes!(surveys::get_template))
+        .routes(routes!(surveys::list_plans, surveys::create_plan))
+        .routes(routes!(surveys::list_campaigns, surveys::create_campaign))
+        .routes(routes!(surveys::results))
+        .routes(routes!(surveys::close))
+        .routes(routes!(surveys::remind))
+        .routes(routes!(surveys::export))
+        .routes(routes!(surveys::put_kpis))
+        .routes(routes!(surveys::classify))
+        .routes(routes!(surveys::corrective_actions));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts()
 }
 

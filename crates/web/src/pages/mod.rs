@@ -8,6 +8,7 @@ mod cases;
 mod customers;
 mod portal;
 mod session;
+mod surveys;
 
 use askama::Template;
 use axum::Router;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .merge(customers::routes())
         .merge(cases::routes())
         .merge(portal::routes())
+        .merge(surveys::routes())
 }
 
 async fn css() -> impl IntoResponse {
@@ -63,6 +65,7 @@ pub struct Chrome {
     pub can_audit: bool,
     pub can_calendars: bool,
     pub can_customers: bool,
+    pub can_surveys: bool,
 }
 
 impl Chrome {
@@ -81,6 +84,7 @@ impl Chrome {
             can_audit: false,
             can_calendars: false,
             can_customers: false,
+            can_surveys: false,
         }
     }
 
@@ -114,6 +118,7 @@ impl SignedIn {
             can_audit: self.actor.can(Permission::ReadAudit),
             can_calendars: self.actor.can(Permission::ManageSettings),
             can_customers: self.actor.can(Permission::ReadCustomers),
+            can_surveys: self.actor.can(Permission::ReadReports),
         }
     }
 

@@ -1,0 +1,313 @@
+//! End-to-end: a satisfaction campaign through the real binary on each engine — AHP contract,
+//! a template with AHP weights, a plan and a campaign to 20 contacts, one answer given in a real
+//! headless Chromium, the others posted as the no-JavaScript form does, results and the
+//! below-target corrective-action request.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{ClientBuilder, Locator};
+use loopdesk_test_support::app::{self, DEMO_PASSWORD, Server, browser_login, client, token};
+use loopdesk_test_support::{TestDb, both_engines};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_loopdesk");
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn start(db: &TestDb) -> Server {
+    let out = app::cli(BIN, db, &["demo"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    app::serve(BIN, db, &[])
+}
+
+/// chromedriver on a free port, killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts chromedriver. Missing Chromium fails the test: CI installs it (scripts/test.sh).
+fn chromedriver() -> Driver {
+    assert!(
+        std::path::Path::new(CHROMEDRIVER).exists() && std::path::Path::new(CHROMIUM).exists(),
+        "{CHROMEDRIVER} and {CHROMIUM} are required (apt-get install chromium chromium-driver; scripts/test.sh does it)"
+    );
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start listening");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Driver { child, url: format!("http://127.0.0.1:{port}") }
+}
+
+async fn browser(d: &Driver, profile: &std::path::Path) -> fantoccini::Client {
+    // Two rustls crypto providers are linked in (ring via reqwest, aws-lc-rs via fantoccini).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    ClientBuilder::rustls().unwrap().capabilities(caps).connect(&d.url).await.expect("browser session")
+}
+
+fn template() -> Value {
+    json!({
+        "code": "EXT", "name_zh": "顾客满意程度调查表", "name_en": "Customer satisfaction questionnaire",
+        "audience": "external_customer", "weight_method": "ahp", "allow_anonymous": true,
+        "indicators": [
+            {"code": "Q", "name_zh": "产品质量", "name_en": "Product quality"},
+            {"code": "D", "name_zh": "发运及时性", "name_en": "Delivery on time"},
+            {"code": "S", "name_zh": "销售服务", "name_en": "Sales service"}
+        ],
+        "ahp": [{"matrix": [[1,3,5],[0.3333,1,3],[0.2,0.3333,1]]}],
+        "questions": [
+            {"code": "q", "kind": "rating", "indicator": "Q", "text_zh": "您对产品质量是否满意？", "text_en": "Product quality?", "required": true},
+            {"code": "d", "kind": "rating", "indicator": "D", "text_zh": "您对发运及时性是否满意？", "text_en": "Delivery on time?"},
+            {"code": "s", "kind": "rating", "indicator": "S", "text_zh": "您对销售服务是否满意？", "text_en": "Sales service?"},
+            {"code": "nps", "kind": "nps", "text_zh": "您向他人推荐我们的可能性？", "text_en": "How likely are you to recommend us?"},
+            {"code": "op", "kind": "text", "feedback_kind": "suggestion", "text_zh": "您的意见和建议", "text_en": "Your suggestions"}
+        ]
+    })
+}
+
+both_engines!(campaign_to_twenty_contacts_answered_in_a_browser_below_target_opens_request, |db: TestDb| async move {
+    let s = start(&db);
+    let c = client();
+    let t = token(&s, "mgmtrep", DEMO_PASSWORD).await;
+    let url = |p: &str| format!("{}/api/v1{p}", s.base);
+    let post = |p: &str, body: Value| c.post(url(p)).bearer_auth(&t).json(&body).send();
+
+    // The AHP contract: weights, λmax, CI, CR; 422 naming the cell otherwise.
+    let r = post("/ahp", json!({"matrix": [[1,3,5],[0.3333,1,3],[0.2,0.3333,1]]})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let a: Value = r.json().await.unwrap();
+    assert!((a["weights"][0].as_f64().unwrap() - 0.637).abs() < 1e-3 && a["consistent"] == true);
+    assert!((a["cr"].as_f64().unwrap() - 0.033).abs() < 1e-3 && a["lambda_max"].as_f64().unwrap() > 3.0);
+    for (m, cell) in [
+        (json!([[1, 3], [0.5, 1]]), "matrix[1][0]"),
+        (json!([[1, 3], [0.3333, 1, 3]]), "matrix[1]"),
+        (json!([[1, -3], [0.3333, 1]]), "matrix[0][1]"),
+    ] {
+        let r = post("/ahp", json!({ "matrix": m })).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], cell);
+    }
+
+    // A template whose judgements contradict each other is refused with CR in the reason.
+    let mut bad = template();
+    bad["ahp"][0]["matrix"] = json!([[1, 9, 0.1111], [0.1111, 1, 9], [9, 0.1111, 1]]);
+    let r = post("/survey-templates", bad).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["field"], "ahp[0].matrix");
+    assert!(e["error"]["message"].as_str().unwrap().contains("CR ="));
+    let r = post("/survey-templates", template()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let tpl: Value = r.json().await.unwrap();
+    assert_eq!(tpl["revision"], 1);
+    assert!((tpl["item_weights"][0]["multiplier"].as_f64().unwrap() - 0.637 * 3.0).abs() < 5e-3);
+
+    // Twenty contacts in their own region, each with a contract of CNY 2.5 million.
+    for k in 0..20 {
+        let r = post("/customers", json!({"name": format!("满意度测试客户{k:02}"), "region": "测试区"})).await.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let r = post(
+            &format!("/customers/{id}/contacts"),
+            json!({"name": format!("联系人{k}"), "email": format!("k{k}@example.com")}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let r = post(
+            &format!("/customers/{id}/contracts"),
+            json!({"number": format!("CSAT-{k}"), "signed_on": "2026-01-10", "value": "2500000"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let r = post(
+        "/survey-plans",
+        json!({"name": "2026 年度客户满意程度调查计划", "template_code": "EXT", "period_start": "2026-01-01",
+               "period_end": "2026-12-31", "frequency": "semi_annual", "target_pct": 90,
+               "population": {"region": "测试区", "min_contract_value": "2000000"},
+               "triggers": [{"event": "case_closed", "case_type": "complaint"}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let plan: Value = r.json().await.unwrap();
+    assert_eq!(plan["min_response_rate"], 0.6);
+    let r = post("/survey-campaigns", json!({"plan_id": plan["id"], "name": "2026 上半年", "period": "2026H1"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let launch: Value = r.json().await.unwrap();
+    let links: Vec<String> =
+        launch["links"].as_array().unwrap().iter().map(|l| l["url"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(links.len(), 20);
+    let id = launch["campaign"]["id"].as_i64().unwrap();
+
+    // The form without sign-in, in the browser's language.
+    let page = c.get(format!("{}{}", s.base, links[1])).header("accept-language", "zh-CN").send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("您对产品质量是否满意？") && html.contains("非常满意") && !html.contains("<script"));
+    assert_eq!(c.get(format!("{}/s/not-a-real-token", s.base)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+
+    // One answer in a real browser, in English, with markup in the free text.
+    let driver = chromedriver();
+    let profile = tempfile::tempdir().unwrap();
+    let b = browser(&driver, profile.path()).await;
+    b.goto(&format!("{}{}?lang=en", s.base, links[0])).await.unwrap();
+    assert!(b.source().await.unwrap().contains("Product quality?"));
+    for (q, v) in [("q", "8"), ("d", "6"), ("s", "8"), ("nps", "9")] {
+        b.find(Locator::Css(&format!("input[name='{q}'][value='{v}']"))).await.unwrap().click().await.unwrap();
+    }
+    b.find(Locator::Css("textarea[name='op']"))
+        .await
+        .unwrap()
+        .send_keys("<script>alert(1)</script>包装需改进")
+        .await
+        .unwrap();
+    b.find(Locator::Id("submit-survey")).await.unwrap().click().await.unwrap();
+    let done = b
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Id("survey-done"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(done, "Thank you");
+    // Back and submit again: refused, the link answers once.
+    b.goto(&format!("{}{}?lang=en", s.base, links[0])).await.unwrap();
+    assert!(b.source().await.unwrap().contains("Already answered"));
+    b.close().await.unwrap();
+    drop(driver);
+    let again = c.post(format!("{}{}", s.base, links[0])).form(&[("q", "10")]).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+
+    // Twelve more answers as the form posts them (no JavaScript needed); one bad value first.
+    let r = c.post(format!("{}{}", s.base, links[1])).form(&[("q", "7")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    for l in &links[1..13] {
+        let r = c
+            .post(format!("{}{}?lang=zh", s.base, l))
+            .form(&[("q", "6"), ("d", "3"), ("s", "6"), ("nps", "5"), ("op", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    }
+    let reminded: Value =
+        post(&format!("/survey-campaigns/{id}/reminders"), json!({})).await.unwrap().json().await.unwrap();
+    assert_eq!(reminded["invitation_ids"].as_array().unwrap().len(), 7);
+
+    // Results: S_Q = (8 + 12·6)/(13·10) = 61.54 %, S_D = (6 + 12·3)/130 = 32.31 %, S_S = 61.54 %.
+    let r: Value = c
+        .get(url(&format!("/survey-campaigns/{id}/results")))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sat: Vec<f64> =
+        r["items"].as_array().unwrap().iter().map(|i| i["satisfaction_pct"].as_f64().unwrap()).collect();
+    for (got, want) in sat.iter().zip([80.0 / 1.3, 42.0 / 1.3, 80.0 / 1.3]) {
+        assert!((got - want).abs() < 1e-9, "{sat:?}");
+    }
+    let overall: f64 = r["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["weight"].as_f64().unwrap() * i["satisfaction_pct"].as_f64().unwrap())
+        .sum();
+    assert!((r["overall_pct"].as_f64().unwrap() - overall).abs() < 1e-9);
+    assert!((r["response_rate"].as_f64().unwrap() - 0.65).abs() < 1e-12 && r["representative"] == true);
+    // NPS: 1 promoter, 12 detractors of 13. CSAT: the browser's two "satisfied" of 39 ratings.
+    assert!((r["nps"].as_f64().unwrap() - (1.0 - 12.0) / 13.0 * 100.0).abs() < 1e-9);
+    assert!((r["csat_pct"].as_f64().unwrap() - 2.0 / 39.0 * 100.0).abs() < 1e-9);
+    assert_eq!(r["tracking"]["opened"], 13);
+    assert_eq!(r["texts"][0]["text"], "<script>alert(1)</script>包装需改进");
+    assert_eq!(r["feedback"]["suggestions"], 1);
+    assert!(r["below_target"] == true && r["corrective_action"].is_null());
+
+    // Closing below target opens the corrective-action request, due in 2 working days.
+    let version = r["version"].as_i64().unwrap();
+    let closed = post(&format!("/survey-campaigns/{id}/close"), json!({"version": version})).await.unwrap();
+    assert_eq!(closed.status(), StatusCode::OK);
+    let r: Value = c
+        .get(url(&format!("/survey-campaigns/{id}/results")))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let car = &r["corrective_action"];
+    assert_eq!(
+        (car["source"].as_str(), car["source_id"].as_i64(), car["status"].as_str()),
+        (Some("survey_campaign"), Some(id), Some("open"))
+    );
+    let all: Value =
+        c.get(url("/corrective-action-requests")).bearer_auth(&t).send().await.unwrap().json().await.unwrap();
+    assert_eq!(all[0]["id"], car["id"]);
+    let late = c.post(format!("{}{}", s.base, links[19])).form(&[("q", "10")]).send().await.unwrap();
+    assert_eq!(late.status(), StatusCode::CONFLICT);
+
+    // The results page escapes free text and draws the chart; the workbook downloads.
+    let cookie = browser_login(&s, "mgmtrep", DEMO_PASSWORD).await;
+    let html = c
+        .get(format!("{}/surveys/campaigns/{id}", s.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("&#60;script&#62;alert(1)") && !html.contains("<script>alert"),
+        "{}",
+        html.split("id=\"texts\"").nth(1).unwrap_or(&html)
+    );
+    assert!(html.contains("<svg") && html.contains("id=\"corrective-action\"") && html.contains("id=\"below-target\""));
+    let list = c.get(format!("{}/surveys", s.base)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(list.status(), StatusCode::OK);
+    let x = c.get(url(&format!("/survey-campaigns/{id}/export"))).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(x.status(), StatusCode::OK);
+    assert!(x.bytes().await.unwrap().starts_with(b"PK"));
+});

@@ -1,0 +1,928 @@
+//! Satisfaction measurement (spec C8): template revisions, plans, campaigns with single-use
+//! invitation links, the public answer flow, results and the corrective-action request opened when
+//! a campaign closes below target.
+//!
+//! Not here yet: mail (invitations and reminders are recorded, links are handed back to the caller
+//! once, because only their SHA-256 is stored); event triggers are stored on the plan and will be
+//! fired by the case module.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, Utc};
+use loopdesk_domain::DomainError;
+use loopdesk_domain::access::{Actor, Permission};
+use loopdesk_domain::audit::AuditAction;
+use loopdesk_domain::calendar::{Calendar, CalendarSpec, Duration, due};
+use loopdesk_domain::customer::{Coded, CustomerCategory, parse_cny};
+use loopdesk_domain::locale::Locale;
+use loopdesk_domain::org::required_text;
+use loopdesk_domain::survey::ahp::{self, AhpResult};
+use loopdesk_domain::survey::scoring::{
+    Classification, CompositeIndex, FORMULA_EN, FORMULA_ZH, FeedbackKind, InternalScore, ItemAnswers, Kpi, Nps,
+    TaggedAnswer, classify, compare, composite_index, csat, internal_score, nps, response_rate,
+};
+use loopdesk_domain::survey::template::{QuestionKind, Template, TemplateSpec};
+use loopdesk_store::StoreError;
+use loopdesk_store::calendars;
+use loopdesk_store::surveys::{
+    self as ss, AnswerFields, AnswerRow, CampaignFields, CampaignRow, CorrectiveActionRow, InvitationRow, KpiRow,
+    PlanFields, PlanRow, PopulationFilter, TemplateRow,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::access::{digest, random_secret};
+use crate::error::StoreResultExt;
+use crate::{Service, ServiceError, ServiceResult};
+
+/// Corrective-action requests are due this many working days after the results (seeds: 2 个工作日).
+pub const CORRECTIVE_ACTION_WORKING_DAYS: i64 = 2;
+/// Source name of corrective-action requests opened by a survey campaign.
+pub const CAR_SOURCE: &str = "survey_campaign";
+
+/// A stored template revision with its parsed rules.
+#[derive(Debug, Clone)]
+pub struct TemplateRecord {
+    pub row: TemplateRow,
+    pub template: Template,
+}
+
+impl TemplateRecord {
+    fn from_row(row: TemplateRow) -> ServiceResult<TemplateRecord> {
+        let spec: TemplateSpec = serde_json::from_str(&row.definition)
+            .map_err(|e| ServiceError::Internal(format!("template {}: stored definition unreadable: {e}", row.id)))?;
+        let template = Template::parse(spec)
+            .map_err(|e| ServiceError::Internal(format!("template {}: stored definition invalid: {e}", row.id)))?;
+        Ok(TemplateRecord { row, template })
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> ServiceResult<String> {
+    serde_json::to_string(v).map_err(|e| ServiceError::Internal(format!("json: {e}")))
+}
+
+/// Who a plan surveys.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Population {
+    pub region: Option<String>,
+    pub category: Option<String>,
+    /// true: new customers only; false: existing only.
+    pub is_new: Option<bool>,
+    /// Largest contract at least this value, in yuan as typed ("2000000", "200万" is not accepted).
+    pub min_contract_value: Option<String>,
+}
+
+/// An event that starts a campaign of the plan. Stored now; fired once cases and service orders exist.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trigger {
+    /// case_closed, service_order_closed, project_completed, new_product, product_change,
+    /// major_promotion, major_quality_problem
+    pub event: String,
+    /// For case_closed: the case type it applies to (empty: all).
+    #[serde(default)]
+    pub case_type: String,
+}
+
+pub const TRIGGER_EVENTS: [&str; 7] = [
+    "case_closed",
+    "service_order_closed",
+    "project_completed",
+    "new_product",
+    "product_change",
+    "major_promotion",
+    "major_quality_problem",
+];
+pub const FREQUENCIES: [&str; 5] = ["once", "quarterly", "semi_annual", "annual", "event"];
+pub const CHANNELS: [&str; 4] = ["email", "phone", "visit", "fax"];
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PlanInput {
+    pub name: String,
+    pub template_code: String,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub frequency: String,
+    #[serde(default)]
+    pub population: Population,
+    /// Fraction 0..1; default 0.60.
+    pub min_response_rate: Option<f64>,
+    /// Percent 0..100.
+    pub target_pct: f64,
+    #[serde(default = "default_channel")]
+    pub channel: String,
+    #[serde(default)]
+    pub triggers: Vec<Trigger>,
+}
+
+fn default_channel() -> String {
+    "email".into()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub row: PlanRow,
+    pub population: Population,
+    pub triggers: Vec<Trigger>,
+}
+
+impl Plan {
+    fn from_row(row: PlanRow) -> ServiceResult<Plan> {
+        let population = serde_json::from_str(&row.population)
+            .map_err(|e| ServiceError::Internal(format!("plan {}: population: {e}", row.id)))?;
+        let triggers = serde_json::from_str(&row.triggers)
+            .map_err(|e| ServiceError::Internal(format!("plan {}: triggers: {e}", row.id)))?;
+        Ok(Plan { row, population, triggers })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CampaignInput {
+    pub plan_id: i64,
+    pub name: String,
+    /// The reporting period, e.g. 2026H1; KPIs of the same period feed the composite index.
+    pub period: String,
+    #[serde(default)]
+    pub anonymous: bool,
+    /// manual (default) or one of the plan's trigger events.
+    pub trigger_event: Option<String>,
+}
+
+/// One issued link. The token is shown here once; only its SHA-256 is stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedLink {
+    pub invitation: InvitationRow,
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Launch {
+    pub campaign: CampaignRow,
+    pub links: Vec<IssuedLink>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Tracking {
+    pub invited: u64,
+    pub opened: u64,
+    pub answered: u64,
+    pub reminded: u64,
+}
+
+fn tracking(inv: &[InvitationRow]) -> Tracking {
+    Tracking {
+        invited: inv.len() as u64,
+        opened: inv.iter().filter(|i| i.opened_at.is_some()).count() as u64,
+        answered: inv.iter().filter(|i| i.answered_at.is_some()).count() as u64,
+        reminded: inv.iter().filter(|i| i.reminded_at.is_some()).count() as u64,
+    }
+}
+
+/// What the public answer page needs.
+#[derive(Debug, Clone)]
+pub struct PublicSurvey {
+    pub campaign: CampaignRow,
+    pub template: Template,
+    pub answered: bool,
+    pub closed: bool,
+}
+
+/// The raw answers of one submission: question code → values (one for most kinds, several for
+/// multiple choice), as a form posts them.
+#[derive(Debug, Clone, Default)]
+pub struct Submission {
+    pub values: BTreeMap<String, Vec<String>>,
+    pub anonymous: bool,
+    pub locale: Locale,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemResult {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub answers: usize,
+    pub satisfaction_pct: Option<f64>,
+    /// Normalised global weight (leaf weights sum to 1).
+    pub weight: f64,
+    /// The seeds' multiplier: weight × number of items (they average 1).
+    pub multiplier: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LevelResult {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub depth: usize,
+    pub local_weight: f64,
+    pub global_weight: f64,
+    pub satisfaction_pct: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TextAnswer {
+    pub id: i64,
+    pub version: i64,
+    pub question_code: String,
+    pub kind: String,
+    pub category: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChoiceCount {
+    pub question_code: String,
+    pub option_code: String,
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CampaignResults {
+    pub campaign_id: i64,
+    pub name: String,
+    pub period: String,
+    pub status: String,
+    /// The campaign's row version, for closing it.
+    pub version: i64,
+    pub template_code: String,
+    pub template_revision: i64,
+    pub tracking: Tracking,
+    /// answered ÷ invited (0..1).
+    pub response_rate: f64,
+    pub min_response_rate: f64,
+    /// False: fewer answered than the plan's minimum; the result does not speak for the population.
+    pub representative: bool,
+    pub items: Vec<ItemResult>,
+    pub levels: Vec<LevelResult>,
+    pub overall_pct: Option<f64>,
+    /// Items without answers were left out and the other weights rescaled.
+    pub renormalised: bool,
+    pub formula_zh: String,
+    pub formula_en: String,
+    pub nps: Option<f64>,
+    pub nps_detail: Nps,
+    pub csat_pct: Option<f64>,
+    pub target_pct: f64,
+    pub delta_vs_target: Option<f64>,
+    pub previous_pct: Option<f64>,
+    pub delta_vs_previous: Option<f64>,
+    pub below_target: bool,
+    pub internal: Option<InternalScore>,
+    pub composite: Option<CompositeIndex>,
+    pub feedback: Classification,
+    pub texts: Vec<TextAnswer>,
+    pub choices: Vec<ChoiceCount>,
+    pub corrective_action: Option<CorrectiveActionRow>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct KpiInput {
+    pub kpis: Vec<Kpi>,
+    /// Share of the external survey in the composite index (default 0.5).
+    pub external_share: Option<f64>,
+}
+
+fn one_of(field: &str, v: &str, allowed: &[&str]) -> Result<String, DomainError> {
+    let v = v.trim();
+    if allowed.contains(&v) {
+        Ok(v.to_owned())
+    } else {
+        Err(DomainError::invalid(field, format!("must be one of {}", allowed.join(", "))))
+    }
+}
+
+fn period_ok(p: &str) -> Result<String, DomainError> {
+    required_text("period", p, 32)
+}
+
+impl Service {
+    /// AHP analysis of one matrix (the pairwise comparison editor and `POST /ahp`).
+    pub fn ahp(&self, actor: &Actor, matrix: &[Vec<f64>]) -> ServiceResult<AhpResult> {
+        actor.require(Permission::SignIn)?;
+        Ok(ahp::analyse(matrix)?)
+    }
+
+    /// Stores the next revision of the template `spec.code`.
+    pub async fn save_template(&self, actor: &Actor, spec: TemplateSpec) -> ServiceResult<TemplateRecord> {
+        actor.require(Permission::ManageSurveys)?;
+        let t = Template::parse(spec)?;
+        let def = to_json(&t.spec)?;
+        let mut tx = self.store.begin().await?;
+        let row =
+            ss::insert_template(&mut tx.conn(), &t.spec.code, &t.spec.name_zh, &t.spec.audience, &def, actor.user_id)
+                .await
+                .entity("survey template")?;
+        tx.audit(actor, AuditAction::Create, "survey_template", row.id, None::<&()>, Some(&row)).await?;
+        tx.commit().await?;
+        Ok(TemplateRecord { row, template: t })
+    }
+
+    pub async fn survey_templates(&self, actor: &Actor) -> ServiceResult<Vec<TemplateRecord>> {
+        actor.require(Permission::ReadReports)?;
+        let mut h = self.store.read().await?;
+        ss::templates(&mut h.conn()).await?.into_iter().map(TemplateRecord::from_row).collect()
+    }
+
+    pub async fn survey_template(&self, actor: &Actor, id: i64) -> ServiceResult<TemplateRecord> {
+        actor.require(Permission::ReadReports)?;
+        let mut h = self.store.read().await?;
+        TemplateRecord::from_row(ss::template(&mut h.conn(), id).await.entity("survey template")?)
+    }
+
+    pub async fn create_survey_plan(&self, actor: &Actor, i: &PlanInput) -> ServiceResult<Plan> {
+        actor.require(Permission::ManageSurveys)?;
+        let name = required_text("name", &i.name, 200)?;
+        if i.period_end < i.period_start {
+            return Err(DomainError::invalid("period_end", "must not be before period_start").into());
+        }
+        let frequency = one_of("frequency", &i.frequency, &FREQUENCIES)?;
+        let channel = one_of("channel", &i.channel, &CHANNELS)?;
+        let min = i.min_response_rate.unwrap_or(loopdesk_domain::survey::scoring::DEFAULT_MIN_RESPONSE_RATE);
+        // response_rate validates the minimum as a fraction.
+        response_rate(0, 1, Some(min))
+            .map_err(|_| DomainError::invalid("min_response_rate", "must be between 0 and 1"))?;
+        if !(0.0..=100.0).contains(&i.target_pct) {
+            return Err(DomainError::invalid("target_pct", "must be between 0 and 100").into());
+        }
+        let mut pop = i.population.clone();
+        pop.region = pop.region.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+        pop.category = pop.category.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+        if let Some(c) = &pop.category {
+            CustomerCategory::parse(c).map_err(|e| match e {
+                DomainError::Invalid { reason, .. } => DomainError::invalid("population.category", reason),
+                other => other,
+            })?;
+        }
+        if let Some(v) = pop.min_contract_value.as_deref().filter(|v| !v.trim().is_empty()) {
+            parse_cny("population.min_contract_value", v)?;
+        }
+        for (k, t) in i.triggers.iter().enumerate() {
+            one_of(&format!("triggers[{k}].event"), &t.event, &TRIGGER_EVENTS)?;
+        }
+        let mut tx = self.store.begin().await?;
+        ss::latest_template(&mut tx.conn(), i.template_code.trim()).await.map_err(|e| match e {
+            StoreError::NotFound => DomainError::invalid("template_code", "no template has this code").into(),
+            e => ServiceError::from(e),
+        })?;
+        let population = to_json(&pop)?;
+        let triggers = to_json(&i.triggers)?;
+        let f = PlanFields {
+            name: &name,
+            template_code: i.template_code.trim(),
+            period_start: i.period_start,
+            period_end: i.period_end,
+            frequency: &frequency,
+            population: &population,
+            min_response_rate: min,
+            target_pct: i.target_pct,
+            channel: &channel,
+            triggers: &triggers,
+        };
+        let row = ss::insert_plan(&mut tx.conn(), &f).await.entity("survey plan")?;
+        tx.audit(actor, AuditAction::Create, "survey_plan", row.id, None::<&()>, Some(&row)).await?;
+        tx.commit().await?;
+        Plan::from_row(row)
+    }
+
+    pub async fn survey_plans(&self, actor: &Actor) -> ServiceResult<Vec<Plan>> {
+        actor.require(Permission::ReadReports)?;
+        let mut h = self.store.read().await?;
+        ss::plans(&mut h.conn()).await?.into_iter().map(Plan::from_row).collect()
+    }
+
+    /// Starts a campaign of a plan: takes the template's newest revision (kept for good), draws the
+    /// population and issues one single-use link per contact.
+    pub async fn launch_campaign(&self, actor: &Actor, i: &CampaignInput) -> ServiceResult<Launch> {
+        actor.require(Permission::ManageSurveys)?;
+        let name = required_text("name", &i.name, 200)?;
+        let period = period_ok(&i.period)?;
+        let mut tx = self.store.begin().await?;
+        let plan = Plan::from_row(ss::plan(&mut tx.conn(), i.plan_id).await.entity("survey plan")?)?;
+        let trigger = match i.trigger_event.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            None | Some("manual") => "manual".to_owned(),
+            Some(t) if plan.triggers.iter().any(|p| p.event == t) => t.to_owned(),
+            Some(_) => {
+                return Err(DomainError::invalid("trigger_event", "manual or one of the plan's triggers").into());
+            }
+        };
+        let template = ss::latest_template(&mut tx.conn(), &plan.row.template_code).await.entity("survey template")?;
+        let anonymous_ok = TemplateRecord::from_row(template.clone())?.template.spec.allow_anonymous;
+        let filter = PopulationFilter {
+            region: plan.population.region.clone(),
+            category: plan.population.category.clone(),
+            is_new: plan.population.is_new,
+            min_contract_fen: match plan.population.min_contract_value.as_deref().filter(|v| !v.trim().is_empty()) {
+                Some(v) => Some(parse_cny("population.min_contract_value", v)?),
+                None => None,
+            },
+            need_email: plan.row.channel == "email",
+        };
+        let invitees = ss::population(&mut tx.conn(), &filter).await?;
+        if invitees.is_empty() {
+            return Err(DomainError::invalid("plan_id", "the plan's population filter matches no contact").into());
+        }
+        let f = CampaignFields {
+            plan_id: Some(plan.row.id),
+            template_id: template.id,
+            name: &name,
+            period: &period,
+            trigger_event: &trigger,
+            min_response_rate: plan.row.min_response_rate,
+            target_pct: plan.row.target_pct,
+            anonymous: i.anonymous && anonymous_ok,
+        };
+        let campaign = ss::insert_campaign(&mut tx.conn(), &f).await.entity("survey campaign")?;
+        let tokens: Vec<String> = invitees.iter().map(|_| random_secret()).collect();
+        let rows: Vec<_> = invitees.into_iter().zip(tokens.iter().map(|t| digest(t))).collect();
+        let invitations = ss::insert_invitations(&mut tx.conn(), campaign.id, &rows).await?;
+        let summary = serde_json::json!({"campaign": &campaign, "invitations": invitations.len()});
+        tx.audit(actor, AuditAction::Create, "survey_campaign", campaign.id, None::<&()>, Some(&summary)).await?;
+        tx.commit().await?;
+        let links =
+            invitations.into_iter().zip(tokens).map(|(invitation, token)| IssuedLink { invitation, token }).collect();
+        Ok(Launch { campaign, links })
+    }
+
+    pub async fn survey_campaigns(&self, actor: &Actor) -> ServiceResult<Vec<(CampaignRow, Tracking)>> {
+        actor.require(Permission::ReadReports)?;
+        let mut h = self.store.read().await?;
+        let mut out = Vec::new();
+        for c in ss::campaigns(&mut h.conn()).await? {
+            let t = tracking(&ss::invitations(&mut h.conn(), c.id).await?);
+            out.push((c, t));
+        }
+        Ok(out)
+    }
+
+    pub async fn survey_invitations(&self, actor: &Actor, campaign_id: i64) -> ServiceResult<Vec<InvitationRow>> {
+        actor.require(Permission::ReadReports)?;
+        let mut h = self.store.read().await?;
+        ss::campaign(&mut h.conn(), campaign_id).await.entity("survey campaign")?;
+        Ok(ss::invitations(&mut h.conn(), campaign_id).await?)
+    }
+
+    /// Marks every non-responder reminded (the mail itself comes with notifications).
+    pub async fn remind_non_responders(&self, actor: &Actor, campaign_id: i64) -> ServiceResult<Vec<InvitationRow>> {
+        actor.require(Permission::ManageSurveys)?;
+        let mut tx = self.store.begin().await?;
+        let c = ss::campaign(&mut tx.conn(), campaign_id).await.entity("survey campaign")?;
+        if c.status != "open" {
+            return Err(DomainError::Conflict { reason: "the campaign is closed".into(), field: None }.into());
+        }
+        let reminded = ss::remind(&mut tx.conn(), campaign_id).await?;
+        let ids: Vec<i64> = reminded.iter().map(|r| r.id).collect();
+        let after = serde_json::json!({"reminded_invitations": ids});
+        tx.audit(actor, AuditAction::Update, "survey_campaign", campaign_id, None::<&()>, Some(&after)).await?;
+        tx.commit().await?;
+        Ok(reminded)
+    }
+
+    /// The survey behind a link, recording the first opening. Unknown tokens are not found.
+    pub async fn open_survey(&self, token: &str) -> ServiceResult<PublicSurvey> {
+        let hash = digest(token.trim());
+        let mut tx = self.store.begin().await?;
+        let inv = ss::invitation_by_hash(&mut tx.conn(), &hash).await.entity("survey link")?;
+        let campaign = ss::campaign(&mut tx.conn(), inv.campaign_id).await.entity("survey campaign")?;
+        let template = TemplateRecord::from_row(ss::template(&mut tx.conn(), campaign.template_id).await?)?.template;
+        if inv.opened_at.is_none() {
+            ss::mark_opened(&mut tx.conn(), inv.id).await?;
+        }
+        tx.commit().await?;
+        let closed = campaign.status != "open";
+        Ok(PublicSurvey { campaign, template, answered: inv.answered_at.is_some(), closed })
+    }
+
+    /// Stores one submission for the link. A second submission is a conflict, as is one after
+    /// the campaign closed; answers are checked against the template revision the campaign uses.
+    pub async fn submit_survey(&self, token: &str, s: &Submission) -> ServiceResult<()> {
+        let hash = digest(token.trim());
+        let mut tx = self.store.begin().await?;
+        let inv = ss::invitation_by_hash(&mut tx.conn(), &hash).await.entity("survey link")?;
+        let campaign = ss::campaign(&mut tx.conn(), inv.campaign_id).await.entity("survey campaign")?;
+        if campaign.status != "open" {
+            return Err(DomainError::Conflict { reason: "this survey is closed".into(), field: None }.into());
+        }
+        let t = TemplateRecord::from_row(ss::template(&mut tx.conn(), campaign.template_id).await?)?.template;
+        let answers = check_submission(&t, s)?;
+        if !ss::mark_answered(&mut tx.conn(), inv.id).await? {
+            return Err(DomainError::Conflict { reason: "this link has already been used".into(), field: None }.into());
+        }
+        let anonymous = campaign.anonymous || (s.anonymous && t.spec.allow_anonymous);
+        let (customer, contact) = if anonymous { (None, None) } else { (Some(inv.customer_id), Some(inv.contact_id)) };
+        let response = ss::insert_response(&mut tx.conn(), campaign.id, customer, contact, s.locale.code()).await?;
+        for a in &answers {
+            ss::insert_answer(&mut tx.conn(), response, campaign.id, a).await?;
+        }
+        // The respondent is not a user; the event names the response only, never who gave it.
+        let respondent = Actor { username: "survey-respondent".into(), roles: vec![], ..Actor::system() };
+        let after = serde_json::json!({"campaign_id": campaign.id, "response_id": response, "answers": answers.len()});
+        tx.audit(&respondent, AuditAction::Create, "survey_response", response, None::<&()>, Some(&after)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Staff's classification of a free-text answer (意见/建议 and a category).
+    pub async fn classify_survey_answer(
+        &self,
+        actor: &Actor,
+        id: i64,
+        version: i64,
+        kind: FeedbackKind,
+        category: &str,
+    ) -> ServiceResult<AnswerRow> {
+        actor.require(Permission::ManageSurveys)?;
+        let category = required_text("category", category, 64)?;
+        let kind = match kind {
+            FeedbackKind::Opinion => "opinion",
+            FeedbackKind::Suggestion => "suggestion",
+        };
+        let mut tx = self.store.begin().await?;
+        let before = ss::answer(&mut tx.conn(), id).await.entity("survey answer")?;
+        if before.kind != QuestionKind::Text.code() {
+            return Err(DomainError::invalid("id", "only free-text answers are classified").into());
+        }
+        let after = ss::classify_answer(&mut tx.conn(), id, version, kind, &category).await.entity("survey answer")?;
+        tx.audit(actor, AuditAction::Update, "survey_answer", id, Some(&before), Some(&after)).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Internal self-assessment KPIs of a period (on-time delivery, complaints, returns, reply timeliness).
+    pub async fn put_survey_kpis(&self, actor: &Actor, period: &str, i: &KpiInput) -> ServiceResult<KpiRow> {
+        actor.require(Permission::ManageSurveys)?;
+        let period = period_ok(period)?;
+        internal_score(&i.kpis)?;
+        let share = i.external_share.unwrap_or(loopdesk_domain::survey::scoring::DEFAULT_EXTERNAL_SHARE);
+        composite_index(0.0, 0.0, Some(share))?;
+        let mut tx = self.store.begin().await?;
+        let before = ss::kpis(&mut tx.conn(), &period).await?;
+        let row = ss::put_kpis(&mut tx.conn(), &period, &to_json(&i.kpis)?, share).await.entity("survey kpis")?;
+        let action = if before.is_some() { AuditAction::Update } else { AuditAction::Create };
+        tx.audit(actor, action, "survey_kpis", row.id, before.as_ref(), Some(&row)).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn survey_results(&self, actor: &Actor, campaign_id: i64) -> ServiceResult<CampaignResults> {
+        actor.require(Permission::ReadReports)?;
+        let mut h = self.store.read().await?;
+        results(&mut h.conn(), campaign_id).await
+    }
+
+    /// Closes the campaign, freezes its results and, below target, opens a corrective-action
+    /// request due in 2 working days on the default calendar.
+    pub async fn close_campaign(
+        &self,
+        actor: &Actor,
+        campaign_id: i64,
+        version: i64,
+    ) -> ServiceResult<CampaignResults> {
+        actor.require(Permission::ManageSurveys)?;
+        let mut tx = self.store.begin().await?;
+        let before = ss::campaign(&mut tx.conn(), campaign_id).await.entity("survey campaign")?;
+        if before.status != "open" {
+            return Err(DomainError::Conflict { reason: "the campaign is already closed".into(), field: None }.into());
+        }
+        let mut r = results(&mut tx.conn(), campaign_id).await?;
+        r.status = "closed".into();
+        let after =
+            ss::close_campaign(&mut tx.conn(), campaign_id, version, &to_json(&r)?).await.entity("survey campaign")?;
+        tx.audit(actor, AuditAction::Update, "survey_campaign", campaign_id, Some(&before), Some(&after)).await?;
+        if r.below_target {
+            let cal = default_calendar(&mut tx.conn()).await?;
+            let due_at = due(&cal, Utc::now(), Duration::WorkingDays(CORRECTIVE_ACTION_WORKING_DAYS))?;
+            let title = format!("客户满意度低于目标 / Satisfaction below target: {}", before.name);
+            let detail = format!(
+                "overall {} % < target {:.1} %; response rate {:.1} % (minimum {:.0} %){}",
+                r.overall_pct.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into()),
+                r.target_pct,
+                r.response_rate * 100.0,
+                r.min_response_rate * 100.0,
+                if r.representative { "" } else { "; not representative" }
+            );
+            let car = ss::insert_corrective_action(&mut tx.conn(), CAR_SOURCE, campaign_id, &title, &detail, due_at)
+                .await
+                .entity("corrective action request")?;
+            tx.audit(actor, AuditAction::Create, "corrective_action_request", car.id, None::<&()>, Some(&car)).await?;
+            r.corrective_action = Some(car);
+        }
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    pub async fn corrective_actions(&self, actor: &Actor) -> ServiceResult<Vec<CorrectiveActionRow>> {
+        actor.require(Permission::ReadReports)?;
+        let mut h = self.store.read().await?;
+        Ok(ss::corrective_actions(&mut h.conn()).await?)
+    }
+
+    /// The two report sheets: 客户满意度调查汇总表 and 意见/建议分类统计表 (rows of text, header first).
+    pub async fn survey_report_sheets(
+        &self,
+        actor: &Actor,
+        campaign_id: i64,
+        chinese: bool,
+    ) -> ServiceResult<Vec<(String, Vec<Vec<String>>)>> {
+        let r = self.survey_results(actor, campaign_id).await?;
+        Ok(report_sheets(&r, chinese))
+    }
+}
+
+async fn default_calendar(c: &mut loopdesk_store::Conn<'_>) -> ServiceResult<Calendar> {
+    match calendars::get_by_code(c, "OFFICE").await {
+        Ok(row) => {
+            let spec: CalendarSpec = serde_json::from_str(&row.spec)
+                .map_err(|e| ServiceError::Internal(format!("calendar OFFICE: stored spec unreadable: {e}")))?;
+            Ok(Calendar::from_spec(&spec)?)
+        }
+        // No stored calendars yet: the built-in office calendar is what OFFICE would be.
+        Err(StoreError::NotFound) => Ok(crate::calendars::office_calendar()?),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into())
+}
+
+/// The report sheets as rows of text (first row the header).
+pub fn report_sheets(r: &CampaignResults, zh: bool) -> Vec<(String, Vec<Vec<String>>)> {
+    let h = |a: &str, b: &str| if zh { a.to_owned() } else { b.to_owned() };
+    let mut summary = vec![vec![
+        h("指标编号", "Code"),
+        h("指标", "Indicator"),
+        h("层级", "Level"),
+        h("权重", "Weight"),
+        h("权数", "Multiplier"),
+        h("回收份数", "Answers"),
+        h("满意度 %", "Satisfaction %"),
+    ]];
+    for l in &r.levels {
+        let item = r.items.iter().find(|i| i.code == l.code);
+        summary.push(vec![
+            l.code.clone(),
+            if zh { l.name_zh.clone() } else { l.name_en.clone() },
+            l.depth.to_string(),
+            format!("{:.4}", l.global_weight),
+            item.map(|i| format!("{:.3}", i.multiplier)).unwrap_or_default(),
+            item.map(|i| i.answers.to_string()).unwrap_or_default(),
+            pct(l.satisfaction_pct),
+        ]);
+    }
+    let line = |k: &str, e: &str, v: String| {
+        vec![h(k, e), String::new(), String::new(), String::new(), String::new(), String::new(), v]
+    };
+    summary.push(line("顾客满意度", "Overall satisfaction", pct(r.overall_pct)));
+    summary.push(line("目标", "Target", format!("{:.1}", r.target_pct)));
+    summary.push(line("上期", "Previous period", pct(r.previous_pct)));
+    summary.push(line("NPS", "NPS", pct(r.nps)));
+    summary.push(line("CSAT %", "CSAT %", pct(r.csat_pct)));
+    summary.push(line("回收率 %", "Response rate %", format!("{:.1}", r.response_rate * 100.0)));
+    summary.push(line("最低回收率 %", "Minimum response rate %", format!("{:.0}", r.min_response_rate * 100.0)));
+    summary.push(line("综合满意度指数", "Composite index", pct(r.composite.as_ref().map(|c| c.value))));
+    summary.push(line("计算公式", "Formula", if zh { r.formula_zh.clone() } else { r.formula_en.clone() }));
+    let mut feedback = vec![vec![h("类别", "Kind"), h("分类", "Category"), h("数量", "Count"), h("占比 %", "Share %")]];
+    for c in &r.feedback.categories {
+        let kind = match c.kind {
+            FeedbackKind::Opinion => h("意见", "Opinion"),
+            FeedbackKind::Suggestion => h("建议", "Suggestion"),
+        };
+        feedback.push(vec![kind, c.category.clone(), c.count.to_string(), format!("{:.1}", c.share * 100.0)]);
+    }
+    feedback.push(vec![h("合计", "Total"), String::new(), r.feedback.total.to_string(), String::new()]);
+    vec![
+        (h("客户满意度调查汇总表", "Satisfaction summary"), summary),
+        (h("意见建议分类统计表", "Opinions and suggestions"), feedback),
+    ]
+}
+
+/// Turns a form's raw values into answer rows, checking each against its question.
+fn check_submission<'a>(t: &'a Template, s: &'a Submission) -> ServiceResult<Vec<AnswerFields<'a>>> {
+    let mut out = Vec::new();
+    for code in s.values.keys() {
+        if t.question(code).is_none() {
+            return Err(DomainError::invalid(code.clone(), "is not a question of this survey").into());
+        }
+    }
+    for q in &t.spec.questions {
+        let vals: Vec<&str> = s
+            .values
+            .get(&q.code)
+            .map(|v| v.iter().map(|x| x.trim()).filter(|x| !x.is_empty()).collect())
+            .unwrap_or_default();
+        if vals.is_empty() {
+            if q.required {
+                return Err(DomainError::invalid(q.code.clone(), "is required").into());
+            }
+            continue;
+        }
+        let mut a = AnswerFields {
+            question_code: &q.code,
+            kind: q.kind.code(),
+            score: None,
+            choices: "[]".into(),
+            text: "",
+            feedback_kind: None,
+        };
+        let single = || -> Result<&str, DomainError> {
+            if vals.len() == 1 { Ok(vals[0]) } else { Err(DomainError::invalid(q.code.clone(), "give one answer")) }
+        };
+        match q.kind {
+            QuestionKind::Rating => {
+                let v: f64 = single()?.parse().map_err(|_| DomainError::invalid(q.code.clone(), "not a number"))?;
+                a.score = Some(t.scale.check_answer(q.code.clone(), v)?);
+            }
+            QuestionKind::Nps => {
+                let v: u8 = single()?.parse().map_err(|_| DomainError::invalid(q.code.clone(), "must be 0 to 10"))?;
+                if v > 10 {
+                    return Err(DomainError::invalid(q.code.clone(), "must be 0 to 10").into());
+                }
+                a.score = Some(f64::from(v));
+            }
+            QuestionKind::SingleChoice | QuestionKind::MultipleChoice => {
+                if q.kind == QuestionKind::SingleChoice {
+                    single()?;
+                }
+                for v in &vals {
+                    if !q.options.iter().any(|o| o.code == *v) {
+                        return Err(DomainError::invalid(q.code.clone(), format!("'{v}' is not an option")).into());
+                    }
+                }
+                a.choices = to_json(&vals)?;
+            }
+            QuestionKind::Text => {
+                let v = single()?;
+                if v.chars().count() > 4000 {
+                    return Err(DomainError::invalid(q.code.clone(), "at most 4000 characters").into());
+                }
+                // Stored as typed; every page escapes it when shown.
+                a.text = vals[0];
+                a.feedback_kind = Some(match q.feedback_kind.unwrap_or(FeedbackKind::Opinion) {
+                    FeedbackKind::Opinion => "opinion",
+                    FeedbackKind::Suggestion => "suggestion",
+                });
+            }
+        }
+        out.push(a);
+    }
+    if out.is_empty() {
+        return Err(DomainError::invalid("answers", "answer at least one question").into());
+    }
+    Ok(out)
+}
+
+/// Computes a campaign's results from its answers with the domain scoring rules.
+async fn results(c: &mut loopdesk_store::Conn<'_>, campaign_id: i64) -> ServiceResult<CampaignResults> {
+    let campaign = ss::campaign(c, campaign_id).await.entity("survey campaign")?;
+    let trow = ss::template(c, campaign.template_id).await.entity("survey template")?;
+    let (code, revision) = (trow.code.clone(), trow.revision);
+    let t = TemplateRecord::from_row(trow)?.template;
+    let inv = ss::invitations(c, campaign_id).await?;
+    let track = tracking(&inv);
+    let answers = ss::answers(c, campaign_id).await?;
+
+    // Rating answers per item.
+    let mut by_item: BTreeMap<String, Vec<f64>> =
+        t.tree.items().iter().map(|i| ((*i).to_owned(), Vec::new())).collect();
+    let mut all_scores = Vec::new();
+    let mut nps_answers = Vec::new();
+    let mut tagged = Vec::new();
+    let mut texts = Vec::new();
+    let mut choice_counts: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for a in &answers {
+        let Some(q) = t.question(&a.question_code) else { continue };
+        match q.kind {
+            QuestionKind::Rating => {
+                if let (Some(ind), Some(s)) = (&q.indicator, a.score) {
+                    by_item.entry(ind.clone()).or_default().push(s);
+                    all_scores.push(s);
+                }
+            }
+            QuestionKind::Nps => {
+                if let Some(s) = a.score {
+                    nps_answers.push(s as u8);
+                }
+            }
+            QuestionKind::SingleChoice | QuestionKind::MultipleChoice => {
+                let picked: Vec<String> = serde_json::from_str(&a.choices).unwrap_or_default();
+                for p in picked {
+                    *choice_counts.entry((a.question_code.clone(), p)).or_default() += 1;
+                }
+            }
+            QuestionKind::Text => {
+                let kind = if a.feedback_kind.as_deref() == Some("suggestion") {
+                    FeedbackKind::Suggestion
+                } else {
+                    FeedbackKind::Opinion
+                };
+                tagged.push(TaggedAnswer { kind, category: a.category.clone() });
+                texts.push(TextAnswer {
+                    id: a.id,
+                    version: a.version,
+                    question_code: a.question_code.clone(),
+                    kind: a.feedback_kind.clone().unwrap_or_else(|| "opinion".into()),
+                    category: a.category.clone(),
+                    text: a.text.clone(),
+                });
+            }
+        }
+    }
+    let item_answers: Vec<ItemAnswers> =
+        by_item.iter().map(|(code, scores)| ItemAnswers { code: code.clone(), scores: scores.clone() }).collect();
+    let report = t.tree.score(&t.scale, &item_answers)?;
+    let weights = t.item_weights();
+    let items = weights
+        .iter()
+        .map(|w| {
+            let s = report.items.iter().find(|i| i.code == w.code);
+            let names = t.indicator(&w.code);
+            ItemResult {
+                code: w.code.clone(),
+                name_zh: names.map(|n| n.name_zh.clone()).unwrap_or_default(),
+                name_en: names.map(|n| n.name_en.clone()).unwrap_or_default(),
+                answers: s.map(|s| s.answers).unwrap_or(0),
+                satisfaction_pct: s.and_then(|s| s.satisfaction),
+                weight: w.weight,
+                multiplier: w.multiplier,
+            }
+        })
+        .collect();
+    let levels = report
+        .roll_up
+        .nodes
+        .iter()
+        .map(|n| {
+            let names = t.indicator(&n.weight.code);
+            LevelResult {
+                code: n.weight.code.clone(),
+                name_zh: names.map(|x| x.name_zh.clone()).unwrap_or_default(),
+                name_en: names.map(|x| x.name_en.clone()).unwrap_or_default(),
+                depth: n.weight.depth,
+                local_weight: n.weight.local_weight,
+                global_weight: n.weight.global_weight,
+                satisfaction_pct: n.satisfaction,
+            }
+        })
+        .collect();
+    let rate = response_rate(track.answered, track.invited.max(1), Some(campaign.min_response_rate))?;
+    let nps_detail = nps(&nps_answers)?;
+    let csat_pct = csat(&t.scale, &all_scores)?;
+    let previous_pct = match campaign.plan_id {
+        Some(p) => ss::previous_closed_campaign(c, p, campaign.id)
+            .await?
+            .and_then(|prev| prev.results)
+            .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
+            .and_then(|v| v.get("overall_pct").and_then(serde_json::Value::as_f64)),
+        None => None,
+    };
+    let comparison = match report.roll_up.overall {
+        Some(_) => Some(compare(&report.roll_up, campaign.target_pct, previous_pct, &BTreeMap::new())?),
+        None => None,
+    };
+    let (internal, composite) = match (ss::kpis(c, &campaign.period).await?, report.roll_up.overall) {
+        (Some(k), Some(overall)) => {
+            let kpis: Vec<Kpi> =
+                serde_json::from_str(&k.kpis).map_err(|e| ServiceError::Internal(format!("kpis {}: {e}", k.period)))?;
+            let internal = internal_score(&kpis)?;
+            let composite = composite_index(overall, internal.value, Some(k.external_share))?;
+            (Some(internal), Some(composite))
+        }
+        _ => (None, None),
+    };
+    let corrective_action = ss::corrective_action_for(c, CAR_SOURCE, campaign_id).await?;
+    Ok(CampaignResults {
+        campaign_id,
+        name: campaign.name.clone(),
+        period: campaign.period.clone(),
+        status: campaign.status.clone(),
+        version: campaign.version,
+        template_code: code,
+        template_revision: revision,
+        response_rate: rate.rate,
+        min_response_rate: rate.minimum,
+        representative: rate.representative && track.invited > 0,
+        tracking: track,
+        items,
+        levels,
+        overall_pct: report.roll_up.overall,
+        renormalised: report.roll_up.renormalised,
+        formula_zh: FORMULA_ZH.to_owned(),
+        formula_en: FORMULA_EN.to_owned(),
+        nps: nps_detail.score,
+        nps_detail,
+        csat_pct,
+        target_pct: campaign.target_pct,
+        delta_vs_target: comparison.as_ref().map(|c| c.delta_vs_target),
+        previous_pct,
+        delta_vs_previous: comparison.as_ref().and_then(|c| c.delta_vs_previous),
+        below_target: comparison.as_ref().is_some_and(|c| c.below_target),
+        internal,
+        composite,
+        feedback: classify(&tagged),
+        texts,
+        choices: choice_counts
+            .into_iter()
+            .map(|((q, o), count)| ChoiceCount { question_code: q, option_code: o, count })
+            .collect(),
+        corrective_action,
+    })
+}
