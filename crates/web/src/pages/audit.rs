@@ -44,6 +44,7 @@ struct Audit {
 #[derive(Deserialize)]
 struct AuditQuery {
     entity: Option<String>,
+    entity_id: Option<String>,
     actor: Option<String>,
     verify: Option<String>,
     page: Option<u32>,
@@ -58,7 +59,8 @@ fn pretty(json: Option<String>) -> String {
 
 async fn audit(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<AuditQuery>) -> Result<Response, PageError> {
     let nonempty = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
-    let filter = AuditFilter { entity: nonempty(&q.entity), entity_id: None, actor: nonempty(&q.actor) };
+    let filter =
+        AuditFilter { entity: nonempty(&q.entity), entity_id: nonempty(&q.entity_id), actor: nonempty(&q.actor) };
     let page = Page::parse(q.page, None).page(&s)?;
     let found = s.st.svc.audit_events(&s.actor, &filter, page).await.page(&s)?;
     let verify = if q.verify.is_some() {

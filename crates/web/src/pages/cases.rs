@@ -83,7 +83,9 @@ struct List {
     fcustomer: String,
     ffrom: String,
     fto: String,
+    fstate: String,
     fopen: bool,
+    foverdue: bool,
     can_write: bool,
     page: u32,
     pages: u32,
@@ -100,7 +102,9 @@ struct ListQuery {
     customer: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    state: Option<String>,
     open: Option<String>,
+    overdue: Option<String>,
     page: Option<u32>,
 }
 
@@ -142,7 +146,10 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
         Some(v) => Some(day_start(&s, "to", &v, 1)?),
         None => None,
     };
+    let overdue = q.overdue.is_some();
     let f = CaseFilter {
+        state: nonempty(&q.state),
+        overdue_at: overdue.then(|| s.st.svc.now()),
         customer_id,
         received_from,
         received_to,
@@ -192,6 +199,8 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
         fcustomer: q.customer.unwrap_or_default(),
         ffrom: q.from.unwrap_or_default(),
         fto: q.to.unwrap_or_default(),
+        fstate: q.state.unwrap_or_default(),
+        foverdue: overdue,
         fopen: open,
         can_write: s.actor.can(Permission::WriteCases),
         page: found.page,
