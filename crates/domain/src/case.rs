@@ -4,36 +4,22 @@ use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 
 use crate::DomainError;
-use crate::customer::Coded;
+use crate::customer::coded_enum;
 
-macro_rules! coded {
-    ($name:ident, $field:literal, { $($variant:ident => ($code:literal, $zh:literal, $en:literal)),+ $(,)? }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-        impl Coded for $name {
-            const FIELD: &'static str = $field;
-            const ALL: &'static [Self] = &[$($name::$variant),+];
-            fn code(self) -> &'static str { match self { $($name::$variant => $code),+ } }
-            fn labels(self) -> (&'static str, &'static str) { match self { $($name::$variant => ($zh, $en)),+ } }
-        }
-    };
-}
-
-coded!(Severity, "severity", {
+coded_enum!(Severity, "severity", {
     Minor => ("minor", "轻微", "Minor"),
     General => ("general", "一般", "General"),
     Major => ("major", "严重", "Major"),
     Critical => ("critical", "重大", "Critical"),
 });
 
-coded!(Responsibility, "responsibility", {
+coded_enum!(Responsibility, "responsibility", {
     Yes => ("yes", "本公司责任", "Company responsible"),
     No => ("no", "非本公司责任", "Not company responsible"),
     Undetermined => ("undetermined", "待定", "Undetermined"),
 });
 
-coded!(IntakeChannel, "channel", {
+coded_enum!(IntakeChannel, "channel", {
     Phone => ("phone", "电话", "Phone"),
     Visit => ("visit", "来访", "Visit"),
     Letter => ("letter", "信函", "Letter"),
@@ -44,7 +30,7 @@ coded!(IntakeChannel, "channel", {
     Chat => ("chat", "微信/在线", "WeChat / online chat"),
 });
 
-coded!(CaseType, "type", {
+coded_enum!(CaseType, "type", {
     Inquiry => ("inquiry", "咨询", "Inquiry"),
     Suggestion => ("suggestion", "建议", "Suggestion"),
     Complaint => ("complaint", "投诉", "Complaint"),
@@ -167,6 +153,7 @@ impl Regime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::customer::Coded;
 
     #[test]
     fn default_number_format() {

@@ -2,7 +2,6 @@
 //! communication register (与顾客沟通登记表): the values and rules, free of storage.
 
 use chrono::{Months, NaiveDate};
-use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
 
@@ -29,12 +28,13 @@ pub trait Coded: Sized + Copy + 'static {
     }
 }
 
+/// Declares a closed list of codes with zh/en labels implementing [`Coded`].
 macro_rules! coded_enum {
     ($name:ident, $field:literal, { $($variant:ident => ($code:literal, $zh:literal, $en:literal)),+ $(,)? }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
-        impl Coded for $name {
+        impl $crate::customer::Coded for $name {
             const FIELD: &'static str = $field;
             const ALL: &'static [Self] = &[$($name::$variant),+];
             fn code(self) -> &'static str { match self { $($name::$variant => $code),+ } }
@@ -42,6 +42,7 @@ macro_rules! coded_enum {
         }
     };
 }
+pub(crate) use coded_enum;
 
 coded_enum!(CustomerKind, "kind", {
     Organisation => ("organisation", "单位", "Organisation"),
