@@ -1243,6 +1243,22 @@ async fn apply_transition(
         }
     }
     apply_clocks(tx, &saved, &effects, now, tz).await?;
+    // A closed case invites its contact to the satisfaction surveys listening for it; the link is
+    // shown to the customer with the case.
+    if saved.state == "closed" {
+        for link in crate::surveys::invite_on_case_closed(tx, &saved, now, tz).await? {
+            let ev = NewEvent {
+                case_id: saved.id,
+                actor_id: actor.user_id,
+                actor: &actor.username,
+                kind: "survey_invitation",
+                body: &link,
+                public: true,
+                ..Default::default()
+            };
+            ks::insert_event(&mut tx.conn(), &ev).await?;
+        }
+    }
     let given = serde_json::json!({ "fields": fields, "clocks": t.clocks }).to_string();
     let body = fields.get("reply").or(fields.get("reason")).map(String::as_str).unwrap_or("");
     let ev = NewEvent {

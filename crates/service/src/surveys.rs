@@ -926,3 +926,63 @@ async fn results(c: &mut loopdesk_store::Conn<'_>, campaign_id: i64) -> ServiceR
         corrective_action,
     })
 }
+
+/// Fires the `case_closed` trigger: the contact of a case that has just closed is invited to the
+/// open event campaign of every plan listening for that case type (the campaign for the month is
+/// opened on first use). Returns the answer links, for the customer's view of the case.
+pub(crate) async fn invite_on_case_closed(
+    tx: &mut loopdesk_store::Tx,
+    k: &loopdesk_store::cases::Case,
+    at: chrono::DateTime<chrono::Utc>,
+    tz: chrono_tz::Tz,
+) -> ServiceResult<Vec<String>> {
+    let Some(customer_id) = k.customer_id else { return Ok(vec![]) };
+    let contacts = loopdesk_store::customers::contacts(&mut tx.conn(), customer_id).await?;
+    let contact = match k.contact_id {
+        Some(id) => contacts.into_iter().find(|c| c.id == id),
+        None => contacts.into_iter().next(),
+    };
+    let Some(contact) = contact else { return Ok(vec![]) };
+    let period = at.with_timezone(&tz).format("%Y-%m").to_string();
+    let mut links = Vec::new();
+    for row in ss::plans(&mut tx.conn()).await? {
+        let plan = Plan::from_row(row)?;
+        let listens = plan
+            .triggers
+            .iter()
+            .any(|t| t.event == "case_closed" && (t.case_type.is_empty() || t.case_type == k.case_type));
+        if !listens {
+            continue;
+        }
+        let open = ss::campaigns(&mut tx.conn()).await?.into_iter().find(|c| {
+            c.plan_id == Some(plan.row.id)
+                && c.trigger_event == "case_closed"
+                && c.period == period
+                && c.status == "open"
+        });
+        let campaign = match open {
+            Some(c) => c,
+            None => {
+                let template =
+                    ss::latest_template(&mut tx.conn(), &plan.row.template_code).await.entity("survey template")?;
+                let name = format!("{} · case_closed {period}", plan.row.name);
+                let f = CampaignFields {
+                    plan_id: Some(plan.row.id),
+                    template_id: template.id,
+                    name: &name,
+                    period: &period,
+                    trigger_event: "case_closed",
+                    min_response_rate: plan.row.min_response_rate,
+                    target_pct: plan.row.target_pct,
+                    anonymous: false,
+                };
+                ss::insert_campaign(&mut tx.conn(), &f).await.entity("survey campaign")?
+            }
+        };
+        let token = random_secret();
+        let invitee = ss::Invitee { customer_id, contact_id: contact.id, email: contact.email.clone() };
+        ss::insert_invitations(&mut tx.conn(), campaign.id, &[(invitee, digest(&token))]).await?;
+        links.push(format!("/s/{token}"));
+    }
+    Ok(links)
+}

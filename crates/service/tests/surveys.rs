@@ -238,3 +238,70 @@ both_engines!(campaign_scores_answers_and_opens_corrective_action_below_target, 
     assert!(!r2.below_target && !r2.representative);
     assert_eq!(r2.template_revision, 2);
 });
+
+both_engines!(a_closed_case_invites_its_contact_to_the_plan_listening_for_it, |db: TestDb| async move {
+    use loopdesk_service::cases::CaseInput;
+    use loopdesk_service::surveys::Trigger;
+    use std::collections::BTreeMap;
+    let svc = service(&db).await;
+    let sys = Actor::system();
+    customers_with_contacts(&svc, &sys, 1, 0).await;
+    let dept = loopdesk_service::org::DepartmentInput {
+        code: "CS".into(),
+        name: "客服部".into(),
+        kind: "customer_service".into(),
+        parent_id: None,
+    };
+    svc.create_department(&sys, &dept).await.unwrap();
+    let spec: TemplateSpec = serde_json::from_value(template_json()).unwrap();
+    svc.save_template(&sys, spec).await.unwrap();
+    let plan = PlanInput {
+        name: "咨询结案回访".into(),
+        template_code: "EXT".into(),
+        period_start: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        period_end: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        frequency: "annual".into(),
+        population: Population::default(),
+        min_response_rate: None,
+        target_pct: 80.0,
+        channel: "phone".into(),
+        triggers: vec![Trigger { event: "case_closed".into(), case_type: "inquiry".into() }],
+    };
+    svc.create_survey_plan(&sys, &plan).await.unwrap();
+    let customer = svc.customers(&sys, &Default::default(), Default::default()).await.unwrap().items.remove(0);
+    let f =
+        |pairs: &[(&str, &str)]| pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<BTreeMap<_, _>>();
+    let mut cases = Vec::new();
+    for kind in ["inquiry", "praise"] {
+        let input = CaseInput {
+            case_type: kind.into(),
+            customer_id: Some(customer.id),
+            subject: "问价".into(),
+            description: "x".into(),
+            ..Default::default()
+        };
+        let mut k = svc.create_case(&sys, &input).await.unwrap().case;
+        let steps: Vec<(&str, Vec<(&str, &str)>)> = if kind == "inquiry" {
+            vec![("answer", vec![("reply", "单价 100 元")]), ("close", vec![])]
+        } else {
+            vec![("forward", vec![("lead_department", "CS")]), ("thank_and_close", vec![])]
+        };
+        for (code, fields) in steps {
+            k = svc.transition(&sys, k.id, code, k.version, &f(&fields)).await.unwrap();
+        }
+        cases.push(k);
+    }
+    assert_eq!(cases[0].state, "closed");
+    let history = svc.history(&sys, cases[0].id).await.unwrap();
+    let invite =
+        history.iter().find(|e| e.kind == "survey_invitation").expect("the closed inquiry carries a survey link");
+    assert!(invite.public && invite.body.starts_with("/s/"));
+    let token = invite.body.trim_start_matches("/s/");
+    assert!(svc.open_survey(token).await.is_ok());
+    let campaigns = svc.survey_campaigns(&sys).await.unwrap();
+    assert_eq!(campaigns.len(), 1);
+    assert_eq!(campaigns[0].0.trigger_event, "case_closed");
+    // The closed praise case (a type no plan listens for) invited nobody.
+    assert_eq!(cases[1].state, "closed");
+    assert!(svc.history(&sys, cases[1].id).await.unwrap().iter().all(|e| e.kind != "survey_invitation"));
+});

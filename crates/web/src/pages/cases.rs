@@ -428,6 +428,7 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
                 "customer_comment" => s.tr().get("case.customer_comment").to_owned(),
                 "comment" => s.tr().get("comment.add").to_owned(),
                 "attachment" => s.tr().get("attach.title").to_owned(),
+                "survey_invitation" => s.tr().get("portal.survey").to_owned(),
                 _ => def
                     .transition(&e.transition)
                     .map(|t| if zh { t.zh.clone() } else { t.en.clone() })
