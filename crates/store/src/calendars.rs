@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::Conn;
 use crate::conn::{on, sql};
 use crate::error::{StoreResult, map_err};
-use crate::org::stale_or_missing;
+use crate::org::updated;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct CalendarRow {
@@ -82,8 +82,5 @@ pub async fn update(c: &mut Conn<'_>, id: i64, version: i64, f: &CalendarFields<
     .fetch_optional(e)
     .await
     .map_err(map_err))?;
-    match row {
-        Some(r) => Ok(r),
-        None => Err(stale_or_missing(c, "calendars", id).await),
-    }
+    updated(c, "calendars", id, row).await
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::Conn;
 use crate::conn::{on, sql};
 use crate::error::{StoreResult, map_err};
-use crate::org::stale_or_missing;
+use crate::org::updated;
 
 /// (version, definition text) of the newest stored definition of a case type.
 pub async fn latest_definition(c: &mut Conn<'_>, case_type: &str) -> StoreResult<Option<(i64, String)>> {
@@ -222,10 +222,7 @@ pub async fn update_case(c: &mut Conn<'_>, k: &Case, version: i64) -> StoreResul
     .fetch_optional(e)
     .await
     .map_err(map_err))?;
-    match row {
-        Some(r) => Ok(r),
-        None => Err(stale_or_missing(c, "cases", k.id).await),
-    }
+    updated(c, "cases", k.id, row).await
 }
 
 #[derive(Debug, Clone, Default)]
@@ -464,10 +461,7 @@ pub async fn answer_task(
     .fetch_optional(e)
     .await
     .map_err(map_err))?;
-    match row {
-        Some(r) => Ok(r),
-        None => Err(stale_or_missing(c, "case_tasks", id).await),
-    }
+    updated(c, "case_tasks", id, row).await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -589,10 +583,7 @@ pub async fn complete_action(c: &mut Conn<'_>, id: i64, version: i64, note: &str
     .fetch_optional(e)
     .await
     .map_err(map_err))?;
-    match row {
-        Some(r) => Ok(r),
-        None => Err(stale_or_missing(c, "meeting_actions", id).await),
-    }
+    updated(c, "meeting_actions", id, row).await
 }
 
 /// Links a pair of cases both ways; linking twice changes nothing.

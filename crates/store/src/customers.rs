@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::Conn;
 use crate::conn::{on, sql};
 use crate::error::{StoreResult, map_err};
-use crate::org::stale_or_missing;
+use crate::org::updated;
 
 /// A list of strings kept as JSON text (the same on both engines).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -137,10 +137,7 @@ pub async fn update_customer(c: &mut Conn<'_>, id: i64, version: i64, f: &Custom
     .fetch_optional(e)
     .await
     .map_err(map_err))?;
-    match row {
-        Some(r) => Ok(r),
-        None => Err(stale_or_missing(c, "customers", id).await),
-    }
+    updated(c, "customers", id, row).await
 }
 
 /// Refreshes the search text after contacts change (contact names are searchable).
@@ -572,10 +569,7 @@ pub async fn close_follow_up(c: &mut Conn<'_>, id: i64, version: i64, at: DateTi
     .fetch_optional(e)
     .await
     .map_err(map_err))?;
-    match row {
-        Some(r) => Ok(r),
-        None => Err(stale_or_missing(c, "communications", id).await),
-    }
+    updated(c, "communications", id, row).await
 }
 
 pub async fn insert_import_report(

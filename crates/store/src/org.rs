@@ -44,6 +44,14 @@ const USER_COLS: &str =
     "id, username, display_name, email, phone, department_id, locale, active, version, created_at, updated_at";
 
 /// After an `UPDATE … WHERE id AND version` touched no row: was the row gone, or the version stale?
+/// The updated row, or — when `UPDATE … WHERE id AND version` matched nothing — why not.
+pub(crate) async fn updated<T>(c: &mut Conn<'_>, table: &str, id: i64, row: Option<T>) -> StoreResult<T> {
+    match row {
+        Some(r) => Ok(r),
+        None => Err(stale_or_missing(c, table, id).await),
+    }
+}
+
 pub(crate) async fn stale_or_missing(c: &mut Conn<'_>, table: &str, id: i64) -> StoreError {
     let sql = format!("SELECT COUNT(*) FROM {table} WHERE id = $1");
     let n: Result<i64, _> =
@@ -121,10 +129,7 @@ pub async fn update_department(
     .fetch_optional(e)
     .await
     .map_err(map_err))?;
-    match row {
-        Some(d) => Ok(d),
-        None => Err(stale_or_missing(c, "departments", id).await),
-    }
+    updated(c, "departments", id, row).await
 }
 
 pub async fn delete_department(c: &mut Conn<'_>, id: i64, version: i64) -> StoreResult<()> {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::Conn;
 use crate::conn::{on, sql};
 use crate::error::{StoreResult, map_err};
-use crate::org::stale_or_missing;
+use crate::org::updated;
 
 // ---------------------------------------------------------------------------------------------
 // Templates
@@ -269,10 +269,7 @@ pub async fn close_campaign(c: &mut Conn<'_>, id: i64, version: i64, results: &s
     .fetch_optional(e)
     .await
     .map_err(map_err))?;
-    match row {
-        Some(r) => Ok(r),
-        None => Err(stale_or_missing(c, "survey_campaigns", id).await),
-    }
+    updated(c, "survey_campaigns", id, row).await
 }
 
 /// Who a campaign may invite: one row per contact of a matching customer.
@@ -526,10 +523,7 @@ pub async fn classify_answer(
     .fetch_optional(e)
     .await
     .map_err(map_err))?;
-    match row {
-        Some(r) => Ok(r),
-        None => Err(stale_or_missing(c, "survey_answers", id).await),
-    }
+    updated(c, "survey_answers", id, row).await
 }
 
 // ---------------------------------------------------------------------------------------------
