@@ -19,6 +19,9 @@ pub struct Config {
     pub max_connections: u32,
     /// Case numbers: `{YYYY}` or `{YY}` and one run of N in braces, e.g. `TS-{YYYY}-{NNNNNN}`.
     pub case_number_format: String,
+    /// Seconds between passes of the escalation scheduler (clock warnings, breaches, the chain);
+    /// 0 turns it off in this process.
+    pub escalation_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -32,6 +35,7 @@ impl Default for Config {
             timezone: "Asia/Shanghai".into(),
             max_connections: 16,
             case_number_format: loopdesk_domain::case::DEFAULT_NUMBER_FORMAT.into(),
+            escalation_interval_secs: 30,
         }
     }
 }
@@ -60,6 +64,7 @@ impl std::fmt::Debug for Config {
             .field("default_locale", &self.default_locale)
             .field("timezone", &self.timezone)
             .field("case_number_format", &self.case_number_format)
+            .field("escalation_interval_secs", &self.escalation_interval_secs)
             .finish()
     }
 }

@@ -147,6 +147,21 @@ async fn open(cfg: &Config, migrate: bool) -> anyhow::Result<Service> {
     Ok(Service::new(store, cfg.settings()?))
 }
 
+/// The escalation scheduler: a pass now and then. Several server processes may run it against one
+/// PostgreSQL database; each clock's steps are still recorded once (see `Service::run_escalations`).
+async fn escalate_every(svc: Service, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match svc.run_escalations().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(alerts = n, "escalation pass"),
+            Err(e) => tracing::warn!(error = %e, "escalation pass failed; retrying at the next tick"),
+        }
+    }
+}
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LOOPDESK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
@@ -170,6 +185,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let addr = listener.local_addr()?;
             println!("Loopdesk is serving http://{addr}/ (database: {})", config::redact(&cfg.database_url));
             tracing::info!(%addr, "listening");
+            if cfg.escalation_interval_secs > 0 {
+                tokio::spawn(escalate_every(svc.clone(), std::time::Duration::from_secs(cfg.escalation_interval_secs)));
+            }
             loopdesk_web::serve(listener, svc.clone(), shutdown_signal()).await?;
             svc.store.close().await;
             Ok(ExitCode::SUCCESS)

@@ -266,6 +266,204 @@ impl Clock {
     }
 }
 
+/// Whom a step of the escalation chain notifies (spec C5: owner → department head → management
+/// representative → GM office).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Escalee {
+    Owner,
+    DeptHead,
+    MgmtRep,
+    GmOffice,
+}
+
+impl Escalee {
+    pub fn code(self) -> &'static str {
+        match self {
+            Escalee::Owner => "owner",
+            Escalee::DeptHead => "dept_head",
+            Escalee::MgmtRep => "mgmt_rep",
+            Escalee::GmOffice => "gm_office",
+        }
+    }
+}
+
+/// One step of the chain: reached `after_hours` calendar hours after the due time has passed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationStep {
+    pub to: Escalee,
+    pub after_hours: u32,
+}
+
+/// The organisation's stored clock policies: targets per case type × severity and one escalation
+/// chain. A clock keeps the target it started with; the chain applies as it stands when a step falls due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicySet {
+    pub policies: Vec<Policy>,
+    #[serde(default = "default_chain")]
+    pub escalation: Vec<EscalationStep>,
+}
+
+/// Department head at the breach, management representative a day later, GM office after two.
+pub fn default_chain() -> Vec<EscalationStep> {
+    vec![
+        EscalationStep { to: Escalee::DeptHead, after_hours: 0 },
+        EscalationStep { to: Escalee::MgmtRep, after_hours: 24 },
+        EscalationStep { to: Escalee::GmOffice, after_hours: 48 },
+    ]
+}
+
+impl Default for PolicySet {
+    fn default() -> Self {
+        PolicySet { policies: default_policies(), escalation: default_chain() }
+    }
+}
+
+/// Clock names the shipped process definitions use; policies may name others for custom definitions.
+pub const CLOCK_NAMES: [&str; 7] =
+    ["acknowledgement", "first_reply", "on_site", "resolution", "follow_up", "disposition", "corrective_action"];
+
+impl PolicySet {
+    /// Checks the set; `calendar_known` says whether a calendar code exists. Errors name the path
+    /// of the bad value, e.g. `policies[2].targets[0].warn_pct`.
+    pub fn validate(&self, calendar_known: impl Fn(&str) -> bool) -> Result<(), DomainError> {
+        let bad = |field: String, reason: String| Err(DomainError::Invalid { field, reason });
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, p) in self.policies.iter().enumerate() {
+            let at = |f: &str| format!("policies[{i}].{f}");
+            if !crate::process::CASE_TYPES.contains(&p.case_type.as_str()) {
+                return bad(at("case_type"), format!("'{}' is not a case type", p.case_type));
+            }
+            if p.severity != "*" && <crate::case::Severity as crate::customer::Coded>::parse(&p.severity).is_err() {
+                return bad(at("severity"), format!("'{}' is not a severity (or *)", p.severity));
+            }
+            if !seen.insert((p.case_type.clone(), p.severity.clone())) {
+                return bad(at("severity"), format!("{} / {} is given twice", p.case_type, p.severity));
+            }
+            let mut clocks = std::collections::BTreeSet::new();
+            for (j, t) in p.targets.iter().enumerate() {
+                let at = |f: &str| format!("policies[{i}].targets[{j}].{f}");
+                let name_ok = !t.clock.is_empty()
+                    && t.clock.len() <= 40
+                    && t.clock.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                if !name_ok {
+                    return bad(at("clock"), format!("'{}' is not a clock name", t.clock));
+                }
+                if !clocks.insert(t.clock.as_str()) {
+                    return bad(at("clock"), format!("'{}' is given twice", t.clock));
+                }
+                let positive = match t.duration {
+                    Duration::Hours(n) => n > 0,
+                    Duration::WorkingMinutes(n) => n > 0,
+                    Duration::WorkingDays(n) => n > 0,
+                    Duration::Months(n) => n > 0,
+                };
+                if !positive {
+                    return bad(at("duration"), "must be more than zero".into());
+                }
+                if !(1..=99).contains(&t.warn_pct) {
+                    return bad(at("warn_pct"), "must be between 1 and 99".into());
+                }
+                if !calendar_known(&t.calendar) {
+                    return bad(at("calendar"), format!("no calendar '{}'", t.calendar));
+                }
+            }
+        }
+        if self.escalation.len() > 6 {
+            return bad("escalation".into(), "at most 6 steps".into());
+        }
+        for (i, w) in self.escalation.windows(2).enumerate() {
+            if w[1].after_hours < w[0].after_hours {
+                return bad(
+                    format!("escalation[{}].after_hours", i + 1),
+                    "must not be earlier than the step before".into(),
+                );
+            }
+        }
+        if self.escalation.iter().any(|s| s.after_hours > 24 * 365) {
+            return bad("escalation".into(), "after_hours must be at most a year".into());
+        }
+        Ok(())
+    }
+}
+
+/// What the scheduler must record for a clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alert {
+    /// The warning share of the time has gone.
+    Warning,
+    /// The due time has passed while the clock ran.
+    Breach,
+    /// A step of the chain was reached (`level` counts from 1).
+    Escalation { level: u8, to: Escalee },
+}
+
+/// How far the scheduler has taken a clock; stored beside the clock's facts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Watch {
+    pub warned: bool,
+    /// Chain steps reached so far.
+    pub level: u8,
+}
+
+impl Clock {
+    /// When the scheduler should next look at this clock, or `None` when nothing more can happen
+    /// while it stands as it is (stopped, paused, or the chain exhausted).
+    pub fn next_check(&self, w: Watch, chain: &[EscalationStep]) -> Option<DateTime<Utc>> {
+        if self.state != ClockState::Running {
+            return None;
+        }
+        if !w.warned && self.breached_at.is_none() && self.warn_at < self.due_at {
+            return Some(self.warn_at);
+        }
+        if self.breached_at.is_none() {
+            return Some(self.due_at);
+        }
+        chain.get(usize::from(w.level)).map(|s| self.due_at + chrono::Duration::hours(i64::from(s.after_hours)))
+    }
+
+    /// Everything that has fallen due by `now`, each exactly once: the caller stores the updated
+    /// clock and watch in the same transaction as the alerts.
+    pub fn review(&mut self, w: &mut Watch, chain: &[EscalationStep], now: DateTime<Utc>) -> Vec<Alert> {
+        let mut out = Vec::new();
+        if self.state != ClockState::Running {
+            return out;
+        }
+        if self.mark_breach(now) {
+            // A warning that was never sent is moot once the clock is breached.
+            w.warned = true;
+            out.push(Alert::Breach);
+        } else if !w.warned && self.breached_at.is_none() && now >= self.warn_at {
+            w.warned = true;
+            out.push(Alert::Warning);
+        }
+        if self.breached_at.is_some() {
+            while let Some(step) = chain.get(usize::from(w.level)) {
+                if now < self.due_at + chrono::Duration::hours(i64::from(step.after_hours)) {
+                    break;
+                }
+                w.level += 1;
+                out.push(Alert::Escalation { level: w.level, to: step.to });
+            }
+        }
+        out
+    }
+
+    /// Working or calendar time left until the due time (negative when overdue), on the clock's terms.
+    pub fn remaining(&self, cal: &Calendar, now: DateTime<Utc>) -> chrono::Duration {
+        let at = self.paused_since.unwrap_or(now);
+        if is_working(self.duration) {
+            if at <= self.due_at {
+                elapsed_working(cal, at, self.due_at)
+            } else {
+                -elapsed_working(cal, self.due_at, at)
+            }
+        } else {
+            self.due_at - at
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,5 +536,108 @@ mod tests {
         let before = c.clone();
         c.apply(ClockAction::Stop, start + chrono::Duration::hours(40), &cal).unwrap();
         assert_eq!(c, before);
+    }
+
+    fn hours(h: i64) -> chrono::Duration {
+        chrono::Duration::hours(h)
+    }
+
+    #[test]
+    fn review_warns_then_breaches_then_climbs_the_chain_once_each() {
+        let cal = Calendar::always_open(chrono_tz::Asia::Shanghai);
+        let start = sh(2026, 3, 2, 9, 0);
+        let mut c = Clock::start(&t("acknowledgement", Duration::Hours(24), "24X7"), &cal, start).unwrap();
+        let chain = default_chain();
+        let mut w = Watch::default();
+        assert_eq!(c.next_check(w, &chain), Some(start + hours(18)));
+        assert!(c.review(&mut w, &chain, start + hours(17)).is_empty());
+        assert_eq!(c.review(&mut w, &chain, start + hours(18)), vec![Alert::Warning]);
+        assert!(c.review(&mut w, &chain, start + hours(19)).is_empty(), "warned once");
+        assert_eq!(c.next_check(w, &chain), Some(start + hours(24)));
+        let at = start + hours(25);
+        assert_eq!(
+            c.review(&mut w, &chain, at),
+            vec![Alert::Breach, Alert::Escalation { level: 1, to: Escalee::DeptHead }]
+        );
+        assert_eq!(c.breached_at, Some(start + hours(24)));
+        assert_eq!(c.next_check(w, &chain), Some(start + hours(48)));
+        assert!(c.review(&mut w, &chain, start + hours(47)).is_empty());
+        assert_eq!(
+            c.review(&mut w, &chain, start + hours(80)),
+            vec![
+                Alert::Escalation { level: 2, to: Escalee::MgmtRep },
+                Alert::Escalation { level: 3, to: Escalee::GmOffice }
+            ]
+        );
+        assert_eq!(c.next_check(w, &chain), None, "chain exhausted");
+        assert!(c.review(&mut w, &chain, start + hours(500)).is_empty());
+    }
+
+    #[test]
+    fn a_late_look_skips_the_warning_and_paused_or_stopped_clocks_stay_quiet() {
+        let cal = Calendar::always_open(chrono_tz::Asia::Shanghai);
+        let start = sh(2026, 3, 2, 9, 0);
+        let target = t("acknowledgement", Duration::Hours(24), "24X7");
+        let mut c = Clock::start(&target, &cal, start).unwrap();
+        let mut w = Watch::default();
+        let got = c.review(&mut w, &[], start + hours(30));
+        assert_eq!(got, vec![Alert::Breach]);
+        assert!(w.warned);
+        let mut p = Clock::start(&target, &cal, start).unwrap();
+        p.apply(ClockAction::Pause, start + hours(1), &cal).unwrap();
+        let mut w = Watch::default();
+        assert!(p.review(&mut w, &default_chain(), start + hours(100)).is_empty());
+        assert_eq!(p.next_check(w, &default_chain()), None);
+        // Paused with 23 h left: the remaining time is frozen at the pause.
+        assert_eq!(p.remaining(&cal, start + hours(50)), hours(23));
+        p.apply(ClockAction::Resume, start + hours(50), &cal).unwrap();
+        assert_eq!(p.next_check(w, &default_chain()), Some(p.warn_at));
+        assert_eq!(p.remaining(&cal, start + hours(50)), hours(23));
+    }
+
+    #[test]
+    fn remaining_counts_working_time_and_goes_negative_when_overdue() {
+        let cal = office();
+        // Monday 2026-03-02 09:00, one working day: due at the end of Tuesday.
+        let c =
+            Clock::start(&t("first_reply", Duration::WorkingDays(1), "OFFICE"), &cal, sh(2026, 3, 2, 9, 0)).unwrap();
+        assert_eq!(c.due_at, sh(2026, 3, 3, 17, 30));
+        // Monday evening: all of Tuesday's 7.5 working hours are left.
+        assert_eq!(c.remaining(&cal, sh(2026, 3, 2, 20, 0)), chrono::Duration::minutes(450));
+        // Wednesday 10:00: 90 working minutes over (08:30–10:00).
+        assert_eq!(c.remaining(&cal, sh(2026, 3, 4, 10, 0)), chrono::Duration::minutes(-90));
+    }
+
+    #[test]
+    fn policy_sets_validate_and_name_the_bad_field() {
+        let ok = |c: &str| c == "OFFICE" || c == "24X7";
+        assert!(PolicySet::default().validate(ok).is_ok());
+        let field = |set: &PolicySet| match set.validate(ok) {
+            Err(DomainError::Invalid { field, .. }) => field,
+            other => panic!("expected invalid, got {other:?}"),
+        };
+        let mut s = PolicySet::default();
+        s.policies[1].targets[0].warn_pct = 0;
+        assert_eq!(field(&s), "policies[1].targets[0].warn_pct");
+        let mut s = PolicySet::default();
+        s.policies[0].targets[2].calendar = "MOON".into();
+        assert_eq!(field(&s), "policies[0].targets[2].calendar");
+        let mut s = PolicySet::default();
+        s.policies[0].case_type = "picnic".into();
+        assert_eq!(field(&s), "policies[0].case_type");
+        let mut s = PolicySet::default();
+        s.policies[0].targets[0].duration = Duration::Hours(0);
+        assert_eq!(field(&s), "policies[0].targets[0].duration");
+        let mut s = PolicySet::default();
+        s.policies.push(s.policies[0].clone());
+        assert_eq!(field(&s), format!("policies[{}].severity", s.policies.len() - 1));
+        let mut s = PolicySet::default();
+        s.escalation[2].after_hours = 1;
+        assert_eq!(field(&s), "escalation[2].after_hours");
+        // The stored form round-trips, and a set without a chain gets the default one.
+        let json = serde_json::to_string(&PolicySet::default()).unwrap();
+        assert_eq!(serde_json::from_str::<PolicySet>(&json).unwrap(), PolicySet::default());
+        let bare: PolicySet = serde_json::from_str(r#"{"policies":[]}"#).unwrap();
+        assert_eq!(bare.escalation, default_chain());
     }
 }

@@ -13,7 +13,7 @@ use loopdesk_domain::customer::{Coded, parse_optional_date};
 use loopdesk_domain::org::required_text;
 use loopdesk_domain::page::{Page, Paged};
 use loopdesk_domain::process::{ClockAction, ProcessDefinition, default_definition};
-use loopdesk_domain::sla::{Clock, ClockState, default_policies, target_for};
+use loopdesk_domain::sla::{Clock, ClockState, EscalationStep, Watch, target_for};
 use loopdesk_store::cases::{
     self as ks, Case, CaseEvent, CaseFilter, CaseTask, Meeting, MeetingAction, NewCase, NewEvent, NewMeeting,
 };
@@ -1007,7 +1007,7 @@ impl Service {
 
 /// The calendar a clock counts on: the stored one by code, else the built-in office hours
 /// (`24X7` is always open).
-async fn calendar_for(
+pub(crate) async fn calendar_for(
     tx: &mut Tx,
     code: &str,
     tz: chrono_tz::Tz,
@@ -1021,7 +1021,7 @@ async fn calendar_for(
     }
 }
 
-fn to_clock(r: &ks::ClockRow) -> ServiceResult<Clock> {
+pub(crate) fn to_clock(r: &ks::ClockRow) -> ServiceResult<Clock> {
     Ok(Clock {
         name: r.name.clone(),
         calendar: r.calendar.clone(),
@@ -1038,7 +1038,11 @@ fn to_clock(r: &ks::ClockRow) -> ServiceResult<Clock> {
     })
 }
 
-fn to_row(case_id: i64, c: &Clock, keep: Option<&ks::ClockRow>) -> ks::ClockRow {
+fn to_row(case_id: i64, c: &Clock, keep: Option<&ks::ClockRow>, chain: &[EscalationStep]) -> ks::ClockRow {
+    let watch = Watch {
+        warned: keep.is_some_and(|k| k.warned),
+        level: keep.map(|k| u8::try_from(k.escalation_level).unwrap_or(u8::MAX)).unwrap_or(0),
+    };
     ks::ClockRow {
         id: keep.map(|k| k.id).unwrap_or(0),
         case_id,
@@ -1056,6 +1060,7 @@ fn to_row(case_id: i64, c: &Clock, keep: Option<&ks::ClockRow>) -> ks::ClockRow 
         escalation_level: keep.map(|k| k.escalation_level).unwrap_or(0),
         warned: keep.map(|k| k.warned).unwrap_or(false),
         version: keep.map(|k| k.version).unwrap_or(1),
+        next_check_at: c.next_check(watch, chain),
     }
 }
 
@@ -1068,7 +1073,8 @@ async fn apply_clocks(
     at: DateTime<Utc>,
     tz: chrono_tz::Tz,
 ) -> ServiceResult<()> {
-    let policies = default_policies();
+    let set = crate::escalation::current_policies(tx).await?;
+    let policies = &set.policies;
     let existing = ks::clocks(&mut tx.conn(), k.id).await?;
     for (name, action) in effects {
         let row = existing.iter().find(|r| &r.name == name);
@@ -1079,7 +1085,7 @@ async fn apply_clocks(
                 continue;
             }
             (ClockAction::Start, _) => {
-                let Some(target) = target_for(&policies, &k.case_type, &k.severity, name) else { continue };
+                let Some(target) = target_for(policies, &k.case_type, &k.severity, name) else { continue };
                 let cal = calendar_for(tx, &target.calendar, tz).await?;
                 Clock::start(target, &cal, at)?
             }
@@ -1092,7 +1098,7 @@ async fn apply_clocks(
             }
         };
         let keep = if *action == ClockAction::Start { None } else { row };
-        ks::save_clock(&mut tx.conn(), &to_row(k.id, &clock, keep)).await?;
+        ks::save_clock(&mut tx.conn(), &to_row(k.id, &clock, keep, &set.escalation)).await?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod calendars;
 pub mod cases;
 pub mod customers;
 mod error;
+pub mod escalation;
 pub mod org;
 mod password;
 mod ratelimit;

@@ -639,11 +639,13 @@ pub struct ClockRow {
     pub escalation_level: i64,
     pub warned: bool,
     pub version: i64,
+    /// When the escalation scheduler should next look at the clock.
+    pub next_check_at: Option<DateTime<Utc>>,
 }
 
-const CLOCK_COLS: &str =
+pub(crate) const CLOCK_COLS: &str =
     "id, case_id, name, calendar, duration, started_at, due_at, warn_at, state, paused_since, paused_ms,
-    met_at, breached_at, escalation_level, warned, version";
+    met_at, breached_at, escalation_level, warned, version, next_check_at";
 
 pub async fn clocks(c: &mut Conn<'_>, case_id: i64) -> StoreResult<Vec<ClockRow>> {
     on!(c, e => sqlx::query_as(sql!("SELECT {CLOCK_COLS} FROM case_clocks WHERE case_id = $1 ORDER BY id"))
@@ -657,11 +659,11 @@ pub async fn clocks(c: &mut Conn<'_>, case_id: i64) -> StoreResult<Vec<ClockRow>
 pub async fn save_clock(c: &mut Conn<'_>, r: &ClockRow) -> StoreResult<()> {
     on!(c, e => sqlx::query(
         "INSERT INTO case_clocks (case_id, name, calendar, duration, started_at, due_at, warn_at, state, paused_since, paused_ms,
-         met_at, breached_at, escalation_level, warned, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1)
+         met_at, breached_at, escalation_level, warned, version, next_check_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15)
          ON CONFLICT (case_id, name) DO UPDATE SET calendar = $3, duration = $4, started_at = $5, due_at = $6, warn_at = $7,
          state = $8, paused_since = $9, paused_ms = $10, met_at = $11, breached_at = $12, escalation_level = $13, warned = $14,
-         version = case_clocks.version + 1",
+         version = case_clocks.version + 1, next_check_at = $15",
     )
     .bind(r.case_id)
     .bind(&r.name)
@@ -677,6 +679,7 @@ pub async fn save_clock(c: &mut Conn<'_>, r: &ClockRow) -> StoreResult<()> {
     .bind(r.breached_at)
     .bind(r.escalation_level)
     .bind(r.warned)
+    .bind(r.next_check_at)
     .execute(e)
     .await
     .map_err(map_err)

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod calendars;
 pub mod cases;
 pub mod customers;
+pub mod escalation;
 pub mod org;
 pub mod surveys;
 
