@@ -361,6 +361,9 @@ impl PolicySet {
                 if !positive {
                     return bad(at("duration"), "must be more than zero".into());
                 }
+                if let Err(DomainError::Invalid { reason, .. }) = t.duration.check() {
+                    return bad(at("duration"), reason);
+                }
                 if !(1..=99).contains(&t.warn_pct) {
                     return bad(at("warn_pct"), "must be between 1 and 99".into());
                 }

@@ -111,9 +111,14 @@ enum DurationBody {
 }
 
 fn parse_duration(v: serde_json::Value) -> Result<Duration, ApiError> {
+    parse_duration_at("duration", v)
+}
+
+/// A duration object; errors name `field`.
+pub(crate) fn parse_duration_at(field: &str, v: serde_json::Value) -> Result<Duration, ApiError> {
     let d: DurationBody = serde_json::from_value(v).map_err(|e| {
         ApiError::invalid(
-            "duration",
+            field,
             format!("{e}; expected one of working_hours, working_minutes, working_days, hours, months"),
         )
     })?;

@@ -6,6 +6,7 @@ mod calendars;
 pub(crate) mod cases;
 pub(crate) mod customers;
 mod dto;
+mod escalation;
 mod org;
 mod surveys;
 
@@ -102,7 +103,12 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(surveys::export))
         .routes(routes!(surveys::put_kpis))
         .routes(routes!(surveys::classify))
-        .routes(routes!(surveys::corrective_actions));
+        .routes(routes!(surveys::corrective_actions))
+        .routes(routes!(escalation::get_policies, escalation::put_policies))
+        .routes(routes!(escalation::inbox))
+        .routes(routes!(escalation::mark_read))
+        .routes(routes!(escalation::mark_all_read))
+        .routes(routes!(escalation::sla_report));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts()
 }
 

@@ -24,6 +24,7 @@ use loopdesk_store::customers::CustomerFilter;
 use serde::Deserialize;
 
 use super::customers::{label, options};
+use super::escalation::remaining_text;
 use super::{Chrome, FormData, OrPage, PageError, SignedIn, query_without_page, render};
 use crate::AppState;
 
@@ -48,7 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}/split", post(split))
 }
 
-fn label_of<T: Coded>(l: Locale, code: &str) -> String {
+pub(super) fn label_of<T: Coded>(l: Locale, code: &str) -> String {
     T::parse(code).map(|v| label(l, v).to_owned()).unwrap_or_else(|_| code.to_owned())
 }
 
@@ -67,6 +68,8 @@ pub struct Row {
     severity: String,
     state: String,
     received: String,
+    /// The next deadline: clock name, due time, time left or over, overdue.
+    due: Option<(String, String, String, bool)>,
 }
 
 #[derive(Template)]
@@ -172,6 +175,10 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
             .map(|(_, d)| (d.case_type.clone(), d))
             .collect();
     let pages = found.pages();
+    let ids: Vec<i64> = found.items.iter().map(|k| k.id).collect();
+    let dues = s.st.svc.next_dues(&s.actor, &ids).await.page(&s)?;
+    let now = s.st.svc.now();
+    let t = s.tr();
     let rows = found
         .items
         .iter()
@@ -184,6 +191,10 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
             severity: if k.severity.is_empty() { String::new() } else { label_of::<Severity>(l, &k.severity) },
             state: state_name(defs.get(&k.case_type), l, &k.state),
             received: c.time(&k.received_at),
+            due: dues.get(&k.id).map(|(name, at, breached)| {
+                let label = t.get(&format!("clock.{name}")).to_owned();
+                (label, c.time(at), remaining_text(&t, *at - now, false), *breached || *at < now)
+            }),
         })
         .collect();
     let departments =
@@ -326,8 +337,8 @@ struct Show {
     actions_list: Vec<ActionRow>,
     /// (kind label, id, number, subject)
     links: Vec<(String, i64, String, String)>,
-    /// (clock name, due, state label, overdue)
-    clocks: Vec<(String, String, String, bool)>,
+    /// (clock name, due, state label, overdue, time left or over while running)
+    clocks: Vec<(String, String, String, bool, String)>,
     category: String,
     /// (id, file name, size, uploaded by)
     attachments: Vec<(i64, String, String, String)>,
@@ -499,7 +510,9 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
                 let overdue = (r.state == "running" && r.due_at < now) || r.breached_at.is_some();
                 let name = s.tr().get(&format!("clock.{}", r.name)).to_owned();
                 let state = s.tr().get(&format!("clock.state.{}", r.state)).to_owned();
-                (name, c.time(&r.due_at), state, overdue)
+                let left =
+                    if r.state == "running" { remaining_text(&s.tr(), r.due_at - now, false) } else { String::new() };
+                (name, c.time(&r.due_at), state, overdue, left)
             })
             .collect();
     let category = cat_label(&k.category);

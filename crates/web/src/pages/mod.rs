@@ -6,6 +6,7 @@ mod audit;
 mod calendars;
 mod cases;
 mod customers;
+mod escalation;
 mod portal;
 mod session;
 mod surveys;
@@ -45,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .merge(cases::routes())
         .merge(portal::routes())
         .merge(surveys::routes())
+        .merge(escalation::routes())
 }
 
 async fn css() -> impl IntoResponse {
@@ -66,6 +68,8 @@ pub struct Chrome {
     pub can_calendars: bool,
     pub can_customers: bool,
     pub can_surveys: bool,
+    /// Unread inbox items of the signed-in user.
+    pub unread: i64,
 }
 
 impl Chrome {
@@ -85,6 +89,7 @@ impl Chrome {
             can_calendars: false,
             can_customers: false,
             can_surveys: false,
+            unread: 0,
         }
     }
 
@@ -100,6 +105,8 @@ pub struct SignedIn {
     pub user: User,
     pub csrf: String,
     pub locale: Locale,
+    /// Unread inbox items, for the navigation badge.
+    pub unread: i64,
     st: AppState,
 }
 
@@ -119,6 +126,7 @@ impl SignedIn {
             can_calendars: self.actor.can(Permission::ManageSettings),
             can_customers: self.actor.can(Permission::ReadCustomers),
             can_surveys: self.actor.can(Permission::ReadReports),
+            unread: self.unread,
         }
     }
 
@@ -141,7 +149,9 @@ impl FromRequestParts<AppState> for SignedIn {
         match st.svc.session(c).await {
             Ok((actor, user, csrf)) => {
                 let locale = Locale::parse(&user.locale).unwrap_or(st.svc.settings.default_locale);
-                Ok(SignedIn { actor, user, csrf, locale, st: st.clone() })
+                // The badge is a convenience: a failed count shows none rather than failing the page.
+                let unread = st.svc.unread_count(&actor).await.unwrap_or(0);
+                Ok(SignedIn { actor, user, csrf, locale, unread, st: st.clone() })
             }
             Err(ServiceError::Domain(DomainError::Unauthenticated)) => Err(login()),
             Err(e) => Err(PageError::Service(e, st.svc.settings.default_locale)),
