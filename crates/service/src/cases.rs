@@ -25,6 +25,20 @@ use sha2::{Digest, Sha256};
 use crate::error::StoreResultExt;
 use crate::{Service, ServiceError, ServiceResult};
 
+/// A new case whose fields passed every check that needs no database.
+#[derive(Debug, Clone)]
+pub(crate) struct CheckedCase {
+    input: CaseInput,
+    case_type: CaseType,
+    subject: String,
+    description: String,
+    channel: IntakeChannel,
+    severity: Option<Severity>,
+    ship_date: Option<chrono::NaiveDate>,
+    locale: loopdesk_domain::locale::Locale,
+    received_at: DateTime<Utc>,
+}
+
 /// A new case as typed by staff or sent by an API client.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct CaseInput {
@@ -156,8 +170,16 @@ impl Service {
     }
 
     /// Registers a case. Staff need `WriteCases`; the portal calls this with the system actor.
+    /// The input is checked here; the writing joins the group commit (`crate::intake`), so many
+    /// concurrent registrations share one durable commit, and this returns only after it.
     pub async fn create_case(&self, actor: &Actor, i: &CaseInput) -> ServiceResult<Created> {
         actor.require(Permission::WriteCases)?;
+        let checked = self.check_case_input(i)?;
+        crate::intake::submit(self, actor.clone(), checked).await
+    }
+
+    /// Everything about a new case that can be checked without the database.
+    fn check_case_input(&self, i: &CaseInput) -> ServiceResult<CheckedCase> {
         let case_type = CaseType::parse(&i.case_type).map_err(|_| {
             DomainError::invalid("type", format!("must be one of {}", loopdesk_domain::process::CASE_TYPES.join(", ")))
         })?;
@@ -184,8 +206,42 @@ impl Service {
         if received_at > self.now() + chrono::Duration::minutes(5) {
             return Err(DomainError::invalid("received_at", "lies in the future").into());
         }
-        let mut tx = self.store.begin().await?;
-        let (version, def) = current_definition(&mut tx, case_type.code()).await?;
+        Ok(CheckedCase {
+            input: i.clone(),
+            case_type,
+            subject,
+            description,
+            channel,
+            severity,
+            ship_date,
+            locale,
+            received_at,
+        })
+    }
+
+    /// Writes a checked case inside `tx`: the parts that need the database (customer, contact,
+    /// product, department), the gap-free number, the first event, the clocks and the audit event.
+    /// An error leaves the transaction for the caller to roll back (to its savepoint).
+    pub(crate) async fn insert_checked_case(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        c: &CheckedCase,
+    ) -> ServiceResult<Created> {
+        let CheckedCase {
+            input: i,
+            case_type,
+            subject,
+            description,
+            channel,
+            severity,
+            ship_date,
+            locale,
+            received_at,
+        } = c;
+        let (case_type, channel, severity, locale, received_at) =
+            (*case_type, *channel, *severity, *locale, *received_at);
+        let (version, def) = current_definition(tx, case_type.code()).await?;
         let (mut contact_name, mut contact_phone, mut contact_email) =
             (opt(&i.contact_name), opt(&i.contact_phone), opt(&i.contact_email));
         if let Some(cid) = i.customer_id {
@@ -245,9 +301,9 @@ impl Service {
             model: opt(&i.model),
             serial: opt(&i.serial),
             product_code: opt(&i.product_code).to_uppercase(),
-            ship_date,
-            subject,
-            description,
+            ship_date: *ship_date,
+            subject: subject.clone(),
+            description: description.clone(),
             severity: severity.map(|s| s.code().to_owned()).unwrap_or_default(),
             lead_department_id: i.lead_department_id,
             owner_id: None,
@@ -271,9 +327,8 @@ impl Service {
         ks::insert_event(&mut tx.conn(), &ev).await?;
         let starts: Vec<(String, ClockAction)> =
             def.start_clocks.iter().map(|c| (c.clone(), ClockAction::Start)).collect();
-        apply_clocks(&mut tx, &k, &starts, received_at, self.settings.timezone).await?;
+        apply_clocks(tx, &k, &starts, received_at, self.settings.timezone).await?;
         tx.audit(actor, AuditAction::Create, "case", k.id, None::<&()>, Some(&k)).await?;
-        tx.commit().await?;
         Ok(Created { case: k, tracking_code: code })
     }
 

@@ -10,6 +10,7 @@ pub mod cases;
 pub mod customers;
 mod error;
 pub mod escalation;
+pub mod intake;
 pub mod org;
 mod password;
 mod ratelimit;
@@ -55,6 +56,8 @@ pub struct Service {
     portal_limiter: Arc<ratelimit::LoginLimiter>,
     /// Where "now" comes from: the system clock, or a test's own.
     now: Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync>,
+    /// The group commit of case intake.
+    intake: Arc<intake::Intake>,
 }
 
 impl Service {
@@ -92,6 +95,7 @@ impl Service {
             limiter: Arc::new(ratelimit::LoginLimiter::default()),
             portal_limiter: Arc::new(ratelimit::LoginLimiter::default()),
             now: Arc::new(chrono::Utc::now),
+            intake: Arc::new(intake::Intake::default()),
         }
     }
 }

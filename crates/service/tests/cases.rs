@@ -201,6 +201,53 @@ both_engines!(numbers_stay_gap_free_under_50_concurrent_creators, |db: TestDb| a
     assert_eq!(listed.total, 50);
 });
 
+both_engines!(group_commit_fails_bad_registrations_alone_and_keeps_numbers_and_audit_whole, |db: TestDb| async move {
+    let svc = service(&db).await;
+    // 120 concurrent registrations; every fifth names a customer that does not exist, which only
+    // the database can tell, so it fails inside a shared batch and must leave no trace.
+    let mut tasks = Vec::new();
+    for i in 0..120 {
+        let svc = svc.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut input = complaint(&format!("批量 {i}"));
+            if i % 5 == 0 {
+                input.customer_id = Some(999_999);
+            }
+            (i, svc.create_case(&Actor::system(), &input).await)
+        }));
+    }
+    let mut numbers = Vec::new();
+    for t in tasks {
+        let (i, r) = t.await.unwrap();
+        match r {
+            Ok(c) => {
+                assert_ne!(i % 5, 0, "a registration with a missing customer was accepted");
+                numbers.push(c.case.number);
+            }
+            Err(ServiceError::Domain(DomainError::Invalid { field, .. })) => {
+                assert_eq!((i % 5, field.as_str()), (0, "customer_id"));
+            }
+            Err(e) => panic!("registration {i}: {e}"),
+        }
+    }
+    let mut seqs: Vec<i64> = numbers.iter().map(|n| n.rsplit('-').next().unwrap().parse().unwrap()).collect();
+    seqs.sort();
+    assert_eq!(seqs, (1..=96).collect::<Vec<_>>(), "gap-free: failed registrations took no number");
+    let stats = svc.intake_stats();
+    assert_eq!(stats.jobs, 120);
+    assert!(stats.batches < 120, "concurrent registrations shared transactions: {stats:?}");
+    let sys = Actor::system();
+    assert_eq!(svc.cases(&sys, CaseFilter::default(), Page::default()).await.unwrap().total, 96);
+    let report = svc.verify_audit(&sys, |_| {}).await.unwrap();
+    assert!(report.broken.is_none(), "the audit chain survives rolled-back savepoints");
+    // Every accepted case got its clocks and its first event, written in the same batch.
+    let listed = svc.cases(&sys, CaseFilter::default(), Page { page: 1, per_page: 100 }).await.unwrap();
+    for k in listed.items.iter().take(10) {
+        assert!(!svc.clocks(&sys, k.id).await.unwrap().is_empty(), "{} has clocks", k.number);
+        assert_eq!(svc.history(&sys, k.id).await.unwrap()[0].kind, "created");
+    }
+});
+
 both_engines!(grievances_are_confidential, |db: TestDb| async move {
     let svc = service(&db).await;
     let sys = Actor::system();

@@ -116,12 +116,41 @@ impl Tx {
         }
     }
 
+    /// Marks a point inside the transaction that `rollback_to` returns to: the group commit of
+    /// case intake runs several requests in one transaction, and a request that fails must leave
+    /// no trace while the others commit. Savepoints do not nest here: release or roll back one
+    /// before taking the next.
+    pub async fn savepoint(&mut self) -> StoreResult<Savepoint> {
+        on!(&mut self.conn(), e => sqlx::query("SAVEPOINT ld_sp").execute(e).await.map(|_| ()).map_err(map_err))?;
+        Ok(Savepoint { audit_head: self.audit_head.clone() })
+    }
+
+    /// Undoes everything since the savepoint, including audit events appended after it.
+    pub async fn rollback_to(&mut self, sp: Savepoint) -> StoreResult<()> {
+        on!(&mut self.conn(), e => sqlx::query("ROLLBACK TO SAVEPOINT ld_sp").execute(e).await.map(|_| ()).map_err(map_err))?;
+        on!(&mut self.conn(), e => sqlx::query("RELEASE SAVEPOINT ld_sp").execute(e).await.map(|_| ()).map_err(map_err))?;
+        self.audit_head = sp.audit_head;
+        Ok(())
+    }
+
+    /// Keeps what was done since the savepoint (it commits or rolls back with the transaction).
+    pub async fn release(&mut self, _sp: Savepoint) -> StoreResult<()> {
+        on!(&mut self.conn(), e => sqlx::query("RELEASE SAVEPOINT ld_sp").execute(e).await.map(|_| ()).map_err(map_err))?;
+        Ok(())
+    }
+
     pub async fn commit(self) -> StoreResult<()> {
         match self.inner {
             TxInner::Sqlite(t) => t.commit().await.map_err(map_err),
             TxInner::Postgres(t) => t.commit().await.map_err(map_err),
         }
     }
+}
+
+/// A point inside a transaction to roll back to (see `Tx::savepoint`).
+#[must_use = "release the savepoint or roll back to it"]
+pub struct Savepoint {
+    audit_head: Option<(i64, String)>,
 }
 
 /// A pooled connection for reads outside a transaction.

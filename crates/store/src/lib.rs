@@ -16,5 +16,5 @@ pub mod escalation;
 pub mod org;
 pub mod surveys;
 
-pub use conn::{Conn, Engine, ReadHandle, Store, StoreOptions, Tx};
+pub use conn::{Conn, Engine, ReadHandle, Savepoint, Store, StoreOptions, Tx};
 pub use error::{StoreError, StoreResult};

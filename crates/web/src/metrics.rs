@@ -84,5 +84,12 @@ pub async fn render(State(st): State<AppState>) -> impl IntoResponse {
     let _ = writeln!(s, "# HELP loopdesk_uptime_seconds Seconds since the process started.");
     let _ = writeln!(s, "# TYPE loopdesk_uptime_seconds gauge");
     let _ = writeln!(s, "loopdesk_uptime_seconds {}", m.started.elapsed().as_secs());
+    let intake = st.svc.intake_stats();
+    let _ = writeln!(s, "# HELP loopdesk_intake_batches_total Group-commit transactions of case intake.");
+    let _ = writeln!(s, "# TYPE loopdesk_intake_batches_total counter");
+    let _ = writeln!(s, "loopdesk_intake_batches_total {}", intake.batches);
+    let _ = writeln!(s, "# HELP loopdesk_intake_cases_total Case registrations those transactions carried.");
+    let _ = writeln!(s, "# TYPE loopdesk_intake_cases_total counter");
+    let _ = writeln!(s, "loopdesk_intake_cases_total {}", intake.jobs);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s)
 }
