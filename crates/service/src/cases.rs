@@ -25,6 +25,55 @@ use sha2::{Digest, Sha256};
 use crate::error::StoreResultExt;
 use crate::{Service, ServiceError, ServiceResult};
 
+/// What writing a case looks up — process definitions, the clock policies, calendars — read and
+/// parsed once per transaction. A group-commit batch writes many cases with one `Lookups`; a
+/// definition, policy or calendar saved while a batch runs applies from the next batch on, as if
+/// the batch's cases had been registered a moment earlier (on SQLite the batch holds the write
+/// lock, so nothing can be saved meanwhile).
+#[derive(Default)]
+pub(crate) struct Lookups {
+    definitions: BTreeMap<String, (i64, ProcessDefinition)>,
+    policies: Option<std::sync::Arc<loopdesk_domain::sla::PolicySet>>,
+    calendars: BTreeMap<String, loopdesk_domain::calendar::Calendar>,
+}
+
+impl Lookups {
+    /// The current definition of `case_type`: (version, initial state, clocks started at intake).
+    async fn definition(&mut self, tx: &mut Tx, case_type: &str) -> ServiceResult<(i64, String, Vec<String>)> {
+        if !self.definitions.contains_key(case_type) {
+            let d = current_definition(tx, case_type).await?;
+            self.definitions.insert(case_type.to_owned(), d);
+        }
+        let (v, d) = self
+            .definitions
+            .get(case_type)
+            .ok_or_else(|| ServiceError::Internal(format!("definition of {case_type} went missing")))?;
+        Ok((*v, d.initial.clone(), d.start_clocks.clone()))
+    }
+
+    async fn policies(&mut self, tx: &mut Tx) -> ServiceResult<std::sync::Arc<loopdesk_domain::sla::PolicySet>> {
+        if let Some(p) = &self.policies {
+            return Ok(p.clone());
+        }
+        let p = std::sync::Arc::new(crate::escalation::current_policies(tx).await?);
+        self.policies = Some(p.clone());
+        Ok(p)
+    }
+
+    async fn calendar(
+        &mut self,
+        tx: &mut Tx,
+        code: &str,
+        tz: chrono_tz::Tz,
+    ) -> ServiceResult<&loopdesk_domain::calendar::Calendar> {
+        if !self.calendars.contains_key(code) {
+            let c = calendar_for(tx, code, tz).await?;
+            self.calendars.insert(code.to_owned(), c);
+        }
+        self.calendars.get(code).ok_or_else(|| ServiceError::Internal(format!("calendar {code} went missing")))
+    }
+}
+
 /// A new case whose fields passed every check that needs no database.
 #[derive(Debug, Clone)]
 pub(crate) struct CheckedCase {
@@ -225,6 +274,7 @@ impl Service {
     pub(crate) async fn insert_checked_case(
         &self,
         tx: &mut Tx,
+        lookups: &mut Lookups,
         actor: &Actor,
         c: &CheckedCase,
     ) -> ServiceResult<Created> {
@@ -241,7 +291,7 @@ impl Service {
         } = c;
         let (case_type, channel, severity, locale, received_at) =
             (*case_type, *channel, *severity, *locale, *received_at);
-        let (version, def) = current_definition(tx, case_type.code()).await?;
+        let (version, initial, start_clocks) = lookups.definition(tx, case_type.code()).await?;
         let (mut contact_name, mut contact_phone, mut contact_email) =
             (opt(&i.contact_name), opt(&i.contact_phone), opt(&i.contact_email));
         if let Some(cid) = i.customer_id {
@@ -289,7 +339,7 @@ impl Service {
             number: self.number_format().format(year, seq),
             case_type: case_type.code().into(),
             definition_version: version,
-            state: def.initial.clone(),
+            state: initial,
             customer_id: i.customer_id,
             contact_id: i.contact_id,
             contact_name,
@@ -313,7 +363,7 @@ impl Service {
             tracking_hash: digest(&code),
         };
         let k = ks::insert_case(&mut tx.conn(), &n).await.entity("case")?;
-        let clocks = serde_json::json!({ "clocks_started": def.start_clocks }).to_string();
+        let clocks = serde_json::json!({ "clocks_started": start_clocks }).to_string();
         let ev = NewEvent {
             case_id: k.id,
             actor_id: actor.user_id,
@@ -325,9 +375,8 @@ impl Service {
             ..Default::default()
         };
         ks::insert_event(&mut tx.conn(), &ev).await?;
-        let starts: Vec<(String, ClockAction)> =
-            def.start_clocks.iter().map(|c| (c.clone(), ClockAction::Start)).collect();
-        apply_clocks(tx, &k, &starts, received_at, self.settings.timezone).await?;
+        let starts: Vec<(String, ClockAction)> = start_clocks.iter().map(|c| (c.clone(), ClockAction::Start)).collect();
+        apply_clocks(tx, lookups, &k, &starts, received_at, self.settings.timezone).await?;
         tx.audit(actor, AuditAction::Create, "case", k.id, None::<&()>, Some(&k)).await?;
         Ok(Created { case: k, tracking_code: code })
     }
@@ -1123,12 +1172,13 @@ fn to_row(case_id: i64, c: &Clock, keep: Option<&ks::ClockRow>, chain: &[Escalat
 /// for the case's type and severity; a clock with no target is not started.
 async fn apply_clocks(
     tx: &mut Tx,
+    lookups: &mut Lookups,
     k: &Case,
     effects: &[(String, ClockAction)],
     at: DateTime<Utc>,
     tz: chrono_tz::Tz,
 ) -> ServiceResult<()> {
-    let set = crate::escalation::current_policies(tx).await?;
+    let set = lookups.policies(tx).await?;
     let policies = &set.policies;
     let existing = ks::clocks(&mut tx.conn(), k.id).await?;
     for (name, action) in effects {
@@ -1141,14 +1191,14 @@ async fn apply_clocks(
             }
             (ClockAction::Start, _) => {
                 let Some(target) = target_for(policies, &k.case_type, &k.severity, name) else { continue };
-                let cal = calendar_for(tx, &target.calendar, tz).await?;
-                Clock::start(target, &cal, at)?
+                let cal = lookups.calendar(tx, &target.calendar, tz).await?;
+                Clock::start(target, cal, at)?
             }
             (_, None) => continue,
             (a, Some(r)) => {
                 let mut c = to_clock(r)?;
-                let cal = calendar_for(tx, &c.calendar, tz).await?;
-                c.apply(*a, at, &cal)?;
+                let cal = lookups.calendar(tx, &c.calendar, tz).await?;
+                c.apply(*a, at, cal)?;
                 c
             }
         };
@@ -1303,7 +1353,7 @@ async fn apply_transition(
             }
         }
     }
-    apply_clocks(tx, &saved, &effects, now, tz).await?;
+    apply_clocks(tx, &mut Lookups::default(), &saved, &effects, now, tz).await?;
     // A closed case invites its contact to the satisfaction surveys listening for it; the link is
     // shown to the customer with the case.
     if saved.state == "closed" {

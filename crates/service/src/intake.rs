@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use loopdesk_domain::access::Actor;
 use tokio::sync::oneshot;
 
-use crate::cases::{CheckedCase, Created};
+use crate::cases::{CheckedCase, Created, Lookups};
 use crate::{Service, ServiceError, ServiceResult};
 
 /// Most registrations written in one transaction; more wait for the next.
@@ -96,10 +96,11 @@ impl Service {
         let single = batch.len() == 1;
         let committed: ServiceResult<()> = async {
             let mut tx = self.store.begin().await?;
+            let mut lookups = Lookups::default();
             for job in &batch {
                 if single {
                     // Nothing to protect from: the one job's failure fails the transaction.
-                    let r = self.insert_checked_case(&mut tx, &job.actor, &job.case).await;
+                    let r = self.insert_checked_case(&mut tx, &mut lookups, &job.actor, &job.case).await;
                     let failed = r.is_err();
                     results.push(r);
                     if failed {
@@ -108,7 +109,7 @@ impl Service {
                     continue;
                 }
                 let sp = tx.savepoint().await?;
-                match self.insert_checked_case(&mut tx, &job.actor, &job.case).await {
+                match self.insert_checked_case(&mut tx, &mut lookups, &job.actor, &job.case).await {
                     Ok(c) => {
                         tx.release(sp).await?;
                         results.push(Ok(c));
