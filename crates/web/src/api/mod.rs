@@ -102,7 +102,11 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(surveys::export))
         .routes(routes!(surveys::put_kpis))
         .routes(routes!(surveys::classify))
-        .routes(routes!(surveys::corrective_actions));
+        .routes(routes!(surveys::corrective_actions))
+        .routes(routes!(surveys::get_plan))
+        .routes(routes!(surveys::period_results))
+        .routes(routes!(surveys::period_export))
+        .routes(routes!(surveys::list_kpis));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts()
 }
 
