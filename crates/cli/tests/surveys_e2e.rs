@@ -380,7 +380,12 @@ fn editor_fields<'a>(weights: [&'a str; 3], extra: &[(&'a str, &'a str)]) -> Vec
         ("questions[4].text_en", "How did you hear of us?"),
         ("questions[4].options", "fair | 展会 | Trade fair\nweb | 网站 | Website"),
     ];
-    f.extend_from_slice(extra);
+    for (k, v) in extra {
+        match f.iter_mut().find(|(key, _)| key == k) {
+            Some(field) => field.1 = v,
+            None => f.push((k, v)),
+        }
+    }
     f
 }
 
@@ -420,8 +425,9 @@ both_engines!(staff_forms_build_template_plan_campaign_kpis_and_period_results, 
     let ahp =
         [("weight_method", "ahp"), ("action", "preview"), ("ahp::Q:D", "3"), ("ahp::Q:S", "5"), ("ahp::D:S", "3")];
     let r = post_form(&s, &cookie, "/surveys/templates", &editor_fields(["", "", ""], &ahp)).await;
-    assert_eq!(r.status(), StatusCode::OK);
+    let status = r.status();
     let html = r.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("name=\"ahp::Q:D\"") && html.contains("CR 0.0332") && html.contains("0.6370"), "{html}");
     let bad = [("weight_method", "ahp"), ("action", "save"), ("ahp::Q:D", "9"), ("ahp::Q:S", "1/9"), ("ahp::D:S", "9")];
     let r = post_form(&s, &cookie, "/surveys/templates", &editor_fields(["", "", ""], &bad)).await;
