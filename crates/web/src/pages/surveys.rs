@@ -19,7 +19,7 @@ use loopdesk_domain::customer::{Coded, CustomerCategory};
 use loopdesk_domain::locale::Locale;
 use loopdesk_domain::survey::period::{Granularity, Period};
 use loopdesk_domain::survey::scoring::FeedbackKind;
-use loopdesk_domain::survey::scoring::{Kpi, KpiDirection, internal_score};
+use loopdesk_domain::survey::scoring::{Kpi, KpiDirection, UNCATEGORISED, internal_score};
 use loopdesk_domain::survey::template::{QuestionKind, Template as SurveyTemplate};
 use loopdesk_service::ServiceError;
 use loopdesk_service::surveys::{
@@ -453,7 +453,12 @@ fn score_view(s: &SignedIn, r: &Scores) -> ScoreView {
                     FeedbackKind::Opinion => "survey.kind_opinion",
                     FeedbackKind::Suggestion => "survey.kind_suggestion",
                 };
-                (s.tr().get(key).to_owned(), k.category.clone(), k.count)
+                let category = if k.category == UNCATEGORISED {
+                    s.tr().get("survey.uncategorised").to_owned()
+                } else {
+                    k.category.clone()
+                };
+                (s.tr().get(key).to_owned(), category, k.count)
             })
             .collect(),
         breaches: r

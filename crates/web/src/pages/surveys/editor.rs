@@ -484,6 +484,8 @@ struct EditorPage {
     blank_indicators: Vec<usize>,
     blank_questions: Vec<usize>,
     blank_levels: Vec<usize>,
+    /// Readers see the template; only survey managers preview and save.
+    can_manage: bool,
 }
 
 fn editor(s: &SignedIn, d: Draft, heading: String) -> EditorPage {
@@ -567,6 +569,7 @@ fn editor(s: &SignedIn, d: Draft, heading: String) -> EditorPage {
         blank_indicators: (ni..ni + BLANK_ROWS).collect(),
         blank_questions: (nq..nq + BLANK_ROWS).collect(),
         blank_levels: (nl..nl + level_blanks).collect(),
+        can_manage: s.actor.can(Permission::ManageSurveys),
         d,
     }
 }
@@ -645,5 +648,102 @@ fn refused(s: &SignedIn, mut d: Draft, heading: String, e: ServiceError) -> Resu
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         e => Err(PageError::Service(e, s.locale)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+    use super::*;
+
+    fn stored() -> TemplateSpec {
+        serde_json::from_value(serde_json::json!({
+            "code": "EXT", "name_zh": "调查表", "name_en": "Questionnaire", "audience": "distributor",
+            "weight_method": "ahp", "scale": "five_level_100",
+            "indicators": [
+                {"code": "Q", "name_zh": "质量", "name_en": "Quality", "threshold": 75},
+                {"code": "D", "name_zh": "交付", "name_en": "Delivery"},
+                {"code": "S", "name_zh": "服务", "name_en": "Service"},
+                {"code": "Q1", "parent": "Q", "name_zh": "特性", "name_en": "Performance"},
+                {"code": "Q2", "parent": "Q", "name_zh": "外观", "name_en": "Appearance"}
+            ],
+            "ahp": [
+                {"matrix": [[1, 3, 5], [0.3333, 1, 3], [0.2, 0.3333, 1]]},
+                {"parent": "Q", "matrix": [[1, 0.5], [2, 1]]}
+            ],
+            "questions": [
+                {"code": "q1", "kind": "rating", "indicator": "Q1", "text_zh": "特性", "text_en": "Performance", "required": true},
+                {"code": "q2", "kind": "rating", "indicator": "Q2", "text_zh": "外观", "text_en": "Appearance"},
+                {"code": "d", "kind": "rating", "indicator": "D", "text_zh": "交付", "text_en": "Delivery"},
+                {"code": "s", "kind": "rating", "indicator": "S", "text_zh": "服务", "text_en": "Service"},
+                {"code": "ch", "kind": "multiple_choice", "text_zh": "渠道", "text_en": "Channel",
+                 "options": [{"code": "a", "label_zh": "甲", "label_en": "A"}, {"code": "b", "label_zh": "乙", "label_en": "B"}]}
+            ]
+        }))
+        .unwrap()
+    }
+
+    /// A stored AHP template shown in the editor and submitted unchanged gives the same weights.
+    #[test]
+    fn stored_template_round_trips_through_the_form() {
+        let spec = stored();
+        let before = Tpl::parse(spec.clone()).unwrap();
+        let d = Draft::of(&before.spec);
+        assert_eq!(d.cell("ahp::Q:D"), "3");
+        assert_eq!(d.cell("ahp::D:S"), "3");
+        assert_eq!(d.cell("ahp:Q:Q1:Q2"), "1/2");
+        let after = Tpl::parse(d.spec().unwrap()).unwrap();
+        for (a, b) in before.item_weights().iter().zip(after.item_weights()) {
+            assert_eq!(a.code, b.code);
+            assert!((a.weight - b.weight).abs() < 1e-3, "{a:?} {b:?}");
+        }
+        assert_eq!(after.spec.questions[4].options, before.spec.questions[4].options);
+        assert_eq!(after.thresholds(), before.thresholds());
+        assert_eq!(after.scale, before.scale);
+        assert_eq!(after.spec.audience, "distributor");
+    }
+
+    /// Blank rows are dropped, so the indexes in errors are those of the form shown again.
+    #[test]
+    fn blank_rows_are_dropped_and_errors_mark_their_input() {
+        let f = FormData(
+            [
+                ("indicator_rows", "3"),
+                ("question_rows", "1"),
+                ("weight_method", "manual"),
+                ("scale", "five_level_10"),
+                ("indicators[1].code", "A"),
+                ("indicators[1].weight", "many"),
+                ("questions[0].code", "q"),
+                ("questions[0].kind", "single_choice"),
+                ("questions[0].options", "only one column"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .to_vec(),
+        );
+        let mut d = Draft::parse(&f);
+        assert_eq!(d.indicators.len(), 1);
+        assert_eq!(d.indicators[0].i, 0);
+        match d.spec() {
+            Err(DomainError::Invalid { field, .. }) => {
+                assert_eq!(field, "indicators[0].weight");
+                d.mark(&field);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(d.indicators[0].bad, "weight");
+        d.indicators[0].weight = "2".into();
+        match d.spec() {
+            Err(DomainError::Invalid { field, reason }) => {
+                assert_eq!(field, "questions[0].options");
+                assert!(reason.contains("code | 中文 | English"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(saaty_value("1/7"), Some(1.0 / 7.0));
+        assert_eq!(saaty_value("10"), None);
+        assert_eq!(saaty_text(0.3333), "1/3");
+        assert_eq!(saaty_text(5.0), "5");
     }
 }
