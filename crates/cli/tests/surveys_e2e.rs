@@ -571,6 +571,8 @@ both_engines!(staff_forms_build_template_plan_campaign_kpis_and_period_results, 
     )
     .await;
     assert_eq!(stale.status(), StatusCode::CONFLICT);
+    let r = post_form(&s, &cookie, &format!("/surveys/campaigns/{cid}/reminders"), &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
 
     // Results per period: Q (8 + 6)/20 = 70 < its threshold 80, D 90, S 90;
     // overall 0.5·70 + 0.3·90 + 0.2·90 = 80 ≥ target 85? No: 80 < 85, below target.
@@ -590,6 +592,7 @@ both_engines!(staff_forms_build_template_plan_campaign_kpis_and_period_results, 
     assert_eq!(r["feedback"]["categories"][0]["category"], "包装");
     assert_eq!(r["feedback"]["categories"][0]["count"], 2);
     assert_eq!(r["trend"].as_array().unwrap().len(), 1);
+    assert_eq!((r["tracking"]["invited"].as_u64(), r["tracking"]["reminded"].as_u64()), (Some(3), Some(1)));
     let bad = c.get(api(&format!("/survey-plans/{plan_id}/results?period=H1"))).bearer_auth(&t).send().await.unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.json::<Value>().await.unwrap()["error"]["field"], "period");

@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/surveys/ahp", get(ahp_form).post(ahp_submit))
         .route("/surveys/campaigns/{id}", get(results_page))
         .route("/surveys/campaigns/{id}/close", axum::routing::post(close))
+        .route("/surveys/campaigns/{id}/reminders", axum::routing::post(remind))
         .route("/surveys/templates/new", get(editor::new_form))
         .route("/surveys/templates", axum::routing::post(editor::submit))
         .route("/surveys/templates/{id}", get(editor::edit_form))
@@ -541,6 +542,14 @@ async fn results_page(s: SignedIn, Path(id): Path<i64>) -> Result<Response, Page
         r,
     };
     Ok(render(&page))
+}
+
+/// Marks every non-responder reminded (mail goes out once notifications exist).
+async fn remind(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+    let f = FormData::parse(&body);
+    s.check_csrf(&f)?;
+    s.st.svc.remind_non_responders(&s.actor, id).await.page(&s)?;
+    Ok(Redirect::to(&format!("/surveys/campaigns/{id}")).into_response())
 }
 
 async fn close(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
