@@ -602,6 +602,17 @@ both_engines!(staff_forms_build_template_plan_campaign_kpis_and_period_results, 
     let (status, html) = page(&s, &cookie, &format!("{plan_path}/results?period=2026H1")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("id=\"trend\"") && html.contains("<polyline") && html.contains("id=\"below-threshold\""));
+    assert!(html.contains("id=\"open-car\""));
+    let r = post_form(&s, &cookie, &format!("{plan_path}/corrective-action"), &[("period", "2026H1")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let again = post_form(&s, &cookie, &format!("{plan_path}/corrective-action"), &[("period", "2026H1")]).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let cars = get_json(api("/corrective-action-requests")).await;
+    assert_eq!(
+        (cars[0]["source"].as_str(), cars[0]["source_id"].as_i64()),
+        (Some("survey_period:2026H1"), Some(plan_id))
+    );
+    assert_eq!(cars.as_array().unwrap().len(), 1);
     let doc = get_json(format!("{}/api/openapi.json", s.base)).await;
     assert!(doc["paths"]["/api/v1/survey-plans/{id}/results"]["get"].is_object());
 });

@@ -41,6 +41,12 @@ pub const CORRECTIVE_ACTION_WORKING_DAYS: i64 = 2;
 /// Source name of corrective-action requests opened by a survey campaign.
 pub const CAR_SOURCE: &str = "survey_campaign";
 
+/// Source of a request opened on a plan's period (`survey_period:2026H1`, source id the plan): one
+/// per plan and period, which the unique (source, source_id) key enforces.
+fn period_car_source(period: &str) -> String {
+    format!("survey_period:{period}")
+}
+
 /// A stored template revision with its parsed rules.
 #[derive(Debug, Clone)]
 pub struct TemplateRecord {
@@ -732,6 +738,40 @@ impl Service {
         period_results(&mut h.conn(), plan_id, period).await
     }
 
+    /// Opens the corrective-action request of a plan's period that is below target (overall or an
+    /// indicator under its threshold), due in 2 working days; once per plan and period.
+    pub async fn open_period_corrective_action(
+        &self,
+        actor: &Actor,
+        plan_id: i64,
+        period: &str,
+    ) -> ServiceResult<CorrectiveActionRow> {
+        actor.require(Permission::ManageSurveys)?;
+        let period = Period::parse("period", period)?.to_string();
+        let mut tx = self.store.begin().await?;
+        let r = period_results(&mut tx.conn(), plan_id, Some(&period)).await?;
+        if !r.scores.below_target {
+            return Err(DomainError::invalid("period", "the period meets its target and every threshold").into());
+        }
+        let source = period_car_source(&period);
+        if ss::corrective_action_for(&mut tx.conn(), &source, plan_id).await?.is_some() {
+            return Err(DomainError::Conflict {
+                reason: "this period already has a corrective-action request".into(),
+                field: Some("period"),
+            }
+            .into());
+        }
+        let cal = default_calendar(&mut tx.conn()).await?;
+        let due_at = due(&cal, Utc::now(), Duration::WorkingDays(CORRECTIVE_ACTION_WORKING_DAYS))?;
+        let (title, detail) = corrective_action_text(&format!("{} {period}", r.plan_name), &r.scores);
+        let car = ss::insert_corrective_action(&mut tx.conn(), &source, plan_id, &title, &detail, due_at)
+            .await
+            .entity("corrective action request")?;
+        tx.audit(actor, AuditAction::Create, "corrective_action_request", car.id, None::<&()>, Some(&car)).await?;
+        tx.commit().await?;
+        Ok(car)
+    }
+
     pub async fn survey_plan(&self, actor: &Actor, id: i64) -> ServiceResult<Plan> {
         actor.require(Permission::ReadReports)?;
         let mut h = self.store.read().await?;
@@ -1258,6 +1298,9 @@ async fn period_results(
         if let Some(car) = ss::corrective_action_for(c, CAR_SOURCE, k.campaign.id).await? {
             corrective_actions.push(car);
         }
+    }
+    if let Some(car) = ss::corrective_action_for(c, &period_car_source(&period.to_string()), plan_id).await? {
+        corrective_actions.push(car);
     }
     // Periods of the same length that have campaigns, up to this one, plus this one.
     let mut points: Vec<Period> = parts

@@ -479,6 +479,14 @@ both_engines!(
         let empty = svc.survey_period_results(&sys, plan, Some("2024")).await.unwrap();
         assert!(empty.campaigns.is_empty() && empty.scores.overall_pct.is_none() && !empty.scores.below_target);
         assert_eq!(invalid_field(svc.survey_period_results(&sys, plan, Some("H1 2026")).await.unwrap_err()), "period");
+        // The period below its thresholds gets its own request, once; a period on target gets none.
+        let car = svc.open_period_corrective_action(&sys, plan, "2026h1").await.unwrap();
+        assert_eq!((car.source.as_str(), car.source_id), ("survey_period:2026H1", plan));
+        assert!(car.detail.contains("< threshold 80.0 %"), "{}", car.detail);
+        let again = svc.open_period_corrective_action(&sys, plan, "2026H1").await.unwrap_err();
+        assert!(matches!(again, ServiceError::Domain(DomainError::Conflict { .. })), "{again:?}");
+        assert_eq!(invalid_field(svc.open_period_corrective_action(&sys, plan, "2025H2").await.unwrap_err()), "period");
+        assert_eq!(svc.survey_period_results(&sys, plan, Some("2026H1")).await.unwrap().corrective_actions.len(), 2);
         let sheets = svc.survey_period_report_sheets(&sys, plan, Some("2026H1"), false).await.unwrap();
         assert_eq!(sheets[0].1[0].last().unwrap(), "Threshold %");
     }

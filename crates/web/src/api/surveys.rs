@@ -133,7 +133,8 @@ pub async fn list_plans(State(st): State<AppState>, a: ApiActor) -> ApiResult<Js
 pub struct CampaignBody {
     pub plan_id: i64,
     pub name: String,
-    /// Reporting period, e.g. `2026H1`.
+    /// Reporting period: a year `2026`, half `2026H1`, quarter `2026Q2` or month `2026-05`
+    /// (422 naming `period` otherwise); results per period pool the campaigns inside a period.
     pub period: String,
     #[serde(default)]
     pub anonymous: bool,
@@ -256,7 +257,7 @@ fn results_dto(r: loopdesk_service::surveys::CampaignResults) -> ApiResult<Resul
     scores_dto(r.scores, rest)
 }
 
-/// The documented figures, plus every other field of `all` (a serialised result) as it is.
+/// The documented figures, plus every other field of `rest` (the serialised result) as it is.
 fn scores_dto(r: loopdesk_service::surveys::Scores, mut rest: Map<String, Value>) -> ApiResult<ResultsDto> {
     for k in [
         "response_rate",
@@ -342,6 +343,29 @@ pub async fn period_export(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         &format!("survey-plan-{id}-results.xlsx"),
     ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodBody {
+    /// `2026`, `2026H1`, `2026Q2` or `2026-05`.
+    pub period: String,
+}
+
+/// Open the corrective-action request of a plan's period that is below target (overall, or an
+/// indicator under its own threshold), due in 2 working days. 422 naming `period` when the period
+/// is on target; 409 when it already has one.
+#[utoipa::path(post, path = "/survey-plans/{id}/corrective-action", tag = "surveys", params(("id" = i64, Path)),
+    request_body = PeriodBody,
+    responses((status = 201, body = RecordDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn period_corrective_action(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+    JsonBody(b): JsonBody<PeriodBody>,
+) -> ApiResult<(StatusCode, Json<RecordDto>)> {
+    let car = st.svc.open_period_corrective_action(&a.actor, id, &b.period).await?;
+    Ok((StatusCode::CREATED, Json(RecordDto(object(&car)?))))
 }
 
 /// One plan.
@@ -433,7 +457,9 @@ pub struct KpiBody {
     pub external_share: Option<f64>,
 }
 
-/// Internal self-assessment KPIs of a period (creates or replaces).
+/// Internal self-assessment KPIs of a period (creates or replaces). The period is written like a
+/// campaign's (`2026`, `2026H1`, `2026Q2`, `2026-05`); the campaign and period results of the same
+/// period use them for the composite index.
 #[utoipa::path(put, path = "/survey-kpis/{period}", tag = "surveys", params(("period" = String, Path)), request_body = KpiBody,
     responses((status = 200, body = RecordDto), (status = 422, body = ErrorBody)))]
 pub async fn put_kpis(

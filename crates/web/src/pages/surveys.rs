@@ -49,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/surveys/plans/{id}", get(plan_page))
         .route("/surveys/plans/{id}/campaigns", axum::routing::post(launch))
         .route("/surveys/plans/{id}/results", get(period_page))
+        .route("/surveys/plans/{id}/corrective-action", axum::routing::post(period_car))
         .route("/surveys/kpis", get(kpi_form).post(kpi_save))
         .route("/surveys/answers/{id}/classify", axum::routing::post(classify))
 }
@@ -936,6 +937,8 @@ struct PeriodPage {
     target_y: u32,
     lang: &'static str,
     cars: Vec<(i64, String, String, String)>,
+    /// Below target without a request of its own yet, and the user may open one.
+    can_open_car: bool,
 }
 
 #[derive(Deserialize)]
@@ -980,7 +983,11 @@ async fn period_page(s: SignedIn, Path(id): Path<i64>, Query(q): Query<PeriodPar
         .map(|(_, d)| format!("{},{}", d.x, d.y))
         .collect::<Vec<_>>()
         .join(" ");
+    let own_car = format!("survey_period:{}", r.period);
     let page = PeriodPage {
+        can_open_car: r.scores.below_target
+            && s.actor.can(Permission::ManageSurveys)
+            && !r.corrective_actions.iter().any(|c| c.source == own_car),
         c: s.chrome("surveys"),
         v: score_view(&s, &r.scores),
         campaigns: r
@@ -1014,6 +1021,14 @@ async fn period_page(s: SignedIn, Path(id): Path<i64>, Query(q): Query<PeriodPar
         r,
     };
     Ok(render(&page))
+}
+
+async fn period_car(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+    let f = FormData::parse(&body);
+    s.check_csrf(&f)?;
+    let car = s.st.svc.open_period_corrective_action(&s.actor, id, f.get("period")).await.page(&s)?;
+    let period = car.source.trim_start_matches("survey_period:").to_owned();
+    Ok(Redirect::to(&format!("/surveys/plans/{id}/results?period={period}")).into_response())
 }
 
 // ---------------------------------------------------------------------------------------------
