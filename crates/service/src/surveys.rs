@@ -1,10 +1,12 @@
 //! Satisfaction measurement (spec C8): template revisions, plans, campaigns with single-use
-//! invitation links, the public answer flow, results and the corrective-action request opened when
-//! a campaign closes below target.
+//! invitation links, the public answer flow, results per campaign and per period (pooled over a
+//! plan's campaigns, against the target and the previous period), internal KPIs, and the
+//! corrective-action requests opened when a campaign closes below target or an indicator below
+//! its own threshold, or on demand for a period.
 //!
 //! Not here yet: mail (invitations and reminders are recorded, links are handed back to the caller
-//! once, because only their SHA-256 is stored); event triggers are stored on the plan and will be
-//! fired by the case module.
+//! once, because only their SHA-256 is stored); of the event triggers only `case_closed` fires (from
+//! the case module); the others wait for their modules.
 
 use std::collections::BTreeMap;
 
