@@ -311,3 +311,308 @@ both_engines!(campaign_to_twenty_contacts_answered_in_a_browser_below_target_ope
     assert_eq!(x.status(), StatusCode::OK);
     assert!(x.bytes().await.unwrap().starts_with(b"PK"));
 });
+
+/// Posts a form as a signed-in browser does; the answer is not followed.
+async fn post_form(s: &Server, cookie: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    let html = client().get(format!("{}/surveys", s.base)).header("cookie", cookie).send().await.unwrap();
+    let csrf = app::csrf_of(&html.text().await.unwrap());
+    let mut fields: Vec<(&str, &str)> = vec![("_csrf", &csrf)];
+    fields.extend_from_slice(form);
+    client().post(format!("{}{path}", s.base)).header("cookie", cookie).form(&fields).send().await.unwrap()
+}
+
+async fn page(s: &Server, cookie: &str, path: &str) -> (StatusCode, String) {
+    let r = client().get(format!("{}{path}", s.base)).header("cookie", cookie).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+/// The template editor's fields for three indicators and their questions.
+fn editor_fields<'a>(weights: [&'a str; 3], extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut f = vec![
+        ("indicator_rows", "4"),
+        ("question_rows", "5"),
+        ("level_rows", "0"),
+        ("code", "WEB"),
+        ("name_zh", "网页录入的调查表"),
+        ("name_en", "Questionnaire typed in the browser"),
+        ("audience", "external_customer"),
+        ("scale", "five_level_10"),
+        ("weight_method", "manual"),
+        ("indicators[0].code", "Q"),
+        ("indicators[0].name_zh", "产品质量"),
+        ("indicators[0].name_en", "Product quality"),
+        ("indicators[0].weight", weights[0]),
+        ("indicators[0].threshold", "80"),
+        ("indicators[1].code", "D"),
+        ("indicators[1].name_zh", "交付"),
+        ("indicators[1].name_en", "Delivery"),
+        ("indicators[1].weight", weights[1]),
+        ("indicators[2].code", "S"),
+        ("indicators[2].name_zh", "服务"),
+        ("indicators[2].name_en", "Service"),
+        ("indicators[2].weight", weights[2]),
+        // An untouched blank row is dropped.
+        ("indicators[3].code", ""),
+        ("questions[0].code", "q"),
+        ("questions[0].kind", "rating"),
+        ("questions[0].text_zh", "您对产品质量是否满意？"),
+        ("questions[0].text_en", "Product quality?"),
+        ("questions[0].indicator", "Q"),
+        ("questions[0].required", "1"),
+        ("questions[1].code", "d"),
+        ("questions[1].kind", "rating"),
+        ("questions[1].text_zh", "交付"),
+        ("questions[1].text_en", "Delivery"),
+        ("questions[1].indicator", "D"),
+        ("questions[2].code", "s"),
+        ("questions[2].kind", "rating"),
+        ("questions[2].text_zh", "服务"),
+        ("questions[2].text_en", "Service"),
+        ("questions[2].indicator", "S"),
+        ("questions[3].code", "op"),
+        ("questions[3].kind", "text"),
+        ("questions[3].text_zh", "意见"),
+        ("questions[3].text_en", "Opinions"),
+        ("questions[3].feedback_kind", "opinion"),
+        ("questions[4].code", "ch"),
+        ("questions[4].kind", "single_choice"),
+        ("questions[4].text_zh", "您从何处了解我们？"),
+        ("questions[4].text_en", "How did you hear of us?"),
+        ("questions[4].options", "fair | 展会 | Trade fair\nweb | 网站 | Website"),
+    ];
+    for (k, v) in extra {
+        match f.iter_mut().find(|(key, _)| key == k) {
+            Some(field) => field.1 = v,
+            None => f.push((k, v)),
+        }
+    }
+    f
+}
+
+// Staff pages without JavaScript: the template editor (preview with AHP, a refused matrix, a
+// refused weight, a saved revision), the plan form (a refused target), a launch that shows the
+// links once, answers, the KPI form (a refused value), classification of free text, and results
+// per period in the API, the XLSX and the page with its trend chart. Every refusal is a 422
+// naming the field, and the record it would have written is not there afterwards.
+both_engines!(staff_forms_build_template_plan_campaign_kpis_and_period_results, |db: TestDb| async move {
+    let s = start(&db);
+    let c = client();
+    let t = token(&s, "mgmtrep", DEMO_PASSWORD).await;
+    let cookie = browser_login(&s, "mgmtrep", DEMO_PASSWORD).await;
+    let api = |p: &str| format!("{}/api/v1{p}", s.base);
+    let get_json = |p: String| {
+        let c = c.clone();
+        let t = t.clone();
+        async move { c.get(p).bearer_auth(&t).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+
+    let (status, html) = page(&s, &cookie, "/surveys").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("href=\"/surveys/templates/new\"") && html.contains("href=\"/surveys/kpis\""));
+    let (status, html) = page(&s, &cookie, "/surveys/templates/new").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("name=\"indicators[0].weight\""));
+
+    // A typed weight left out: 422 naming the input, marked; nothing stored.
+    let r = post_form(&s, &cookie, "/surveys/templates", &editor_fields(["50", "", "20"], &[("action", "save")])).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("indicators[1].weight: is required with manual weights"), "{html}");
+    assert!(html.contains("name=\"indicators[1].weight\" value=\"\" inputmode=\"decimal\" class=\"invalid\""));
+    assert!(get_json(api("/survey-templates")).await.as_array().unwrap().iter().all(|t| t["code"] != "WEB"));
+
+    // AHP in the editor: the pairwise selects for the top level, weights and CR on preview.
+    let ahp =
+        [("weight_method", "ahp"), ("action", "preview"), ("ahp::Q:D", "3"), ("ahp::Q:S", "5"), ("ahp::D:S", "3")];
+    let r = post_form(&s, &cookie, "/surveys/templates", &editor_fields(["", "", ""], &ahp)).await;
+    let status = r.status();
+    let html = r.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("name=\"ahp::Q:D\"") && html.contains("CR 0.0332") && html.contains("0.6370"), "{html}");
+    let bad = [("weight_method", "ahp"), ("action", "save"), ("ahp::Q:D", "9"), ("ahp::Q:S", "1/9"), ("ahp::D:S", "9")];
+    let r = post_form(&s, &cookie, "/surveys/templates", &editor_fields(["", "", ""], &bad)).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("ahp[0].matrix: comparisons are inconsistent: CR = "), "{html}");
+    assert!(get_json(api("/survey-templates")).await.as_array().unwrap().iter().all(|t| t["code"] != "WEB"));
+
+    // Saved: weights 50/30/20 normalised, multipliers 1.5/0.9/0.6, Q's threshold kept.
+    let r =
+        post_form(&s, &cookie, "/surveys/templates", &editor_fields(["50", "30", "20"], &[("action", "save")])).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let saved = r.headers()["location"].to_str().unwrap().to_owned();
+    let (status, html) = page(&s, &cookie, &saved).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("WEB r1") && html.contains("1.500") && html.contains("0.600") && html.contains("0.5000"));
+    let tpl = get_json(api("/survey-templates")).await;
+    let web = tpl.as_array().unwrap().iter().find(|t| t["code"] == "WEB").unwrap().clone();
+    assert_eq!(web["definition"]["indicators"][0]["threshold"], 80.0);
+    assert_eq!(web["definition"]["questions"][4]["options"][1]["label_en"], "Website");
+
+    for k in 0..3 {
+        let r = c
+            .post(api("/customers"))
+            .bearer_auth(&t)
+            .json(&json!({"name": format!("网页客户{k}"), "region": "网页区"}))
+            .send()
+            .await
+            .unwrap();
+        let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let r = c
+            .post(api(&format!("/customers/{id}/contacts")))
+            .bearer_auth(&t)
+            .json(&json!({"name": format!("联系人{k}"), "email": format!("w{k}@example.com")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+
+    // The plan form: a target above 100 % is refused naming target_pct; nothing stored.
+    let plan = |target: &'static str| {
+        vec![
+            ("name", "2026 网页调查计划"),
+            ("template_code", "WEB"),
+            ("period_start", "2026-01-01"),
+            ("period_end", "2026-12-31"),
+            ("frequency", "semi_annual"),
+            ("region", "网页区"),
+            ("is_new", ""),
+            ("min_response_rate", "60"),
+            ("target_pct", target),
+            ("channel", "email"),
+            ("trigger.case_closed", "1"),
+            ("trigger.case_type", "complaint"),
+        ]
+    };
+    let r = post_form(&s, &cookie, "/surveys/plans", &plan("150")).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("target_pct: must be between 0 and 100 %"));
+    assert_eq!(get_json(api("/survey-plans")).await.as_array().unwrap().len(), 0);
+    let r = post_form(&s, &cookie, "/surveys/plans", &plan("85")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let plan_path = r.headers()["location"].to_str().unwrap().to_owned();
+    let plan_id: i64 = plan_path.rsplit('/').next().unwrap().parse().unwrap();
+    let p = get_json(api(&format!("/survey-plans/{plan_id}"))).await;
+    assert_eq!((p["min_response_rate"].as_f64(), p["target_pct"].as_f64()), (Some(0.6), Some(85.0)));
+    assert_eq!(p["triggers"][0]["case_type"], "complaint");
+    assert_eq!(p["population"]["region"], "网页区");
+
+    // Launch from the plan page: a bad period is refused; then the links, shown once.
+    let r = post_form(&s, &cookie, &format!("{plan_path}/campaigns"), &[("name", "x"), ("period", "明年")]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("period: "));
+    let r = post_form(&s, &cookie, &format!("{plan_path}/campaigns"), &[("name", "2026 上半年"), ("period", "2026H1")])
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let html = r.text().await.unwrap();
+    let links: Vec<String> =
+        html.split("/s/").skip(1).map(|x| format!("/s/{}", x.split('<').next().unwrap())).collect();
+    assert_eq!(links.len(), 3, "{html}");
+    for (l, (q, d, sv)) in links.iter().zip([("8", "10", "10"), ("6", "8", "8")]) {
+        let r = c
+            .post(format!("{}{l}", s.base))
+            .form(&[("q", q), ("d", d), ("s", sv), ("op", "包装破损"), ("ch", "fair")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+
+    // KPIs: a word where a number belongs is refused naming the input; then saved.
+    let kpi = |complaints: &'static str| {
+        vec![
+            ("period", "2026H1"),
+            ("on_time_delivery.actual", "95"),
+            ("on_time_delivery.target", "95"),
+            ("complaints.actual", complaints),
+            ("complaints.target", "2"),
+            ("external_share", "50"),
+        ]
+    };
+    let r = post_form(&s, &cookie, "/surveys/kpis", &kpi("many")).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("complaints.actual: is not a number"));
+    assert_eq!(get_json(api("/survey-kpis")).await.as_array().unwrap().len(), 0);
+    let r = post_form(&s, &cookie, "/surveys/kpis", &kpi("4")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let kpis = get_json(api("/survey-kpis")).await;
+    assert_eq!((kpis[0]["period"].as_str(), kpis[0]["kpis"][1]["name"].as_str()), (Some("2026H1"), Some("complaints")));
+
+    // Classify the free-text answers on the results page.
+    let campaigns = get_json(api("/survey-campaigns")).await;
+    let cid = campaigns[0]["id"].as_i64().unwrap();
+    let (_, html) = page(&s, &cookie, &format!("/surveys/campaigns/{cid}")).await;
+    let forms: Vec<(String, String)> = html
+        .split("action=\"/surveys/answers/")
+        .skip(1)
+        .map(|x| {
+            let id = x.split('/').next().unwrap().to_owned();
+            let version = x.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+            (id, version)
+        })
+        .collect();
+    assert_eq!(forms.len(), 2);
+    for (id, version) in &forms {
+        let r = post_form(
+            &s,
+            &cookie,
+            &format!("/surveys/answers/{id}/classify"),
+            &[("version", version), ("kind", "opinion"), ("category", "包装")],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let stale = post_form(
+        &s,
+        &cookie,
+        &format!("/surveys/answers/{}/classify", forms[0].0),
+        &[("version", &forms[0].1), ("kind", "suggestion"), ("category", "价格")],
+    )
+    .await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+    let r = post_form(&s, &cookie, &format!("/surveys/campaigns/{cid}/reminders"), &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    // Results per period: Q (8 + 6)/20 = 70 < its threshold 80, D 90, S 90;
+    // overall 0.5·70 + 0.3·90 + 0.2·90 = 80 ≥ target 85? No: 80 < 85, below target.
+    // Internal (100 + 50)/2 = 75; composite 0.5·80 + 0.5·75 = 77.5. 2 of 3 answered.
+    let r = c.get(api(&format!("/survey-plans/{plan_id}/results?period=2026H1"))).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r: Value = r.json().await.unwrap();
+    assert!((r["overall_pct"].as_f64().unwrap() - 80.0).abs() < 1e-9, "{r}");
+    assert_eq!(r["period"], "2026H1");
+    assert_eq!(r["previous_period"], "2025H2");
+    assert!(r["previous_pct"].is_null());
+    assert_eq!(r["below_target"], true);
+    assert_eq!(r["below_threshold"][0]["code"], "Q");
+    assert_eq!(r["items"][0]["threshold_pct"], 80.0);
+    assert!((r["composite"]["value"].as_f64().unwrap() - 77.5).abs() < 1e-9);
+    assert!((r["response_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12 && r["representative"] == true);
+    assert_eq!(r["feedback"]["categories"][0]["category"], "包装");
+    assert_eq!(r["feedback"]["categories"][0]["count"], 2);
+    assert_eq!(r["trend"].as_array().unwrap().len(), 1);
+    assert_eq!((r["tracking"]["invited"].as_u64(), r["tracking"]["reminded"].as_u64()), (Some(3), Some(1)));
+    let bad = c.get(api(&format!("/survey-plans/{plan_id}/results?period=H1"))).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.json::<Value>().await.unwrap()["error"]["field"], "period");
+    let x = c.get(api(&format!("/survey-plans/{plan_id}/export?period=2026"))).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(x.status(), StatusCode::OK);
+    assert!(x.bytes().await.unwrap().starts_with(b"PK"));
+    let (status, html) = page(&s, &cookie, &format!("{plan_path}/results?period=2026H1")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"trend\"") && html.contains("<polyline") && html.contains("id=\"below-threshold\""));
+    assert!(html.contains("id=\"open-car\""));
+    let r = post_form(&s, &cookie, &format!("{plan_path}/corrective-action"), &[("period", "2026H1")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let again = post_form(&s, &cookie, &format!("{plan_path}/corrective-action"), &[("period", "2026H1")]).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let cars = get_json(api("/corrective-action-requests")).await;
+    assert_eq!(
+        (cars[0]["source"].as_str(), cars[0]["source_id"].as_i64()),
+        (Some("survey_period:2026H1"), Some(plan_id))
+    );
+    assert_eq!(cars.as_array().unwrap().len(), 1);
+    let doc = get_json(format!("{}/api/openapi.json", s.base)).await;
+    assert!(doc["paths"]["/api/v1/survey-plans/{id}/results"]["get"].is_object());
+});

@@ -1,10 +1,12 @@
 //! Satisfaction measurement (spec C8): template revisions, plans, campaigns with single-use
-//! invitation links, the public answer flow, results and the corrective-action request opened when
-//! a campaign closes below target.
+//! invitation links, the public answer flow, results per campaign and per period (pooled over a
+//! plan's campaigns, against the target and the previous period), internal KPIs, and the
+//! corrective-action requests opened when a campaign closes below target or an indicator below
+//! its own threshold, or on demand for a period.
 //!
 //! Not here yet: mail (invitations and reminders are recorded, links are handed back to the caller
-//! once, because only their SHA-256 is stored); event triggers are stored on the plan and will be
-//! fired by the case module.
+//! once, because only their SHA-256 is stored); of the event triggers only `case_closed` fires (from
+//! the case module); the others wait for their modules.
 
 use std::collections::BTreeMap;
 
@@ -13,13 +15,15 @@ use loopdesk_domain::DomainError;
 use loopdesk_domain::access::{Actor, Permission};
 use loopdesk_domain::audit::AuditAction;
 use loopdesk_domain::calendar::{Calendar, CalendarSpec, Duration, due};
+use loopdesk_domain::case::CaseType;
 use loopdesk_domain::customer::{Coded, CustomerCategory, parse_cny};
 use loopdesk_domain::locale::Locale;
 use loopdesk_domain::org::required_text;
 use loopdesk_domain::survey::ahp::{self, AhpResult};
+use loopdesk_domain::survey::period::{Granularity, Period};
 use loopdesk_domain::survey::scoring::{
-    Classification, CompositeIndex, FORMULA_EN, FORMULA_ZH, FeedbackKind, InternalScore, ItemAnswers, Kpi, Nps,
-    TaggedAnswer, classify, compare, composite_index, csat, internal_score, nps, response_rate,
+    Classification, CompositeIndex, FORMULA_EN, FORMULA_ZH, FeedbackKind, InternalScore, ItemPool, Kpi, Nps,
+    TaggedAnswer, classify, compare, composite_index, internal_score, nps, response_rate,
 };
 use loopdesk_domain::survey::template::{QuestionKind, Template, TemplateSpec};
 use loopdesk_store::StoreError;
@@ -38,6 +42,12 @@ use crate::{Service, ServiceError, ServiceResult};
 pub const CORRECTIVE_ACTION_WORKING_DAYS: i64 = 2;
 /// Source name of corrective-action requests opened by a survey campaign.
 pub const CAR_SOURCE: &str = "survey_campaign";
+
+/// Source of a request opened on a plan's period (`survey_period:2026H1`, source id the plan): one
+/// per plan and period, which the unique (source, source_id) key enforces.
+fn period_car_source(period: &str) -> String {
+    format!("survey_period:{period}")
+}
 
 /// A stored template revision with its parsed rules.
 #[derive(Debug, Clone)]
@@ -205,6 +215,8 @@ pub struct ItemResult {
     pub weight: f64,
     /// The seeds' multiplier: weight × number of items (they average 1).
     pub multiplier: f64,
+    /// The item's own floor, percent.
+    pub threshold_pct: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -216,12 +228,14 @@ pub struct LevelResult {
     pub local_weight: f64,
     pub global_weight: f64,
     pub satisfaction_pct: Option<f64>,
+    pub threshold_pct: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TextAnswer {
     pub id: i64,
     pub version: i64,
+    pub campaign_id: i64,
     pub question_code: String,
     pub kind: String,
     pub category: String,
@@ -235,16 +249,19 @@ pub struct ChoiceCount {
     pub count: usize,
 }
 
+/// An indicator whose satisfaction fell under its own threshold.
 #[derive(Debug, Clone, Serialize)]
-pub struct CampaignResults {
-    pub campaign_id: i64,
-    pub name: String,
-    pub period: String,
-    pub status: String,
-    /// The campaign's row version, for closing it.
-    pub version: i64,
-    pub template_code: String,
-    pub template_revision: i64,
+pub struct ThresholdBreach {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub satisfaction_pct: f64,
+    pub threshold_pct: f64,
+}
+
+/// The figures a campaign's results and a period's results share.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scores {
     pub tracking: Tracking,
     /// answered ÷ invited (0..1).
     pub response_rate: f64,
@@ -265,13 +282,78 @@ pub struct CampaignResults {
     pub delta_vs_target: Option<f64>,
     pub previous_pct: Option<f64>,
     pub delta_vs_previous: Option<f64>,
+    /// The overall figure alone is under the target.
+    pub overall_below_target: bool,
+    /// Indicators under their own threshold.
+    pub below_threshold: Vec<ThresholdBreach>,
+    /// Overall below target or any indicator below its threshold: a corrective action is due.
     pub below_target: bool,
     pub internal: Option<InternalScore>,
     pub composite: Option<CompositeIndex>,
     pub feedback: Classification,
     pub texts: Vec<TextAnswer>,
     pub choices: Vec<ChoiceCount>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CampaignResults {
+    pub campaign_id: i64,
+    pub name: String,
+    pub period: String,
+    pub status: String,
+    /// The campaign's row version, for closing it.
+    pub version: i64,
+    pub plan_id: Option<i64>,
+    pub template_code: String,
+    pub template_revision: i64,
+    #[serde(flatten)]
+    pub scores: Scores,
     pub corrective_action: Option<CorrectiveActionRow>,
+}
+
+/// One campaign counted in a period.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodCampaign {
+    pub id: i64,
+    pub name: String,
+    pub period: String,
+    pub status: String,
+    pub template_revision: i64,
+    pub invited: u64,
+    pub answered: u64,
+    pub overall_pct: Option<f64>,
+}
+
+/// One point of the trend chart: a period of the same length as the one reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrendPoint {
+    pub period: String,
+    pub overall_pct: Option<f64>,
+    pub response_rate: f64,
+    pub invited: u64,
+    pub answered: u64,
+}
+
+/// A plan's results over a period (year, half, quarter or month): every campaign of the plan whose
+/// own period lies inside it, pooled answer by answer and scored on the newest template revision
+/// among them; compared with the plan's target and with the period before.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodResults {
+    pub plan_id: i64,
+    pub plan_name: String,
+    pub period: String,
+    /// year, half, quarter or month
+    pub granularity: String,
+    pub previous_period: String,
+    pub template_code: String,
+    pub template_revision: i64,
+    pub campaigns: Vec<PeriodCampaign>,
+    #[serde(flatten)]
+    pub scores: Scores,
+    /// Up to eight periods of the same length ending with this one, oldest first.
+    pub trend: Vec<TrendPoint>,
+    /// Requests opened when the period's campaigns closed.
+    pub corrective_actions: Vec<CorrectiveActionRow>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -290,8 +372,9 @@ fn one_of(field: &str, v: &str, allowed: &[&str]) -> Result<String, DomainError>
     }
 }
 
+/// A campaign's or KPI set's period: a year, half, quarter or month, written the one canonical way.
 fn period_ok(p: &str) -> Result<String, DomainError> {
-    required_text("period", p, 32)
+    Ok(Period::parse("period", p)?.to_string())
 }
 
 impl Service {
@@ -355,8 +438,22 @@ impl Service {
         if let Some(v) = pop.min_contract_value.as_deref().filter(|v| !v.trim().is_empty()) {
             parse_cny("population.min_contract_value", v)?;
         }
+        let mut triggers = Vec::with_capacity(i.triggers.len());
         for (k, t) in i.triggers.iter().enumerate() {
-            one_of(&format!("triggers[{k}].event"), &t.event, &TRIGGER_EVENTS)?;
+            let event = one_of(&format!("triggers[{k}].event"), &t.event, &TRIGGER_EVENTS)?;
+            let case_type = match t.case_type.trim() {
+                "" => String::new(),
+                c => CaseType::parse(c)
+                    .map_err(|e| match e {
+                        DomainError::Invalid { reason, .. } => {
+                            DomainError::invalid(format!("triggers[{k}].case_type"), reason)
+                        }
+                        other => other,
+                    })?
+                    .code()
+                    .to_owned(),
+            };
+            triggers.push(Trigger { event, case_type });
         }
         let mut tx = self.store.begin().await?;
         ss::latest_template(&mut tx.conn(), i.template_code.trim()).await.map_err(|e| match e {
@@ -364,7 +461,7 @@ impl Service {
             e => ServiceError::from(e),
         })?;
         let population = to_json(&pop)?;
-        let triggers = to_json(&i.triggers)?;
+        let triggers = to_json(&triggers)?;
         let f = PlanFields {
             name: &name,
             template_code: i.template_code.trim(),
@@ -587,18 +684,10 @@ impl Service {
         let after =
             ss::close_campaign(&mut tx.conn(), campaign_id, version, &to_json(&r)?).await.entity("survey campaign")?;
         tx.audit(actor, AuditAction::Update, "survey_campaign", campaign_id, Some(&before), Some(&after)).await?;
-        if r.below_target {
+        if r.scores.below_target {
             let cal = default_calendar(&mut tx.conn()).await?;
             let due_at = due(&cal, Utc::now(), Duration::WorkingDays(CORRECTIVE_ACTION_WORKING_DAYS))?;
-            let title = format!("客户满意度低于目标 / Satisfaction below target: {}", before.name);
-            let detail = format!(
-                "overall {} % < target {:.1} %; response rate {:.1} % (minimum {:.0} %){}",
-                r.overall_pct.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into()),
-                r.target_pct,
-                r.response_rate * 100.0,
-                r.min_response_rate * 100.0,
-                if r.representative { "" } else { "; not representative" }
-            );
+            let (title, detail) = corrective_action_text(&before.name, &r.scores);
             let car = ss::insert_corrective_action(&mut tx.conn(), CAR_SOURCE, campaign_id, &title, &detail, due_at)
                 .await
                 .entity("corrective action request")?;
@@ -623,7 +712,101 @@ impl Service {
         chinese: bool,
     ) -> ServiceResult<Vec<(String, Vec<Vec<String>>)>> {
         let r = self.survey_results(actor, campaign_id).await?;
-        Ok(report_sheets(&r, chinese))
+        Ok(report_sheets(&r.scores, chinese))
+    }
+
+    /// The same two sheets over a plan's period.
+    pub async fn survey_period_report_sheets(
+        &self,
+        actor: &Actor,
+        plan_id: i64,
+        period: Option<&str>,
+        chinese: bool,
+    ) -> ServiceResult<Vec<(String, Vec<Vec<String>>)>> {
+        let r = self.survey_period_results(actor, plan_id, period).await?;
+        Ok(report_sheets(&r.scores, chinese))
+    }
+
+    /// Results of a plan over a period (`2026`, `2026H1`, `2026Q2`, `2026-05`; default: the
+    /// newest period of the plan's frequency), compared with its target and the period before.
+    pub async fn survey_period_results(
+        &self,
+        actor: &Actor,
+        plan_id: i64,
+        period: Option<&str>,
+    ) -> ServiceResult<PeriodResults> {
+        actor.require(Permission::ReadReports)?;
+        let mut h = self.store.read().await?;
+        period_results(&mut h.conn(), plan_id, period).await
+    }
+
+    /// Opens the corrective-action request of a plan's period that is below target (overall or an
+    /// indicator under its threshold), due in 2 working days; once per plan and period.
+    pub async fn open_period_corrective_action(
+        &self,
+        actor: &Actor,
+        plan_id: i64,
+        period: &str,
+    ) -> ServiceResult<CorrectiveActionRow> {
+        actor.require(Permission::ManageSurveys)?;
+        let period = Period::parse("period", period)?.to_string();
+        let mut tx = self.store.begin().await?;
+        let r = period_results(&mut tx.conn(), plan_id, Some(&period)).await?;
+        if !r.scores.below_target {
+            return Err(DomainError::invalid("period", "the period meets its target and every threshold").into());
+        }
+        let source = period_car_source(&period);
+        if ss::corrective_action_for(&mut tx.conn(), &source, plan_id).await?.is_some() {
+            return Err(DomainError::Conflict {
+                reason: "this period already has a corrective-action request".into(),
+                field: Some("period"),
+            }
+            .into());
+        }
+        let cal = default_calendar(&mut tx.conn()).await?;
+        let due_at = due(&cal, Utc::now(), Duration::WorkingDays(CORRECTIVE_ACTION_WORKING_DAYS))?;
+        let (title, detail) = corrective_action_text(&format!("{} {period}", r.plan_name), &r.scores);
+        let car = ss::insert_corrective_action(&mut tx.conn(), &source, plan_id, &title, &detail, due_at)
+            .await
+            .entity("corrective action request")?;
+        tx.audit(actor, AuditAction::Create, "corrective_action_request", car.id, None::<&()>, Some(&car)).await?;
+        tx.commit().await?;
+        Ok(car)
+    }
+
+    pub async fn survey_plan(&self, actor: &Actor, id: i64) -> ServiceResult<Plan> {
+        actor.require(Permission::ReadReports)?;
+        let mut h = self.store.read().await?;
+        Plan::from_row(ss::plan(&mut h.conn(), id).await.entity("survey plan")?)
+    }
+
+    /// The campaigns of one plan, newest first, with their tracking counts.
+    pub async fn survey_plan_campaigns(
+        &self,
+        actor: &Actor,
+        plan_id: i64,
+    ) -> ServiceResult<Vec<(CampaignRow, Tracking)>> {
+        actor.require(Permission::ReadReports)?;
+        let mut h = self.store.read().await?;
+        let mut out = Vec::new();
+        for c in ss::plan_campaigns(&mut h.conn(), plan_id).await?.into_iter().rev() {
+            let t = tracking(&ss::invitations(&mut h.conn(), c.id).await?);
+            out.push((c, t));
+        }
+        Ok(out)
+    }
+
+    /// Every period's internal KPIs, newest period first.
+    pub async fn survey_kpi_sets(&self, actor: &Actor) -> ServiceResult<Vec<KpiRow>> {
+        actor.require(Permission::ReadReports)?;
+        let mut h = self.store.read().await?;
+        Ok(ss::all_kpis(&mut h.conn()).await?)
+    }
+
+    /// Checks a template and computes its weights without storing it (the editor's preview).
+    pub fn preview_template(&self, actor: &Actor, spec: TemplateSpec) -> ServiceResult<Template> {
+        actor.require(Permission::ManageSurveys)?;
+        Ok(Template::parse(spec)?)
     }
 }
 
@@ -644,8 +827,34 @@ fn pct(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into())
 }
 
+/// Title and detail of the corrective-action request: why it was opened, item by item.
+fn corrective_action_text(name: &str, r: &Scores) -> (String, String) {
+    let title = if r.overall_below_target {
+        format!("客户满意度低于目标 / Satisfaction below target: {name}")
+    } else {
+        format!("单项满意度低于阈值 / Items below their thresholds: {name}")
+    };
+    let mut reasons = Vec::new();
+    if r.overall_below_target {
+        reasons.push(format!("overall {} % < target {:.1} %", pct(r.overall_pct), r.target_pct));
+    }
+    for b in &r.below_threshold {
+        reasons.push(format!(
+            "{} {} / {} {:.1} % < threshold {:.1} %",
+            b.code, b.name_zh, b.name_en, b.satisfaction_pct, b.threshold_pct
+        ));
+    }
+    reasons.push(format!(
+        "response rate {:.1} % (minimum {:.0} %){}",
+        r.response_rate * 100.0,
+        r.min_response_rate * 100.0,
+        if r.representative { "" } else { "; not representative" }
+    ));
+    (title, reasons.join("; "))
+}
+
 /// The report sheets as rows of text (first row the header).
-pub fn report_sheets(r: &CampaignResults, zh: bool) -> Vec<(String, Vec<Vec<String>>)> {
+pub fn report_sheets(r: &Scores, zh: bool) -> Vec<(String, Vec<Vec<String>>)> {
     let h = |a: &str, b: &str| if zh { a.to_owned() } else { b.to_owned() };
     let mut summary = vec![vec![
         h("指标编号", "Code"),
@@ -655,6 +864,7 @@ pub fn report_sheets(r: &CampaignResults, zh: bool) -> Vec<(String, Vec<Vec<Stri
         h("权数", "Multiplier"),
         h("回收份数", "Answers"),
         h("满意度 %", "Satisfaction %"),
+        h("阈值 %", "Threshold %"),
     ]];
     for l in &r.levels {
         let item = r.items.iter().find(|i| i.code == l.code);
@@ -666,10 +876,11 @@ pub fn report_sheets(r: &CampaignResults, zh: bool) -> Vec<(String, Vec<Vec<Stri
             item.map(|i| format!("{:.3}", i.multiplier)).unwrap_or_default(),
             item.map(|i| i.answers.to_string()).unwrap_or_default(),
             pct(l.satisfaction_pct),
+            l.threshold_pct.map(|t| format!("{t:.1}")).unwrap_or_default(),
         ]);
     }
     let line = |k: &str, e: &str, v: String| {
-        vec![h(k, e), String::new(), String::new(), String::new(), String::new(), String::new(), v]
+        vec![h(k, e), String::new(), String::new(), String::new(), String::new(), String::new(), v, String::new()]
     };
     summary.push(line("顾客满意度", "Overall satisfaction", pct(r.overall_pct)));
     summary.push(line("目标", "Target", format!("{:.1}", r.target_pct)));
@@ -770,84 +981,118 @@ fn check_submission<'a>(t: &'a Template, s: &'a Submission) -> ServiceResult<Vec
     Ok(out)
 }
 
-/// Computes a campaign's results from its answers with the domain scoring rules.
-async fn results(c: &mut loopdesk_store::Conn<'_>, campaign_id: i64) -> ServiceResult<CampaignResults> {
-    let campaign = ss::campaign(c, campaign_id).await.entity("survey campaign")?;
+/// A campaign with everything its scoring needs.
+struct Collected {
+    campaign: CampaignRow,
+    /// The campaign's own period, when it parses (campaigns launched before periods were checked
+    /// may carry free text; they are left out of period results).
+    period: Option<Period>,
+    code: String,
+    revision: i64,
+    template: Template,
+    tracking: Tracking,
+    answers: Vec<AnswerRow>,
+}
+
+async fn collect(c: &mut loopdesk_store::Conn<'_>, campaign: CampaignRow) -> ServiceResult<Collected> {
     let trow = ss::template(c, campaign.template_id).await.entity("survey template")?;
     let (code, revision) = (trow.code.clone(), trow.revision);
-    let t = TemplateRecord::from_row(trow)?.template;
-    let inv = ss::invitations(c, campaign_id).await?;
-    let track = tracking(&inv);
-    let answers = ss::answers(c, campaign_id).await?;
+    let template = TemplateRecord::from_row(trow)?.template;
+    let tracking = tracking(&ss::invitations(c, campaign.id).await?);
+    let answers = ss::answers(c, campaign.id).await?;
+    let period = Period::parse("period", &campaign.period).ok();
+    Ok(Collected { campaign, period, code, revision, template, tracking, answers })
+}
 
-    // Rating answers per item.
-    let mut by_item: BTreeMap<String, Vec<f64>> =
-        t.tree.items().iter().map(|i| ((*i).to_owned(), Vec::new())).collect();
-    let mut all_scores = Vec::new();
+/// What the answers are measured against.
+struct Basis<'a> {
+    /// The tree, weights and thresholds answers are scored on.
+    template: &'a Template,
+    target_pct: f64,
+    min_response_rate: f64,
+    previous_pct: Option<f64>,
+    kpis: Option<KpiRow>,
+}
+
+/// Scores the answers of one or more campaigns with the domain rules. Each rating answer counts on
+/// its own campaign's scale and lands on the basis template's item of the same code; an item the
+/// basis no longer has is not scored.
+fn score(parts: &[&Collected], b: &Basis<'_>) -> ServiceResult<Scores> {
+    let t = b.template;
+    let mut pools: BTreeMap<String, ItemPool> =
+        t.tree.items().iter().map(|i| ((*i).to_owned(), ItemPool::default())).collect();
     let mut nps_answers = Vec::new();
     let mut tagged = Vec::new();
     let mut texts = Vec::new();
     let mut choice_counts: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for a in &answers {
-        let Some(q) = t.question(&a.question_code) else { continue };
-        match q.kind {
-            QuestionKind::Rating => {
-                if let (Some(ind), Some(s)) = (&q.indicator, a.score) {
-                    by_item.entry(ind.clone()).or_default().push(s);
-                    all_scores.push(s);
+    let mut track = Tracking::default();
+    for part in parts {
+        track.invited += part.tracking.invited;
+        track.opened += part.tracking.opened;
+        track.answered += part.tracking.answered;
+        track.reminded += part.tracking.reminded;
+        for a in &part.answers {
+            let Some(q) = part.template.question(&a.question_code) else { continue };
+            match q.kind {
+                QuestionKind::Rating => {
+                    let pool = q.indicator.as_ref().and_then(|ind| pools.get_mut(ind));
+                    if let (Some(pool), Some(s)) = (pool, a.score) {
+                        pool.add(&part.template.scale, s, &format!("answers.{}", a.id))?;
+                    }
                 }
-            }
-            QuestionKind::Nps => {
-                if let Some(s) = a.score {
-                    nps_answers.push(s as u8);
+                QuestionKind::Nps => {
+                    if let Some(s) = a.score {
+                        nps_answers.push(s as u8);
+                    }
                 }
-            }
-            QuestionKind::SingleChoice | QuestionKind::MultipleChoice => {
-                let picked: Vec<String> = serde_json::from_str(&a.choices).unwrap_or_default();
-                for p in picked {
-                    *choice_counts.entry((a.question_code.clone(), p)).or_default() += 1;
+                QuestionKind::SingleChoice | QuestionKind::MultipleChoice => {
+                    let picked: Vec<String> = serde_json::from_str(&a.choices).unwrap_or_default();
+                    for p in picked {
+                        *choice_counts.entry((a.question_code.clone(), p)).or_default() += 1;
+                    }
                 }
-            }
-            QuestionKind::Text => {
-                let kind = if a.feedback_kind.as_deref() == Some("suggestion") {
-                    FeedbackKind::Suggestion
-                } else {
-                    FeedbackKind::Opinion
-                };
-                tagged.push(TaggedAnswer { kind, category: a.category.clone() });
-                texts.push(TextAnswer {
-                    id: a.id,
-                    version: a.version,
-                    question_code: a.question_code.clone(),
-                    kind: a.feedback_kind.clone().unwrap_or_else(|| "opinion".into()),
-                    category: a.category.clone(),
-                    text: a.text.clone(),
-                });
+                QuestionKind::Text => {
+                    let kind = if a.feedback_kind.as_deref() == Some("suggestion") {
+                        FeedbackKind::Suggestion
+                    } else {
+                        FeedbackKind::Opinion
+                    };
+                    tagged.push(TaggedAnswer { kind, category: a.category.clone() });
+                    texts.push(TextAnswer {
+                        id: a.id,
+                        version: a.version,
+                        campaign_id: part.campaign.id,
+                        question_code: a.question_code.clone(),
+                        kind: a.feedback_kind.clone().unwrap_or_else(|| "opinion".into()),
+                        category: a.category.clone(),
+                        text: a.text.clone(),
+                    });
+                }
             }
         }
     }
-    let item_answers: Vec<ItemAnswers> =
-        by_item.iter().map(|(code, scores)| ItemAnswers { code: code.clone(), scores: scores.clone() }).collect();
-    let report = t.tree.score(&t.scale, &item_answers)?;
-    let weights = t.item_weights();
-    let items = weights
-        .iter()
+    let satisfaction: BTreeMap<String, f64> =
+        pools.iter().filter_map(|(code, p)| p.satisfaction().map(|s| (code.clone(), s))).collect();
+    let roll_up = t.tree.roll_up(&satisfaction)?;
+    let items = t
+        .item_weights()
+        .into_iter()
         .map(|w| {
-            let s = report.items.iter().find(|i| i.code == w.code);
             let names = t.indicator(&w.code);
+            let pool = pools.get(&w.code);
             ItemResult {
-                code: w.code.clone(),
                 name_zh: names.map(|n| n.name_zh.clone()).unwrap_or_default(),
                 name_en: names.map(|n| n.name_en.clone()).unwrap_or_default(),
-                answers: s.map(|s| s.answers).unwrap_or(0),
-                satisfaction_pct: s.and_then(|s| s.satisfaction),
+                answers: pool.map(ItemPool::answers).unwrap_or(0),
+                satisfaction_pct: pool.and_then(ItemPool::satisfaction),
                 weight: w.weight,
                 multiplier: w.multiplier,
+                threshold_pct: t.indicator(&w.code).and_then(|n| n.threshold),
+                code: w.code,
             }
         })
         .collect();
-    let levels = report
-        .roll_up
+    let levels = roll_up
         .nodes
         .iter()
         .map(|n| {
@@ -860,25 +1105,38 @@ async fn results(c: &mut loopdesk_store::Conn<'_>, campaign_id: i64) -> ServiceR
                 local_weight: n.weight.local_weight,
                 global_weight: n.weight.global_weight,
                 satisfaction_pct: n.satisfaction,
+                threshold_pct: names.and_then(|x| x.threshold),
             }
         })
         .collect();
-    let rate = response_rate(track.answered, track.invited.max(1), Some(campaign.min_response_rate))?;
+    let rate = response_rate(track.answered, track.invited.max(1), Some(b.min_response_rate))?;
     let nps_detail = nps(&nps_answers)?;
-    let csat_pct = csat(&t.scale, &all_scores)?;
-    let previous_pct = match campaign.plan_id {
-        Some(p) => ss::previous_closed_campaign(c, p, campaign.id)
-            .await?
-            .and_then(|prev| prev.results)
-            .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
-            .and_then(|v| v.get("overall_pct").and_then(serde_json::Value::as_f64)),
+    let rated: usize = pools.values().map(ItemPool::answers).sum();
+    let top_two: usize = pools.values().map(|p| p.top_two).sum();
+    let csat_pct = (rated > 0).then(|| top_two as f64 / rated as f64 * 100.0);
+    let comparison = match roll_up.overall {
+        Some(_) => Some(compare(&roll_up, b.target_pct, b.previous_pct, &t.thresholds())?),
         None => None,
     };
-    let comparison = match report.roll_up.overall {
-        Some(_) => Some(compare(&report.roll_up, campaign.target_pct, previous_pct, &BTreeMap::new())?),
-        None => None,
-    };
-    let (internal, composite) = match (ss::kpis(c, &campaign.period).await?, report.roll_up.overall) {
+    let below_threshold = comparison
+        .as_ref()
+        .map(|c| {
+            c.below_threshold
+                .iter()
+                .map(|x| {
+                    let names = t.indicator(&x.code);
+                    ThresholdBreach {
+                        code: x.code.clone(),
+                        name_zh: names.map(|n| n.name_zh.clone()).unwrap_or_default(),
+                        name_en: names.map(|n| n.name_en.clone()).unwrap_or_default(),
+                        satisfaction_pct: x.satisfaction,
+                        threshold_pct: x.threshold,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let (internal, composite) = match (&b.kpis, roll_up.overall) {
         (Some(k), Some(overall)) => {
             let kpis: Vec<Kpi> =
                 serde_json::from_str(&k.kpis).map_err(|e| ServiceError::Internal(format!("kpis {}: {e}", k.period)))?;
@@ -888,32 +1146,26 @@ async fn results(c: &mut loopdesk_store::Conn<'_>, campaign_id: i64) -> ServiceR
         }
         _ => (None, None),
     };
-    let corrective_action = ss::corrective_action_for(c, CAR_SOURCE, campaign_id).await?;
-    Ok(CampaignResults {
-        campaign_id,
-        name: campaign.name.clone(),
-        period: campaign.period.clone(),
-        status: campaign.status.clone(),
-        version: campaign.version,
-        template_code: code,
-        template_revision: revision,
+    Ok(Scores {
         response_rate: rate.rate,
         min_response_rate: rate.minimum,
         representative: rate.representative && track.invited > 0,
         tracking: track,
         items,
         levels,
-        overall_pct: report.roll_up.overall,
-        renormalised: report.roll_up.renormalised,
+        overall_pct: roll_up.overall,
+        renormalised: roll_up.renormalised,
         formula_zh: FORMULA_ZH.to_owned(),
         formula_en: FORMULA_EN.to_owned(),
         nps: nps_detail.score,
         nps_detail,
         csat_pct,
-        target_pct: campaign.target_pct,
+        target_pct: b.target_pct,
         delta_vs_target: comparison.as_ref().map(|c| c.delta_vs_target),
-        previous_pct,
+        previous_pct: b.previous_pct,
         delta_vs_previous: comparison.as_ref().and_then(|c| c.delta_vs_previous),
+        overall_below_target: comparison.as_ref().is_some_and(|c| c.overall_below_target),
+        below_threshold,
         below_target: comparison.as_ref().is_some_and(|c| c.below_target),
         internal,
         composite,
@@ -923,7 +1175,168 @@ async fn results(c: &mut loopdesk_store::Conn<'_>, campaign_id: i64) -> ServiceR
             .into_iter()
             .map(|((q, o), count)| ChoiceCount { question_code: q, option_code: o, count })
             .collect(),
+    })
+}
+
+/// Computes a campaign's results from its answers with the domain scoring rules.
+async fn results(c: &mut loopdesk_store::Conn<'_>, campaign_id: i64) -> ServiceResult<CampaignResults> {
+    let campaign = ss::campaign(c, campaign_id).await.entity("survey campaign")?;
+    let previous_pct = match campaign.plan_id {
+        Some(p) => ss::previous_closed_campaign(c, p, campaign.id)
+            .await?
+            .and_then(|prev| prev.results)
+            .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
+            .and_then(|v| v.get("overall_pct").and_then(serde_json::Value::as_f64)),
+        None => None,
+    };
+    let kpis = ss::kpis(c, &campaign.period).await?;
+    let corrective_action = ss::corrective_action_for(c, CAR_SOURCE, campaign_id).await?;
+    let part = collect(c, campaign).await?;
+    let basis = Basis {
+        template: &part.template,
+        target_pct: part.campaign.target_pct,
+        min_response_rate: part.campaign.min_response_rate,
+        previous_pct,
+        kpis,
+    };
+    let scores = score(&[&part], &basis)?;
+    let k = &part.campaign;
+    Ok(CampaignResults {
+        campaign_id,
+        name: k.name.clone(),
+        period: k.period.clone(),
+        status: k.status.clone(),
+        version: k.version,
+        plan_id: k.plan_id,
+        template_code: part.code.clone(),
+        template_revision: part.revision,
+        scores,
         corrective_action,
+    })
+}
+
+/// How many periods the trend chart shows.
+const TREND_POINTS: usize = 8;
+
+/// Results of a plan over `period` (default: the period of the plan's frequency holding its newest
+/// campaign), with the period before and the trend.
+async fn period_results(
+    c: &mut loopdesk_store::Conn<'_>,
+    plan_id: i64,
+    period: Option<&str>,
+) -> ServiceResult<PeriodResults> {
+    let plan = Plan::from_row(ss::plan(c, plan_id).await.entity("survey plan")?)?;
+    let mut parts = Vec::new();
+    for k in ss::plan_campaigns(c, plan_id).await? {
+        parts.push(collect(c, k).await?);
+    }
+    let granularity = Granularity::of_frequency(&plan.row.frequency);
+    let period = match period.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => Period::parse("period", p)?,
+        None => parts
+            .iter()
+            .rev()
+            .find_map(|k| k.period)
+            .map(|p| p.within(granularity).unwrap_or(p))
+            .unwrap_or_else(|| Period::containing(plan.row.period_start, granularity)),
+    };
+    let in_period = |p: Period| -> Vec<&Collected> {
+        parts.iter().filter(|k| k.period.is_some_and(|own| p.contains(own))).collect()
+    };
+    let latest = ss::latest_template(c, &plan.row.template_code).await.entity("survey template")?;
+    let latest = TemplateRecord::from_row(latest)?;
+    // The newest revision among the period's campaigns; the plan's current one when there are none.
+    let basis_of = |members: &[&Collected]| -> (String, i64, Template) {
+        match members.last() {
+            Some(k) => (k.code.clone(), k.revision, k.template.clone()),
+            None => (latest.row.code.clone(), latest.row.revision, latest.template.clone()),
+        }
+    };
+    let overall_of = |p: Period| -> ServiceResult<(Option<f64>, Tracking, f64)> {
+        let members = in_period(p);
+        let (_, _, t) = basis_of(&members);
+        let b = Basis {
+            template: &t,
+            target_pct: plan.row.target_pct,
+            min_response_rate: plan.row.min_response_rate,
+            previous_pct: None,
+            kpis: None,
+        };
+        let s = score(&members, &b)?;
+        Ok((s.overall_pct, s.tracking, s.response_rate))
+    };
+    let previous = period.previous();
+    let previous_pct = overall_of(previous)?.0;
+    let members = in_period(period);
+    let (template_code, template_revision, template) = basis_of(&members);
+    let basis = Basis {
+        template: &template,
+        target_pct: plan.row.target_pct,
+        min_response_rate: plan.row.min_response_rate,
+        previous_pct,
+        kpis: ss::kpis(c, &period.to_string()).await?,
+    };
+    let scores = score(&members, &basis)?;
+    let mut campaigns = Vec::with_capacity(members.len());
+    let mut corrective_actions = Vec::new();
+    for k in &members {
+        let own = Basis {
+            template: &k.template,
+            target_pct: k.campaign.target_pct,
+            min_response_rate: k.campaign.min_response_rate,
+            previous_pct: None,
+            kpis: None,
+        };
+        campaigns.push(PeriodCampaign {
+            id: k.campaign.id,
+            name: k.campaign.name.clone(),
+            period: k.campaign.period.clone(),
+            status: k.campaign.status.clone(),
+            template_revision: k.revision,
+            invited: k.tracking.invited,
+            answered: k.tracking.answered,
+            overall_pct: score(&[*k], &own)?.overall_pct,
+        });
+        if let Some(car) = ss::corrective_action_for(c, CAR_SOURCE, k.campaign.id).await? {
+            corrective_actions.push(car);
+        }
+    }
+    if let Some(car) = ss::corrective_action_for(c, &period_car_source(&period.to_string()), plan_id).await? {
+        corrective_actions.push(car);
+    }
+    // Periods of the same length that have campaigns, up to this one, plus this one.
+    let mut points: Vec<Period> = parts
+        .iter()
+        .filter_map(|k| k.period.and_then(|p| p.within(period.granularity())))
+        .filter(|p| *p <= period)
+        .chain([period])
+        .collect();
+    points.sort();
+    points.dedup();
+    let skip = points.len().saturating_sub(TREND_POINTS);
+    let mut trend = Vec::new();
+    for p in points.into_iter().skip(skip) {
+        let (overall_pct, t, rate) = overall_of(p)?;
+        trend.push(TrendPoint {
+            period: p.to_string(),
+            overall_pct,
+            response_rate: rate,
+            invited: t.invited,
+            answered: t.answered,
+        });
+    }
+    Ok(PeriodResults {
+        plan_id,
+        plan_name: plan.row.name.clone(),
+        period: period.to_string(),
+        granularity: period.granularity().code().to_owned(),
+        previous_period: previous.to_string(),
+        template_code,
+        template_revision,
+        campaigns,
+        scores,
+        trend,
+        corrective_actions,
     })
 }
 

@@ -243,6 +243,15 @@ pub async fn campaigns(c: &mut Conn<'_>) -> StoreResult<Vec<CampaignRow>> {
         .map_err(map_err))
 }
 
+/// Every campaign of a plan, oldest first.
+pub async fn plan_campaigns(c: &mut Conn<'_>, plan_id: i64) -> StoreResult<Vec<CampaignRow>> {
+    on!(c, e => sqlx::query_as(sql!("SELECT {CAMPAIGN_COLS} FROM survey_campaigns WHERE plan_id = $1 ORDER BY id"))
+        .bind(plan_id)
+        .fetch_all(e)
+        .await
+        .map_err(map_err))
+}
+
 /// The latest closed campaign of the same plan before `id`: "the previous period".
 pub async fn previous_closed_campaign(c: &mut Conn<'_>, plan_id: i64, id: i64) -> StoreResult<Option<CampaignRow>> {
     on!(c, e => sqlx::query_as(sql!(
@@ -558,6 +567,14 @@ pub async fn put_kpis(c: &mut Conn<'_>, period: &str, kpis: &str, external_share
     .fetch_one(e)
     .await
     .map_err(map_err))
+}
+
+/// Every period's KPIs, newest period first (periods sort as text: 2026-05 after 2026 and 2026H1).
+pub async fn all_kpis(c: &mut Conn<'_>) -> StoreResult<Vec<KpiRow>> {
+    on!(c, e => sqlx::query_as(sql!("SELECT {KPI_COLS} FROM survey_kpis ORDER BY period DESC LIMIT 500"))
+        .fetch_all(e)
+        .await
+        .map_err(map_err))
 }
 
 pub async fn kpis(c: &mut Conn<'_>, period: &str) -> StoreResult<Option<KpiRow>> {

@@ -3,6 +3,7 @@
 //! - [`ahp`]: weights from a pairwise comparison matrix (Analytic Hierarchy Process) with the
 //!   consistency check that rejects contradictory judgements (CR ≥ 0.10).
 //! - [`scale`]: named rating scales, e.g. the seeds' five levels 10/8/6/3/1 and 100/80/60/30/0.
+//! - [`period`]: reporting periods (year, half, quarter, month) and which contains which.
 //! - [`scoring`]: manual weights, the indicator tree (≤ 3 levels), item and overall satisfaction,
 //!   NPS, CSAT, response rate, the KPI-based internal score and composite index, free-text
 //!   category counts and the comparison against target that triggers a corrective action.
@@ -11,6 +12,7 @@
 //! weights, shares and rates are fractions on 0–1.
 
 pub mod ahp;
+pub mod period;
 pub mod scale;
 pub mod scoring;
 pub mod template;

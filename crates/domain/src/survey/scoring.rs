@@ -511,6 +511,53 @@ pub fn csat(scale: &RatingScale, scores: &[f64]) -> Result<Option<f64>, DomainEr
     Ok((!scores.is_empty()).then(|| top as f64 / scores.len() as f64 * 100.0))
 }
 
+/// Rating answers to one item gathered across campaigns, which may use different template
+/// revisions and so different scales. Per top score it keeps Σ scores and the count, so S_i is the
+/// seeds' formula exactly when one scale was used, and each answer's share of its own scale's top
+/// otherwise: S_i = Σ_scales (Σ scores ÷ top) ÷ answers × 100.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ItemPool {
+    /// (top score, Σ scores, answers) per scale used.
+    by_top: Vec<(f64, f64, usize)>,
+    /// Answers in their scale's top two levels (for CSAT).
+    pub top_two: usize,
+}
+
+impl ItemPool {
+    /// Adds one answer, which must be a level of `scale` (`field`).
+    pub fn add(&mut self, scale: &RatingScale, score: f64, field: &str) -> Result<(), DomainError> {
+        scale.check_answer(field, score)?;
+        let top = scale.top_score();
+        match self.by_top.iter_mut().find(|(t, _, _)| *t == top) {
+            Some((_, sum, n)) => {
+                *sum += score;
+                *n += 1;
+            }
+            None => self.by_top.push((top, score, 1)),
+        }
+        if scale.is_top_two(score) {
+            self.top_two += 1;
+        }
+        Ok(())
+    }
+
+    pub fn answers(&self) -> usize {
+        self.by_top.iter().map(|(_, _, n)| n).sum()
+    }
+
+    /// S_i in percent; `None` without answers.
+    pub fn satisfaction(&self) -> Option<f64> {
+        match self.by_top.as_slice() {
+            [] => None,
+            [(top, sum, n)] => Some(sum / (*n as f64 * top) * 100.0),
+            many => {
+                let shares: f64 = many.iter().map(|(top, sum, _)| sum / top).sum();
+                Some(shares / self.answers() as f64 * 100.0)
+            }
+        }
+    }
+}
+
 /// Response rate against the plan's minimum.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResponseRate {
@@ -1037,6 +1084,26 @@ mod tests {
         assert_eq!(csat(&RatingScale::five_level_100(), &[80.0, 60.0]).expect("valid"), Some(50.0));
         assert_eq!(csat(&s10, &[]).expect("valid"), None);
         assert_eq!(field_of(csat(&s10, &[10.0, 9.0])), "scores[1]");
+    }
+
+    /// One scale: (10 + 6) ÷ (2 × 10) = 80 %, as `item_satisfaction`. Two revisions' scales:
+    /// 8 of 10 and 60 of 100 → (0.8 + 0.6) ÷ 2 = 70 %. Top two: 10 and 8 (scale 10), 100 and 80.
+    #[test]
+    fn pooled_items_across_scales() {
+        let (s10, s100) = (RatingScale::five_level_10(), RatingScale::five_level_100());
+        let mut p = ItemPool::default();
+        assert_eq!(p.satisfaction(), None);
+        p.add(&s10, 10.0, "q").expect("valid");
+        p.add(&s10, 6.0, "q").expect("valid");
+        assert_eq!(p.satisfaction(), item_satisfaction(&s10, &[10.0, 6.0]).expect("valid"));
+        assert_eq!((p.answers(), p.top_two), (2, 1));
+        let mut p = ItemPool::default();
+        p.add(&s10, 8.0, "q").expect("valid");
+        p.add(&s100, 60.0, "q").expect("valid");
+        assert!((p.satisfaction().expect("answered") - 70.0).abs() < TOL);
+        assert_eq!(p.top_two, 1);
+        assert_eq!(field_of(p.add(&s100, 7.0, "answers.q")), "answers.q");
+        assert_eq!(p.answers(), 2);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::ahp::{AhpResult, weights_or_reject};
+use super::percentage;
 use super::scale::RatingScale;
 use super::scoring::{IndicatorNode, IndicatorTree, to_multipliers};
 use crate::DomainError;
@@ -36,7 +37,9 @@ pub enum WeightMethod {
 }
 
 /// One indicator (一级/二级/三级指标) with its names; `weight` is relative to its siblings and
-/// required for manual weights, ignored (recomputed) with AHP.
+/// required for manual weights, ignored (recomputed) with AHP. `threshold` (percent) is the
+/// indicator's own floor: results under it open a corrective action even when the overall meets
+/// the target (SPEC C8; seeds: 对于客户不满意的项目 … 2 个工作日之内发出纠正/预防措施处理单).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndicatorSpec {
     pub code: String,
@@ -46,6 +49,8 @@ pub struct IndicatorSpec {
     pub name_en: String,
     #[serde(default)]
     pub weight: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
 }
 
 /// A pairwise comparison matrix for the children of `parent` (`None`: the top level), rows and
@@ -189,6 +194,7 @@ impl Template {
                 name_zh: required_text(&format!("indicators[{i}].name_zh"), &n.name_zh, MAX_NAME)?,
                 name_en: required_text(&format!("indicators[{i}].name_en"), &n.name_en, MAX_NAME)?,
                 weight: n.weight,
+                threshold: n.threshold.map(|t| percentage(format!("indicators[{i}].threshold"), t)).transpose()?,
             });
         }
         let mut ahp = Vec::new();
@@ -353,6 +359,11 @@ impl Template {
             .collect()
     }
 
+    /// Indicators with their own floor (percent), by code: the `thresholds` of `scoring::compare`.
+    pub fn thresholds(&self) -> BTreeMap<String, f64> {
+        self.spec.indicators.iter().filter_map(|n| n.threshold.map(|t| (n.code.clone(), t))).collect()
+    }
+
     pub fn indicator(&self, code: &str) -> Option<&IndicatorSpec> {
         self.spec.indicators.iter().find(|n| n.code == code)
     }
@@ -452,6 +463,16 @@ mod tests {
         assert!(
             matches!(Template::parse(spec(k)), Err(DomainError::Invalid { ref field, .. }) if field == "questions[0].indicator")
         );
+        let mut k = j.clone();
+        k["indicators"][3]["threshold"] = 120.into();
+        assert!(
+            matches!(Template::parse(spec(k)), Err(DomainError::Invalid { ref field, .. }) if field == "indicators[3].threshold")
+        );
+        let mut k = j.clone();
+        k["indicators"][2]["threshold"] = 70.into();
+        let t = Template::parse(spec(k)).expect("threshold");
+        assert_eq!(t.thresholds(), BTreeMap::from([("S".to_owned(), 70.0)]));
+        assert!(serde_json::to_string(&t.spec).expect("json").contains("\"threshold\":70"));
         let mut k = j;
         k["audience"] = "martians".into();
         assert!(matches!(Template::parse(spec(k)), Err(DomainError::Invalid { ref field, .. }) if field == "audience"));

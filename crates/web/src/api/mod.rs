@@ -108,7 +108,12 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(escalation::inbox))
         .routes(routes!(escalation::mark_read))
         .routes(routes!(escalation::mark_all_read))
-        .routes(routes!(escalation::sla_report));
+        .routes(routes!(escalation::sla_report))
+        .routes(routes!(surveys::get_plan))
+        .routes(routes!(surveys::period_results))
+        .routes(routes!(surveys::period_export))
+        .routes(routes!(surveys::list_kpis))
+        .routes(routes!(surveys::period_corrective_action));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts()
 }
 

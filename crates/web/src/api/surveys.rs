@@ -133,7 +133,8 @@ pub async fn list_plans(State(st): State<AppState>, a: ApiActor) -> ApiResult<Js
 pub struct CampaignBody {
     pub plan_id: i64,
     pub name: String,
-    /// Reporting period, e.g. `2026H1`.
+    /// Reporting period: a year `2026`, half `2026H1`, quarter `2026Q2` or month `2026-05`
+    /// (422 naming `period` otherwise); results per period pool the campaigns inside a period.
     pub period: String,
     #[serde(default)]
     pub anonymous: bool,
@@ -213,6 +214,8 @@ pub struct ItemDto {
     pub weight: f64,
     /// The seeds' multiplier (weight × number of items).
     pub multiplier: f64,
+    /// The item's own floor: below it a corrective action is due even when the overall meets the target.
+    pub threshold_pct: Option<f64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -228,10 +231,15 @@ pub struct ResultsDto {
     pub nps: Option<f64>,
     pub csat_pct: Option<f64>,
     pub target_pct: f64,
+    /// Overall below target, or an indicator below its own threshold (`below_threshold`).
     pub below_target: bool,
     /// Also: tracking, levels (roll-up per tree level), formula_zh/en, nps_detail, previous_pct,
-    /// delta_vs_target, delta_vs_previous, internal, composite, feedback, texts, choices,
-    /// corrective_action.
+    /// delta_vs_target, delta_vs_previous, overall_below_target, below_threshold ([{code, name_zh,
+    /// name_en, satisfaction_pct, threshold_pct}]), internal, composite, feedback, texts, choices;
+    /// per campaign: campaign_id, name, period, status, version, plan_id, template_code,
+    /// template_revision, corrective_action; per period: plan_id, plan_name, period, granularity,
+    /// previous_period, template_code, template_revision, campaigns, trend ([{period,
+    /// overall_pct, response_rate, invited, answered}]), corrective_actions.
     #[serde(flatten)]
     #[schema(value_type = Object)]
     pub rest: Map<String, Value>,
@@ -245,7 +253,12 @@ pub async fn results(State(st): State<AppState>, a: ApiActor, Path(id): Path<i64
 }
 
 fn results_dto(r: loopdesk_service::surveys::CampaignResults) -> ApiResult<ResultsDto> {
-    let mut rest = object(&r)?;
+    let rest = object(&r)?;
+    scores_dto(r.scores, rest)
+}
+
+/// The documented figures, plus every other field of `rest` (the serialised result) as it is.
+fn scores_dto(r: loopdesk_service::surveys::Scores, mut rest: Map<String, Value>) -> ApiResult<ResultsDto> {
     for k in [
         "response_rate",
         "min_response_rate",
@@ -270,6 +283,7 @@ fn results_dto(r: loopdesk_service::surveys::CampaignResults) -> ApiResult<Resul
             satisfaction_pct: i.satisfaction_pct,
             weight: i.weight,
             multiplier: i.multiplier,
+            threshold_pct: i.threshold_pct,
         })
         .collect();
     Ok(ResultsDto {
@@ -284,6 +298,95 @@ fn results_dto(r: loopdesk_service::surveys::CampaignResults) -> ApiResult<Resul
         below_target: r.below_target,
         rest,
     })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodQuery {
+    /// `2026` (year), `2026H1` (half), `2026Q2` (quarter) or `2026-05` (month); default: the newest
+    /// period of the plan's frequency.
+    pub period: Option<String>,
+    /// Export only: zh (default) or en headers.
+    pub lang: Option<String>,
+}
+
+/// Results of a plan over a period: every campaign of the plan whose own period lies inside it,
+/// pooled and scored on the newest template revision among them; compared with the plan's target
+/// and with the previous period of the same length; `trend` has up to eight periods for a chart.
+/// 422 names `period` when it does not parse.
+#[utoipa::path(get, path = "/survey-plans/{id}/results", tag = "surveys", params(("id" = i64, Path), PeriodQuery),
+    responses((status = 200, body = ResultsDto), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn period_results(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+    ApiQuery(q): ApiQuery<PeriodQuery>,
+) -> ApiResult<Json<ResultsDto>> {
+    let r = st.svc.survey_period_results(&a.actor, id, q.period.as_deref()).await?;
+    let rest = object(&r)?;
+    scores_dto(r.scores, rest).map(Json)
+}
+
+/// XLSX with 客户满意度调查汇总表 and 意见/建议分类统计表 over a plan's period.
+#[utoipa::path(get, path = "/survey-plans/{id}/export", tag = "surveys", params(("id" = i64, Path), PeriodQuery),
+    responses((status = 200, description = "the workbook"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn period_export(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+    ApiQuery(q): ApiQuery<PeriodQuery>,
+) -> ApiResult<Response> {
+    let zh = q.lang.as_deref() != Some("en");
+    let sheets = st.svc.survey_period_report_sheets(&a.actor, id, q.period.as_deref(), zh).await?;
+    Ok(download(
+        tabular::write_xlsx_sheets(&sheets)?,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &format!("survey-plan-{id}-results.xlsx"),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodBody {
+    /// `2026`, `2026H1`, `2026Q2` or `2026-05`.
+    pub period: String,
+}
+
+/// Open the corrective-action request of a plan's period that is below target (overall, or an
+/// indicator under its own threshold), due in 2 working days. 422 naming `period` when the period
+/// is on target; 409 when it already has one.
+#[utoipa::path(post, path = "/survey-plans/{id}/corrective-action", tag = "surveys", params(("id" = i64, Path)),
+    request_body = PeriodBody,
+    responses((status = 201, body = RecordDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn period_corrective_action(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+    JsonBody(b): JsonBody<PeriodBody>,
+) -> ApiResult<(StatusCode, Json<RecordDto>)> {
+    let car = st.svc.open_period_corrective_action(&a.actor, id, &b.period).await?;
+    Ok((StatusCode::CREATED, Json(RecordDto(object(&car)?))))
+}
+
+/// One plan.
+#[utoipa::path(get, path = "/survey-plans/{id}", tag = "surveys", params(("id" = i64, Path)),
+    responses((status = 200, body = RecordDto), (status = 404, body = ErrorBody)))]
+pub async fn get_plan(State(st): State<AppState>, a: ApiActor, Path(id): Path<i64>) -> ApiResult<Json<RecordDto>> {
+    Ok(Json(plan_dto(st.svc.survey_plan(&a.actor, id).await?)?))
+}
+
+/// Every period's internal KPIs, newest first.
+#[utoipa::path(get, path = "/survey-kpis", tag = "surveys", responses((status = 200, body = Vec<RecordDto>)))]
+pub async fn list_kpis(State(st): State<AppState>, a: ApiActor) -> ApiResult<Json<Vec<RecordDto>>> {
+    let rows = st.svc.survey_kpi_sets(&a.actor).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let mut m = object(&r)?;
+        let kpis: Value = serde_json::from_str(&r.kpis).unwrap_or(Value::Null);
+        m.insert("kpis".into(), kpis);
+        out.push(RecordDto(m));
+    }
+    Ok(Json(out))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -354,7 +457,9 @@ pub struct KpiBody {
     pub external_share: Option<f64>,
 }
 
-/// Internal self-assessment KPIs of a period (creates or replaces).
+/// Internal self-assessment KPIs of a period (creates or replaces). The period is written like a
+/// campaign's (`2026`, `2026H1`, `2026Q2`, `2026-05`); the campaign and period results of the same
+/// period use them for the composite index.
 #[utoipa::path(put, path = "/survey-kpis/{period}", tag = "surveys", params(("period" = String, Path)), request_body = KpiBody,
     responses((status = 200, body = RecordDto), (status = 422, body = ErrorBody)))]
 pub async fn put_kpis(
