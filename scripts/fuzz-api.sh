@@ -23,7 +23,8 @@ if ! "$st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
-cargo build --locked -p loopdesk
+# The binary exactly as the test run built it (same features, so no second build after the tests).
+cargo test --workspace --locked --no-run --quiet
 bin=target/debug/loopdesk
 
 work=$(mktemp -d)

@@ -320,6 +320,7 @@ pub async fn remind(State(st): State<AppState>, a: ApiActor, Path(id): Path<i64>
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// zh (default) or en headers.
