@@ -241,7 +241,7 @@ pub struct CaseQuery {
     pub from: Option<DateTime<Utc>>,
     /// Received before (RFC 3339).
     pub to: Option<DateTime<Utc>>,
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
     #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u32>,
@@ -813,6 +813,7 @@ pub struct LinkBody {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(as = CaseLinkDto)] // not the survey invitation's `LinkDto`: one name in the document, one shape
 pub struct LinkDto {
     /// related, split_into, split_from
     pub kind: String,

@@ -129,7 +129,7 @@ pub struct CustomerQuery {
     pub q: Option<String>,
     pub region: Option<String>,
     pub category: Option<String>,
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
     #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u32>,
@@ -257,7 +257,7 @@ impl From<Communication> for CommunicationDto {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
     #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u32>,
@@ -553,8 +553,12 @@ pub struct RowErrorDto {
 #[derive(Serialize, ToSchema)]
 pub struct ImportRejectedDto {
     pub error: ErrorDetail,
-    /// Download the report at /api/v1/imports/{report_id}/report.csv
+    /// Download the report at /api/v1/imports/{report_id}/report.csv. Only with rejected rows
+    /// (code `import_rejected`); a bad `kind` or file is a plain error.
+    #[schema(required = false)]
     pub report_id: i64,
+    /// Only with rejected rows.
+    #[schema(required = false)]
     pub errors: Vec<RowErrorDto>,
 }
 

@@ -6,6 +6,7 @@ mod calendars;
 pub(crate) mod cases;
 pub(crate) mod customers;
 mod dto;
+mod errors;
 mod org;
 mod surveys;
 
@@ -103,7 +104,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(surveys::put_kpis))
         .routes(routes!(surveys::classify))
         .routes(routes!(surveys::corrective_actions));
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts()
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
+    (router.layer(axum::middleware::from_fn(errors::json_errors)), errors::document_common_errors(doc))
 }
 
 /// Query-string parameters whose errors name the parameter.

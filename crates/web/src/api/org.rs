@@ -23,7 +23,7 @@ pub struct UserQuery {
     pub department_id: Option<i64>,
     pub role: Option<String>,
     pub active: Option<bool>,
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
     #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u32>,
