@@ -141,10 +141,10 @@ pub(crate) fn apply_json_edits(mut doc: Value, edits: &[JsonEdit]) -> Value {
             0 => *node = e.atom.clone(),
             1 => match parent.as_deref().and_then(|p| doc.pointer_mut(p)) {
                 Some(Value::Array(items)) => {
-                    if let Ok(i) = last.parse::<usize>() {
-                        if i < items.len() {
-                            items.remove(i);
-                        }
+                    if let Ok(i) = last.parse::<usize>()
+                        && i < items.len()
+                    {
+                        items.remove(i);
                     }
                 }
                 Some(Value::Object(map)) => {
