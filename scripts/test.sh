@@ -30,3 +30,7 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+
+# Property-based fuzzing of the HTTP API from its OpenAPI document (schemathesis from PyPI, in a
+# venv under target/), on SQLite and PostgreSQL; see the script for what it checks.
+./scripts/fuzz-api.sh

@@ -189,4 +189,47 @@ mod tests {
         assert_eq!(Regime::Fda.deadline(t).to_rfc3339(), "2026-03-31T08:00:00+00:00");
         assert!(Regime::parse("mdr").is_err());
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::fuzz::{apply_text_edits, refused_with_field, text_edits};
+
+        proptest! {
+            /// Any pattern, or a damaged default, is a format or refused on `number_format`; a
+            /// format gives distinct numbers to distinct (year, sequence) pairs within its width,
+            /// in its own character set.
+            #[test]
+            fn number_formats_parse_or_name_the_field(
+                raw in prop_oneof!["\\PC{0,48}", "[A-Z{}/_Y N-]{0,30}"],
+                edits in text_edits(3),
+                y1 in 1000_i32..=9999, y2 in 1000_i32..=9999, s1 in 0_i64..1_000, s2 in 0_i64..1_000,
+            ) {
+                for pattern in [raw, apply_text_edits(DEFAULT_NUMBER_FORMAT, &edits)] {
+                    let r = NumberFormat::parse(&pattern);
+                    refused_with_field(&r)?;
+                    match r {
+                        Err(DomainError::Invalid { field, .. }) => prop_assert_eq!(field, "number_format"),
+                        Err(e) => prop_assert!(false, "{e:?}"),
+                        Ok(f) => {
+                            let (a, b) = (f.format(y1, s1), f.format(y2, s2));
+                            prop_assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || "-_/{}".contains(c)), "{a}");
+                            let same_year = if pattern.contains("{YYYY}") { y1 == y2 } else { y1 % 100 == y2 % 100 };
+                            prop_assert_eq!(a == b, same_year && s1 == s2, "{} for {}/{} and {} for {}/{}", a, y1, s1, b, y2, s2);
+                        }
+                    }
+                }
+            }
+
+            #[test]
+            fn case_values_parse_or_name_the_field(text in "\\PC{0,16}") {
+                refused_with_field(&Severity::parse(&text))?;
+                refused_with_field(&Responsibility::parse(&text))?;
+                refused_with_field(&IntakeChannel::parse(&text))?;
+                refused_with_field(&CaseType::parse(&text))?;
+                refused_with_field(&Regime::parse(&text))?;
+            }
+        }
+    }
 }

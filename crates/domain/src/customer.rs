@@ -322,4 +322,75 @@ mod tests {
         assert_eq!(generated_customer_code(42), "C000042");
         assert_eq!(parse_customer_code(" hx-01 ").unwrap(), "HX-01");
     }
+
+    /// The cell parsers of an import row, fed anything: a value, or a refusal naming the field
+    /// they were given (so the row report can put it under the right column).
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+        use crate::fuzz::refused_with_field;
+
+        fn names(field: &str, r: &Result<impl std::fmt::Debug, DomainError>) -> bool {
+            match r {
+                Err(DomainError::Invalid { field: f, .. }) => f == field,
+                _ => true,
+            }
+        }
+
+        /// Text near what cells hold: digits, separators, currency signs, dates, Chinese.
+        fn cell() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "\\PC{0,24}",
+                "[0-9 ,.，¥￥元+\\-/@a-zA-Z是否新老]{0,24}",
+                prop::sample::select(vec![
+                    "2025-02-29",
+                    "2024/2/29",
+                    "2025.13.01",
+                    "+262143-12-31",
+                    "-0.",
+                    ".5",
+                    "¥-1",
+                    "1,2,3.4,5",
+                    "92233720368547758.07",
+                    "92233720368547758.08",
+                    "-92233720368547758.08",
+                    "x@y.",
+                    "@a.b",
+                ])
+                .prop_map(str::to_owned),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn cell_parsers_refuse_by_field(text in cell()) {
+                let checks: [(&str, Result<String, DomainError>); 9] = [
+                    ("code", parse_customer_code(&text)),
+                    ("phones", parse_phones("phones", &text).map(|v| v.join("|"))),
+                    ("emails", parse_emails("emails", &text).map(|v| v.join("|"))),
+                    ("is_new", parse_flag("is_new", &text).map(|v| v.to_string())),
+                    ("ship_date", parse_date("ship_date", &text).map(|v| v.to_string())),
+                    ("warranty_end", parse_optional_date("warranty_end", &text).map(|v| format!("{v:?}"))),
+                    ("value", parse_cny("value", &text).map(|v| v.to_string())),
+                    ("kind", CustomerKind::parse(&text).map(|v| v.code().to_owned())),
+                    ("category", CustomerCategory::parse(&text).map(|v| v.code().to_owned())),
+                ];
+                for (field, r) in checks {
+                    refused_with_field(&r)?;
+                    prop_assert!(names(field, &r), "{field}: {r:?}");
+                }
+                for r in [Channel::parse(&text).map(|_| ()), Direction::parse(&text).map(|_| ()),
+                    Stage::parse(&text).map(|_| ()), ContractStatus::parse(&text).map(|_| ())] {
+                    refused_with_field(&r)?;
+                }
+            }
+
+            /// Amounts survive export and import exactly (i64::MIN has no positive twin and is left out).
+            #[test]
+            fn money_round_trips(fen in -i64::MAX..=i64::MAX) {
+                prop_assert_eq!(parse_cny("value", &format_cny(fen)), Ok(fen));
+            }
+        }
+    }
 }

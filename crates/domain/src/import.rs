@@ -163,7 +163,7 @@ impl<'a> Row<'a> {
             .columns()
             .iter()
             .position(|c| c.key == key)
-            .and_then(|ci| self.pos[ci])
+            .and_then(|ci| self.pos.get(ci).copied().flatten())
             .and_then(|i| self.cells.get(i))
             .map(|s| s.trim())
             .unwrap_or("")
@@ -224,6 +224,87 @@ mod tests {
             for zh in [true, false] {
                 let pos = map_headers(sheet, &headers(sheet, zh)).unwrap();
                 assert!(pos.iter().enumerate().all(|(i, p)| *p == Some(i)));
+            }
+        }
+    }
+
+    #[test]
+    fn a_mapping_of_another_sheet_reads_as_empty_not_a_panic() {
+        let pos = map_headers(Sheet::Contacts, &headers(Sheet::Contacts, true)).unwrap();
+        let cells = s(&["C1", "王工", "经理", "1", "a@b.cn", "是"]);
+        let row = Row::new(2, Sheet::Customers, &cells, &pos);
+        assert_eq!(row.get("notes"), "");
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+        use crate::fuzz::refused_with_field;
+
+        /// Headers as people type them: any sheet's header in either language or as its key, with
+        /// stray spaces, a BOM, a required-marker asterisk or changed case; or junk.
+        fn header() -> impl Strategy<Value = String> {
+            let known: Vec<&'static str> =
+                Sheet::ALL.iter().flat_map(|s| s.columns()).flat_map(|c| [c.zh, c.en, c.key]).collect();
+            prop_oneof![
+                4 => (prop::sample::select(known), 0_u8..5).prop_map(|(h, dress)| match dress {
+                    0 => h.to_owned(),
+                    1 => format!("  {h} "),
+                    2 => format!("\u{feff}{h}"),
+                    3 => format!("{h}*"),
+                    _ => h.to_uppercase(),
+                }),
+                1 => "\\PC{0,10}",
+            ]
+        }
+
+        proptest! {
+            /// Any header row maps or is refused on row 1 naming the column; a mapping puts each
+            /// column at a distinct position of the row and has every required column; any data
+            /// row read through it (short, long, blank) gives trimmed cells of that row.
+            #[test]
+            fn header_mapping_and_row_reading_never_panic(
+                sheet in prop::sample::select(Sheet::ALL.to_vec()),
+                other in prop::sample::select(Sheet::ALL.to_vec()),
+                hs in prop::collection::vec(header(), 0..16),
+                cells in prop::collection::vec("\\PC{0,6}", 0..20),
+            ) {
+                match map_headers(sheet, &hs) {
+                    Ok(pos) => {
+                        prop_assert_eq!(pos.len(), sheet.columns().len());
+                        let mut used = std::collections::BTreeSet::new();
+                        for (c, p) in sheet.columns().iter().zip(&pos) {
+                            prop_assert!(!c.required || p.is_some(), "required {} unmapped", c.key);
+                            if let Some(i) = p {
+                                prop_assert!(*i < hs.len() && used.insert(*i));
+                            }
+                        }
+                        for read_as in [sheet, other] {
+                            let row = Row::new(2, read_as, &cells, &pos);
+                            for c in read_as.columns() {
+                                let v = row.get(c.key);
+                                prop_assert!(v.is_empty() || cells.iter().any(|x| x.trim() == v));
+                            }
+                            let _ = row.is_blank();
+                        }
+                    }
+                    Err(errors) => {
+                        prop_assert!(!errors.is_empty());
+                        for e in errors {
+                            prop_assert_eq!(e.row, 1);
+                            prop_assert!(!e.reason.is_empty());
+                        }
+                    }
+                }
+            }
+
+            #[test]
+            fn sheet_names_parse_or_name_the_kind(text in "\\PC{0,12}") {
+                let r = Sheet::parse(&text);
+                refused_with_field(&r)?;
+                let names_kind = matches!(r, Err(DomainError::Invalid { ref field, .. }) if field == "kind");
+                prop_assert!(r.is_ok() || names_kind, "{:?}", r);
             }
         }
     }

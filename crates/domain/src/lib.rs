@@ -9,6 +9,8 @@ pub mod calendar;
 pub mod case;
 pub mod customer;
 pub mod error;
+#[cfg(test)]
+mod fuzz;
 pub mod import;
 pub mod locale;
 pub mod org;

@@ -10,13 +10,15 @@ pub struct Page {
 impl Page {
     pub const DEFAULT_PER_PAGE: u32 = 50;
     pub const MAX_PER_PAGE: u32 = 500;
+    /// Far beyond any real list, and within a signed 32-bit integer as the API documents it.
+    pub const MAX_PAGE: u32 = 1_000_000;
 
     /// Missing values take defaults; out-of-range values are refused, not silently clamped.
     pub fn parse(page: Option<u32>, per_page: Option<u32>) -> Result<Page, crate::DomainError> {
         let page = page.unwrap_or(1);
         let per_page = per_page.unwrap_or(Self::DEFAULT_PER_PAGE);
-        if page == 0 {
-            return Err(crate::DomainError::invalid("page", "must be 1 or more"));
+        if page == 0 || page > Self::MAX_PAGE {
+            return Err(crate::DomainError::invalid("page", format!("must be between 1 and {}", Self::MAX_PAGE)));
         }
         if per_page == 0 || per_page > Self::MAX_PER_PAGE {
             return Err(crate::DomainError::invalid(
@@ -70,6 +72,11 @@ mod tests {
             matches!(Page::parse(Some(0), None), Err(crate::DomainError::Invalid { field, .. }) if field == "page")
         );
         assert!(Page::parse(None, Some(501)).is_err());
+        // Found by the API fuzzer: 2^31 was accepted although the API documents 32-bit integers.
+        assert!(Page::parse(Some(Page::MAX_PAGE), None).is_ok());
+        assert!(
+            matches!(Page::parse(Some(2_147_483_648), None), Err(crate::DomainError::Invalid { field, .. }) if field == "page")
+        );
         let p = Paged { items: vec![1], total: 101, page: 1, per_page: 50 };
         assert_eq!(p.pages(), 3);
         let empty: Paged<u8> = Paged { items: vec![], total: 0, page: 1, per_page: 50 };

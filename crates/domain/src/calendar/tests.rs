@@ -5,6 +5,7 @@ use chrono_tz::{America, Asia, Europe, Tz};
 use proptest::prelude::*;
 
 use super::*;
+use crate::fuzz::{apply_json_edits, apply_text_edits, json_edits, refused_with_field, text_edits};
 
 fn p(s: &str) -> Period {
     s.parse().expect("period")
@@ -363,10 +364,10 @@ proptest! {
 
     #[test]
     fn parsers_never_panic_on_arbitrary_text(text in any::<String>()) {
-        let _ = Calendar::from_json(&text);
-        let _ = parse_exceptions_csv(&text);
-        let _ = parse_exceptions_ical(&text);
-        let _ = text.parse::<Period>();
+        refused_with_field(&Calendar::from_json(&text))?;
+        refused_with_field(&parse_exceptions_csv(&text))?;
+        refused_with_field(&parse_exceptions_ical(&text))?;
+        refused_with_field(&text.parse::<Period>())?;
     }
 
     #[test]
@@ -380,9 +381,83 @@ proptest! {
         "\"periods\":", "[\"08:30\",\"12:00\"]", "999999999999999999999",
     ]), 0..40)) {
         let text = parts.concat();
-        let _ = Calendar::from_json(&text);
-        let _ = parse_exceptions_csv(&text);
-        let _ = parse_exceptions_ical(&text);
-        let _ = text.parse::<Period>();
+        refused_with_field(&Calendar::from_json(&text))?;
+        refused_with_field(&parse_exceptions_csv(&text))?;
+        refused_with_field(&parse_exceptions_ical(&text))?;
+        refused_with_field(&text.parse::<Period>())?;
     }
+
+    /// What we export we import unchanged: CSV, iCalendar and the JSON contract.
+    #[test]
+    fn exports_import_unchanged(cal in any_calendar()) {
+        let rows: Vec<(NaiveDate, DayRule)> = cal.exceptions().iter().map(|(d, r)| (*d, r.clone())).collect();
+        prop_assert_eq!(parse_exceptions_csv(&exceptions_to_csv(cal.exceptions())), Ok(rows.clone()));
+        prop_assert_eq!(parse_exceptions_ical(&exceptions_to_ical(cal.exceptions())), Ok(rows));
+        let json = serde_json::to_string(&cal.to_spec()).expect("json");
+        prop_assert_eq!(Calendar::from_json(&json), Ok(cal));
+    }
+
+    /// Damaged exports: a refusal naming the line, event or field, or a calendar that still works.
+    #[test]
+    fn damaged_exports_are_refused_by_field(cal in any_calendar(), edits in text_edits(4), s in instant()) {
+        let csv = apply_text_edits(&exceptions_to_csv(cal.exceptions()), &edits);
+        refused_with_field(&parse_exceptions_csv(&csv))?;
+        let ics = apply_text_edits(&exceptions_to_ical(cal.exceptions()), &edits);
+        refused_with_field(&parse_exceptions_ical(&ics))?;
+        let json = apply_text_edits(&serde_json::to_string(&cal.to_spec()).expect("json"), &edits);
+        let r = Calendar::from_json(&json);
+        refused_with_field(&r)?;
+        if let Ok(c) = r {
+            refused_with_field(&due(&c, s, Duration::WorkingDays(3)))?;
+        }
+    }
+
+    /// Structural damage to the JSON contract (values swapped for others, keys dropped or added,
+    /// dates repeated): refused naming the field, or a calendar whose arithmetic still works.
+    #[test]
+    fn mutated_calendar_json_is_refused_by_field(cal in any_calendar(), edits in json_edits(5), s in instant()) {
+        let doc = serde_json::to_value(cal.to_spec()).expect("json");
+        let r = Calendar::from_json(&apply_json_edits(doc, &edits).to_string());
+        refused_with_field(&r)?;
+        if let Ok(c) = r {
+            refused_with_field(&due(&c, s, mins(90)))?;
+            let _ = elapsed_working(&c, s, s + TimeDelta::days(3));
+        }
+    }
+}
+
+/// Sorted, non-touching periods of one day (possibly none).
+fn any_periods() -> impl Strategy<Value = Vec<Period>> {
+    prop::collection::btree_set(0_u16..=MINUTES_PER_DAY, 0..=8).prop_map(|bounds| {
+        let b: Vec<u16> = bounds.into_iter().collect();
+        b.chunks_exact(2).map(|w| Period::new(w[0], w[1]).expect("ordered bounds")).collect()
+    })
+}
+
+fn any_rule() -> impl Strategy<Value = DayRule> {
+    (0_u8..3, any_periods()).prop_map(|(k, mut periods)| {
+        if periods.is_empty() {
+            periods.push(p("09:00-17:00"));
+        }
+        match k {
+            0 => DayRule::Holiday,
+            1 => DayRule::Workday(periods),
+            _ => DayRule::Hours(periods),
+        }
+    })
+}
+
+/// Any valid calendar: one of a few zones, random weekly hours, exceptions from 1900 to 2199.
+fn any_calendar() -> impl Strategy<Value = Calendar> {
+    let zones = vec![Asia::Shanghai, Europe::Berlin, America::Santiago, Tz::UTC];
+    (
+        prop::sample::select(zones),
+        prop::array::uniform7(any_periods()),
+        prop::collection::btree_map(0_i64..109_500, any_rule(), 0..12),
+    )
+        .prop_map(|(tz, weekly, ex)| {
+            let base = date(1900, 1, 1);
+            let exceptions = ex.into_iter().map(|(d, r)| (base + TimeDelta::days(d), r)).collect();
+            Calendar::new(tz, weekly, exceptions).expect("valid by construction")
+        })
 }

@@ -123,10 +123,12 @@ fn flowchart_marks_the_current_state_and_escapes() {
 mod never_panics {
     use proptest::prelude::*;
 
+    use crate::fuzz::{apply_json_edits, apply_text_edits, json_edits, refused_with_field, text_edits};
+
     proptest! {
         #[test]
         fn parse_never_panics(s in "\\PC{0,400}") {
-            let _ = super::ProcessDefinition::parse(&s);
+            refused_with_field(&super::ProcessDefinition::parse(&s))?;
         }
 
         #[test]
@@ -134,7 +136,38 @@ mod never_panics {
             let text = toml::to_string(&super::complaint()).unwrap();
             let cut = cut.min(text.len());
             let cut = (0..=cut).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
-            let _ = super::ProcessDefinition::parse(&format!("{}{}{}", &text[..cut], junk, &text[cut..]));
+            refused_with_field(&super::ProcessDefinition::parse(&format!("{}{}{}", &text[..cut], junk, &text[cut..])))?;
+        }
+
+        /// Structural mutations of a shipped definition (fields replaced, removed, duplicated):
+        /// refused naming the field, or accepted and then drawable and stable through TOML.
+        #[test]
+        fn mutated_definitions_are_refused_by_field_or_usable(
+            t in prop::sample::select(super::CASE_TYPES.to_vec()),
+            edits in json_edits(6),
+        ) {
+            let base = serde_json::to_value(super::default_definition(t).unwrap()).unwrap();
+            let text = apply_json_edits(base, &edits).to_string();
+            let r = super::ProcessDefinition::parse(&text);
+            refused_with_field(&r)?;
+            if let Ok(d) = r {
+                let _ = d.to_svg(Some(&d.initial), true);
+                let _ = d.to_svg(None, false);
+                let again = super::ProcessDefinition::parse(&toml::to_string(&d).unwrap());
+                prop_assert_eq!(again.as_ref(), Ok(&d));
+            }
+        }
+
+        /// Character-level damage to the TOML and JSON forms: always a named refusal or a definition.
+        #[test]
+        fn damaged_definition_text_is_refused_by_field(
+            t in prop::sample::select(super::CASE_TYPES.to_vec()),
+            json in any::<bool>(),
+            edits in text_edits(4),
+        ) {
+            let d = super::default_definition(t).unwrap();
+            let text = if json { serde_json::to_string_pretty(&d).unwrap() } else { toml::to_string(&d).unwrap() };
+            refused_with_field(&super::ProcessDefinition::parse(&apply_text_edits(&text, &edits)))?;
         }
     }
 }

@@ -477,4 +477,49 @@ mod tests {
         k["audience"] = "martians".into();
         assert!(matches!(Template::parse(spec(k)), Err(DomainError::Invalid { ref field, .. }) if field == "audience"));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::fuzz::{apply_json_edits, json_edits, refused_with_field};
+
+        fn manual_example() -> serde_json::Value {
+            let mut j = example();
+            j["weight_method"] = "manual".into();
+            for (i, w) in [50.0, 30.0, 20.0, 60.0, 40.0].into_iter().enumerate() {
+                j["indicators"][i]["weight"] = w.into();
+            }
+            j["scale"] = serde_json::json!({"name": "百分制", "levels": [
+                {"value": 100, "label_zh": "很满意", "label_en": "Very satisfied"},
+                {"value": 60, "label_zh": "一般", "label_en": "Neutral"},
+                {"value": 0, "label_zh": "不满意", "label_en": "Dissatisfied"}
+            ]});
+            j
+        }
+
+        proptest! {
+            /// Mutated templates (AHP and manual weights, custom scale) are refused naming the
+            /// field, or accepted with finite item weights summing to 1 — and the stored form of
+            /// an accepted template parses again, as it is on every read.
+            #[test]
+            fn mutated_templates_are_refused_by_field_or_sound(ahp in any::<bool>(), edits in json_edits(6)) {
+                let base = if ahp { example() } else { manual_example() };
+                let Ok(spec) = serde_json::from_value::<TemplateSpec>(apply_json_edits(base, &edits)) else {
+                    return Ok(()); // a shape error: the web layer names it from serde's path
+                };
+                let r = Template::parse(spec);
+                refused_with_field(&r)?;
+                if let Ok(t) = r {
+                    let w = t.item_weights();
+                    prop_assert!(w.iter().all(|i| i.weight.is_finite() && i.weight >= 0.0 && i.multiplier.is_finite()), "{w:?}");
+                    let sum: f64 = w.iter().map(|i| i.weight).sum();
+                    prop_assert!(w.is_empty() || (sum - 1.0).abs() < 1e-9, "weights sum to {sum}");
+                    let again = Template::parse(t.spec.clone());
+                    prop_assert!(again.is_ok(), "stored spec no longer parses: {again:?}");
+                    prop_assert_eq!(again.map(|a| a.item_weights()).ok(), Some(w));
+                }
+            }
+        }
+    }
 }

@@ -198,6 +198,7 @@ pub async fn elapsed(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct YearQuery {
     /// The year whose exceptions are read or replaced, e.g. 2025.

@@ -220,6 +220,7 @@ pub async fn get_case(State(st): State<AppState>, a: ApiActor, Path(id): Path<i6
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CaseQuery {
     pub state: Option<String>,
@@ -240,7 +241,9 @@ pub struct CaseQuery {
     pub from: Option<DateTime<Utc>>,
     /// Received before (RFC 3339).
     pub to: Option<DateTime<Utc>>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u32>,
 }
 
@@ -810,6 +813,7 @@ pub struct LinkBody {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(as = CaseLinkDto)] // not the survey invitation's `LinkDto`: one name in the document, one shape
 pub struct LinkDto {
     /// related, split_into, split_from
     pub kind: String,

@@ -122,13 +122,16 @@ pub async fn create_customer(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerQuery {
     /// Matches code, name, phone and contact names (Chinese works).
     pub q: Option<String>,
     pub region: Option<String>,
     pub category: Option<String>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u32>,
 }
 
@@ -251,9 +254,12 @@ impl From<Communication> for CommunicationDto {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u32>,
 }
 
@@ -547,12 +553,17 @@ pub struct RowErrorDto {
 #[derive(Serialize, ToSchema)]
 pub struct ImportRejectedDto {
     pub error: ErrorDetail,
-    /// Download the report at /api/v1/imports/{report_id}/report.csv
+    /// Download the report at /api/v1/imports/{report_id}/report.csv. Only with rejected rows
+    /// (code `import_rejected`); a bad `kind` or file is a plain error.
+    #[schema(required = false)]
     pub report_id: i64,
+    /// Only with rejected rows.
+    #[schema(required = false)]
     pub errors: Vec<RowErrorDto>,
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportParams {
     /// customers (default), contacts, assets or contracts
@@ -636,6 +647,7 @@ pub fn download(body: Vec<u8>, content_type: &'static str, file_name: &str) -> R
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
     /// customers (default), contacts, assets or contracts

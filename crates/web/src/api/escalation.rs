@@ -153,14 +153,17 @@ pub async fn put_policies(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InboxQuery {
     /// Only unread items.
     #[serde(default)]
     pub unread: Option<bool>,
     #[serde(default)]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
     #[serde(default)]
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u32>,
 }
 
@@ -237,9 +240,11 @@ pub async fn mark_all_read(State(st): State<AppState>, a: ApiActor) -> ApiResult
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct YearQuery {
     /// Calendar year, in the organisation's time zone.
+    #[param(minimum = 2000, maximum = 2100)]
     pub year: i32,
 }
 

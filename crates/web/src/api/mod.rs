@@ -6,6 +6,7 @@ mod calendars;
 pub(crate) mod cases;
 pub(crate) mod customers;
 mod dto;
+mod errors;
 mod escalation;
 mod org;
 mod surveys;
@@ -114,7 +115,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(surveys::period_export))
         .routes(routes!(surveys::list_kpis))
         .routes(routes!(surveys::period_corrective_action));
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts()
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
+    (router.layer(axum::middleware::from_fn(errors::json_errors)), errors::document_common_errors(doc))
 }
 
 /// Query-string parameters whose errors name the parameter.
@@ -138,3 +140,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 fn form_urlencoded_parse(q: &str) -> form_urlencoded::Parse<'_> {
     form_urlencoded::parse(q.as_bytes())
 }
+
+#[cfg(test)]
+mod openapi_tests;

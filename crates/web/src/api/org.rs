@@ -15,6 +15,7 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiActor, JsonBody};
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UserQuery {
     /// Matches username or name.
@@ -22,7 +23,9 @@ pub struct UserQuery {
     pub department_id: Option<i64>,
     pub role: Option<String>,
     pub active: Option<bool>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u32>,
 }
 

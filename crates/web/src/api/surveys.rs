@@ -301,6 +301,7 @@ fn scores_dto(r: loopdesk_service::surveys::Scores, mut rest: Map<String, Value>
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodQuery {
     /// `2026` (year), `2026H1` (half), `2026Q2` (quarter) or `2026-05` (month); default: the newest
@@ -423,6 +424,7 @@ pub async fn remind(State(st): State<AppState>, a: ApiActor, Path(id): Path<i64>
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// zh (default) or en headers.
