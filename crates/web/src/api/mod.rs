@@ -7,6 +7,7 @@ pub(crate) mod cases;
 pub(crate) mod customers;
 mod dto;
 mod org;
+mod reports;
 mod surveys;
 
 use axum::extract::FromRequestParts;
@@ -102,7 +103,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(surveys::export))
         .routes(routes!(surveys::put_kpis))
         .routes(routes!(surveys::classify))
-        .routes(routes!(surveys::corrective_actions));
+        .routes(routes!(surveys::corrective_actions))
+        .routes(routes!(reports::case_report));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts()
 }
 

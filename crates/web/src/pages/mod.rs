@@ -7,6 +7,7 @@ mod calendars;
 mod cases;
 mod customers;
 mod portal;
+mod reports;
 mod session;
 mod surveys;
 
@@ -45,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .merge(cases::routes())
         .merge(portal::routes())
         .merge(surveys::routes())
+        .merge(reports::routes())
 }
 
 async fn css() -> impl IntoResponse {
