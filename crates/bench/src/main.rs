@@ -120,7 +120,8 @@ fn vm_hwm_mb(pid: u32) -> anyhow::Result<f64> {
     Ok(kb / 1024.0)
 }
 
-const PAYLOAD: &str = "客户反映：现场安装时发现 PS-200（200W/24V）上电后无输出，批次 2026110042，请尽快确认原因并答复处理方案。";
+const PAYLOAD: &str =
+    "客户反映：现场安装时发现 PS-200（200W/24V）上电后无输出，批次 2026110042，请尽快确认原因并答复处理方案。";
 
 /// (single-row durable transactions/s, batched rows/s) measured directly on the engine.
 async fn raw_limits(raw: &str, secs: u64, clients: usize) -> anyhow::Result<(f64, f64)> {
@@ -155,12 +156,13 @@ async fn raw_limits(raw: &str, secs: u64, clients: usize) -> anyhow::Result<(f64
                 let now = chrono::Utc::now();
                 let ats = vec![now; 1000];
                 let bodies = vec![PAYLOAD; 1000];
-                let ok = sqlx::query("INSERT INTO bench_raw (at, body) SELECT * FROM UNNEST($1::timestamptz[], $2::text[])")
-                    .bind(&ats)
-                    .bind(&bodies)
-                    .execute(&mut *tx)
-                    .await
-                    .is_ok();
+                let ok =
+                    sqlx::query("INSERT INTO bench_raw (at, body) SELECT * FROM UNNEST($1::timestamptz[], $2::text[])")
+                        .bind(&ats)
+                        .bind(&bodies)
+                        .execute(&mut *tx)
+                        .await
+                        .is_ok();
                 ok && tx.commit().await.is_ok()
             }
         })
@@ -242,7 +244,13 @@ async fn main() -> anyhow::Result<()> {
     let get = |path: String| {
         let (http, auth, url) = (http.clone(), auth.clone(), a.url.clone());
         async move {
-            http.get(format!("{url}{path}")).header("Authorization", auth).send().await?.error_for_status()?.json::<serde_json::Value>().await
+            http.get(format!("{url}{path}"))
+                .header("Authorization", auth)
+                .send()
+                .await?
+                .error_for_status()?
+                .json::<serde_json::Value>()
+                .await
         }
     };
     // What to ask for: departments that lead cases, open states, the newest case id.
@@ -253,7 +261,8 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_default();
     let newest = get("/api/v1/cases?per_page=1".into()).await?;
     let max_id = newest["items"][0]["id"].as_i64().unwrap_or(1);
-    let states = ["received", "acknowledged", "assessed", "investigating", "resolution_proposed", "replied", "in_progress"];
+    let states =
+        ["received", "acknowledged", "assessed", "investigating", "resolution_proposed", "replied", "in_progress"];
     let year = chrono::Utc::now().format("%Y").to_string().parse::<i32>().unwrap_or(2026) - 1;
     let e = a.engine.as_str();
 
@@ -263,7 +272,12 @@ async fn main() -> anyhow::Result<()> {
         row(
             e,
             "generator (`loopdesk demo --cases`)",
-            format!("{} cases in {:.0} s ({:.0} cases/s)", a.loaded, a.load_secs, a.loaded as f64 / a.load_secs.max(0.001)),
+            format!(
+                "{} cases in {:.0} s ({:.0} cases/s)",
+                a.loaded,
+                a.load_secs,
+                a.loaded as f64 / a.load_secs.max(0.001)
+            ),
             "1M in about a minute",
             None,
         );
@@ -285,7 +299,14 @@ async fn main() -> anyhow::Result<()> {
     row(
         e,
         &format!("case list (state + department, sort=due, 50/page), {} readers", a.readers),
-        format!("{:.0} req/s, p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms ({} errors)", list.rate(), list.pct(50.0), list.pct(95.0), list.pct(99.0), list.errors),
+        format!(
+            "{:.0} req/s, p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms ({} errors)",
+            list.rate(),
+            list.pct(50.0),
+            list.pct(95.0),
+            list.pct(99.0),
+            list.errors
+        ),
         "p95 ≤ 15 ms",
         Some(ok),
     );
@@ -302,7 +323,14 @@ async fn main() -> anyhow::Result<()> {
     row(
         e,
         &format!("case page (GET /cases/{{id}}, random of {max_id}), {} readers", a.readers),
-        format!("{:.0} req/s, p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms ({} errors)", page.rate(), page.pct(50.0), page.pct(95.0), page.pct(99.0), page.errors),
+        format!(
+            "{:.0} req/s, p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms ({} errors)",
+            page.rate(),
+            page.pct(50.0),
+            page.pct(95.0),
+            page.pct(99.0),
+            page.errors
+        ),
         "p95 ≤ 15 ms",
         Some(page.pct(95.0) <= 15.0),
     );
@@ -349,7 +377,12 @@ async fn main() -> anyhow::Result<()> {
             });
             let u = format!("{url}/api/v1/cases");
             async move {
-                http.post(u).header("Authorization", auth).json(&body).send().await.is_ok_and(|r| r.status().as_u16() == 201)
+                http.post(u)
+                    .header("Authorization", auth)
+                    .json(&body)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().as_u16() == 201)
             }
         })
         .await
@@ -358,7 +391,13 @@ async fn main() -> anyhow::Result<()> {
     row(
         e,
         &format!("durable intake (POST /cases), {} clients", a.clients),
-        format!("{:.0} cases/s, p50 {:.1} ms, p99 {:.1} ms ({} errors)", intake.rate(), intake.pct(50.0), intake.pct(99.0), intake.errors),
+        format!(
+            "{:.0} cases/s, p50 {:.1} ms, p99 {:.1} ms ({} errors)",
+            intake.rate(),
+            intake.pct(50.0),
+            intake.pct(99.0),
+            intake.errors
+        ),
         if e == "sqlite" { "≥ 10,000/s, p99 ≤ 25 ms" } else { "≥ 5,000/s" },
         Some(intake.rate() >= target && (e != "sqlite" || intake.pct(99.0) <= 25.0)),
     );
@@ -371,7 +410,11 @@ async fn main() -> anyhow::Result<()> {
     row(
         e,
         "intake as a share of the raw limits",
-        format!("{:.2} × single-row, {:.3} × batched", intake.rate() / single.max(1e-9), intake.rate() / batched.max(1e-9)),
+        format!(
+            "{:.2} × single-row, {:.3} × batched",
+            intake.rate() / single.max(1e-9),
+            intake.rate() / batched.max(1e-9)
+        ),
         "",
         None,
     );

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use loopdesk_domain::access::Actor;
 use loopdesk_service::Service;
-use loopdesk_store::bulk::{BulkCase, BulkClock};
 use loopdesk_service::org::{DepartmentInput, NewUser};
+use loopdesk_store::bulk::{BulkCase, BulkClock};
 
 pub const DEMO_PASSWORD: &str = "loopdesk-demo";
 
@@ -250,7 +250,8 @@ const SEVERITY_MIX: [(&str, u32); 4] = [("minor", 300), ("general", 450), ("majo
 const CHANNELS: [&str; 7] = ["phone", "phone", "email", "portal", "visit", "chat", "letter"];
 /// Departments that lead cases, by code.
 const LEAD_DEPARTMENTS: [&str; 6] = ["CS", "SALES", "SALES-EAST", "QA", "ENG", "PROD"];
-const SURNAMES: [&str; 16] = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭"];
+const SURNAMES: [&str; 16] =
+    ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭"];
 const GIVEN: [&str; 12] = ["伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰"];
 const TITLES: [&str; 6] = ["经理", "工程师", "主任", "女士", "先生", "总"];
 const PROBLEMS: [&str; 16] = [
@@ -271,7 +272,8 @@ const PROBLEMS: [&str; 16] = [
     "报价与合同不符",
     "RoHS 检测报告缺失",
 ];
-const PLACES: [&str; 8] = ["客户产线", "仓库验收时", "现场安装时", "试运行第二天", "批量使用中", "出货检验后", "维修返回后", "年度巡检时"];
+const PLACES: [&str; 8] =
+    ["客户产线", "仓库验收时", "现场安装时", "试运行第二天", "批量使用中", "出货检验后", "维修返回后", "年度巡检时"];
 
 fn pick<'a>(rng: &mut impl rand::Rng, mix: &[(&'a str, u32)]) -> &'a str {
     let total: u32 = mix.iter().map(|(_, w)| w).sum();
@@ -314,8 +316,14 @@ impl Palette {
             .collect::<Vec<_>>();
         anyhow::ensure!(!departments.is_empty(), "the demo departments are missing");
         let page = loopdesk_domain::page::Page { page: 1, per_page: 500 };
-        let customers =
-            svc.customers(sys, &Default::default(), page).await.map_err(err)?.items.into_iter().map(|c| (c.id, c.name)).collect();
+        let customers = svc
+            .customers(sys, &Default::default(), page)
+            .await
+            .map_err(err)?
+            .items
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect();
         let categories = svc.categories(sys).await.map_err(err)?.into_iter().map(|c| c.code).collect();
         let products = PRODUCTS.iter().map(|(code, _, model, _)| (*code, *model)).collect();
         Ok(Palette { defs, departments, customers, categories, products })
@@ -327,7 +335,13 @@ impl Palette {
         let case_type = pick(rng, &TYPE_MIX);
         let (version, def) = &self.defs[case_type];
         let age_days = (now - at).num_days();
-        let open_share = if age_days <= 14 { 600 } else if age_days <= 60 { 120 } else { 15 };
+        let open_share = if age_days <= 14 {
+            600
+        } else if age_days <= 60 {
+            120
+        } else {
+            15
+        };
         let open = rng.random_range(0..1000) < open_share;
         let (terminal, running): (Vec<&str>, Vec<&str>) = (
             def.states.iter().filter(|s| s.terminal && s.code != "merged").map(|s| s.code.as_str()).collect(),
@@ -342,8 +356,7 @@ impl Palette {
         };
         let assessed = state != def.initial;
         let severity = if assessed || rng.random_range(0..10) < 3 { pick(rng, &SEVERITY_MIX) } else { "" };
-        let category =
-            if assessed { self.categories[rng.random_range(0..self.categories.len())].as_str() } else { "" };
+        let category = if assessed { self.categories[rng.random_range(0..self.categories.len())].as_str() } else { "" };
         let lead = assessed.then(|| self.departments[rng.random_range(0..self.departments.len())]);
         let (customer_id, customer) = if rng.random_range(0..10) < 7 && !self.customers.is_empty() {
             let (id, name) = &self.customers[rng.random_range(0..self.customers.len())];
@@ -357,11 +370,15 @@ impl Palette {
         let name = format!(
             "{}{}",
             SURNAMES[rng.random_range(0..SURNAMES.len())],
-            if rng.random_range(0..2) == 0 { TITLES[rng.random_range(0..TITLES.len())] } else { GIVEN[rng.random_range(0..GIVEN.len())] }
+            if rng.random_range(0..2) == 0 {
+                TITLES[rng.random_range(0..TITLES.len())]
+            } else {
+                GIVEN[rng.random_range(0..GIVEN.len())]
+            }
         );
         let batch = rng.random_range(1..9999);
-        let closed_at = (!running.contains(&state))
-            .then(|| (at + chrono::Duration::hours(rng.random_range(4..24 * 20))).min(now));
+        let closed_at =
+            (!running.contains(&state)).then(|| (at + chrono::Duration::hours(rng.random_range(4..24 * 20))).min(now));
         let clock = (running.contains(&state)).then(|| {
             let (name, hours) = match def.start_clocks.first() {
                 Some(c) if !assessed => (c.clone(), 24),
@@ -401,11 +418,21 @@ impl Palette {
             ),
             category: category.into(),
             severity: severity.into(),
-            responsibility: if assessed { ["yes", "no", "undetermined"][rng.random_range(0..3)].into() } else { String::new() },
+            responsibility: if assessed {
+                ["yes", "no", "undetermined"][rng.random_range(0..3)].into()
+            } else {
+                String::new()
+            },
             lead_department_id: lead,
             confidential: case_type == "grievance",
             locale: "zh-CN".into(),
-            tracking_hash: format!("{:016x}{:016x}{:016x}{:016x}", rng.random::<u64>(), rng.random::<u64>(), rng.random::<u64>(), rng.random::<u64>()),
+            tracking_hash: format!(
+                "{:016x}{:016x}{:016x}{:016x}",
+                rng.random::<u64>(),
+                rng.random::<u64>(),
+                rng.random::<u64>(),
+                rng.random::<u64>()
+            ),
             closed_at,
             updated_at: closed_at.unwrap_or(at),
             clock,

@@ -21,8 +21,8 @@ impl Service {
         let mut start = 0;
         while start < cases.len() {
             let period = NumberFormat::period(cases[start].received_at, tz);
-            let end = start
-                + cases[start..].iter().take_while(|k| NumberFormat::period(k.received_at, tz) == period).count();
+            let end =
+                start + cases[start..].iter().take_while(|k| NumberFormat::period(k.received_at, tz) == period).count();
             let group = &mut cases[start..end];
             let n = i64::try_from(group.len()).unwrap_or(i64::MAX);
             let last = cs::reserve_counter(&mut tx.conn(), "case", &period, n).await?;

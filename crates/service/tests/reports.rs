@@ -40,7 +40,13 @@ async fn counted(svc: &Service, year: i32) -> BTreeMap<Cell, i64> {
         for k in &p.items {
             let month = NumberFormat::month(k.received_at, tz);
             if month.starts_with(&format!("{year}-")) {
-                let key = (month, k.case_type.clone(), k.category.clone(), k.lead_department_id.unwrap_or(0), k.severity.clone());
+                let key = (
+                    month,
+                    k.case_type.clone(),
+                    k.category.clone(),
+                    k.lead_department_id.unwrap_or(0),
+                    k.severity.clone(),
+                );
                 *out.entry(key).or_insert(0) += 1;
             }
         }
@@ -91,11 +97,18 @@ both_engines!(case_counts_stay_right_through_create_assess_merge_and_split, |db:
     assert_eq!(jan, 1, "the zone decides the month");
 
     let a = svc.transition(&sys, a.id, "acknowledge", a.version, &f(&[])).await.unwrap();
-    let fields = [("category", "product_quality"), ("severity", "major"), ("responsibility", "yes"), ("lead_department", "QA")];
+    let fields =
+        [("category", "product_quality"), ("severity", "major"), ("responsibility", "yes"), ("lead_department", "QA")];
     let a = svc.transition(&sys, a.id, "assess", a.version, &f(&fields)).await.unwrap();
     assert_counts_right(&svc, "assessed").await;
     let b = svc.transition(&sys, b.id, "acknowledge", b.version, &f(&[])).await.unwrap();
-    let fields = [("category", "delivery"), ("severity", "minor"), ("responsibility", "no"), ("responsibility_note", "承运方延误"), ("lead_department", "ENG")];
+    let fields = [
+        ("category", "delivery"),
+        ("severity", "minor"),
+        ("responsibility", "no"),
+        ("responsibility_note", "承运方延误"),
+        ("lead_department", "ENG"),
+    ];
     let b = svc.transition(&sys, b.id, "assess", b.version, &f(&fields)).await.unwrap();
     assert_counts_right(&svc, "assessed again").await;
 
@@ -109,7 +122,8 @@ both_engines!(case_counts_stay_right_through_create_assess_merge_and_split, |db:
     let stale = svc.transition(&sys, a.id, "investigate", a.version - 1, &f(&[])).await;
     assert!(stale.is_err());
     assert_counts_right(&svc, "stale write").await;
-    let total: i64 = reported(&svc, 2025).await.values().sum::<i64>() + reported(&svc, 2026).await.values().sum::<i64>();
+    let total: i64 =
+        reported(&svc, 2025).await.values().sum::<i64>() + reported(&svc, 2026).await.values().sum::<i64>();
     assert_eq!(total, 4);
     assert!(svc.case_report(&sys, 1999).await.is_err(), "a year out of range is refused");
 });

@@ -50,10 +50,9 @@ fn label_of<T: Coded>(l: Locale, code: &str) -> String {
 async fn case_report(s: SignedIn, Query(q): Query<ReportQuery>) -> Result<Response, PageError> {
     let now_year = s.st.svc.now().with_timezone(&s.st.svc.settings.timezone).year();
     let year = match q.year.as_deref().map(str::trim).filter(|y| !y.is_empty()) {
-        Some(y) => y
-            .parse::<i32>()
-            .map_err(|_| loopdesk_domain::DomainError::invalid("year", "is not a year"))
-            .page(&s)?,
+        Some(y) => {
+            y.parse::<i32>().map_err(|_| loopdesk_domain::DomainError::invalid("year", "is not a year")).page(&s)?
+        }
         None => now_year,
     };
     let report = s.st.svc.case_report(&s.actor, year).await.page(&s)?;
@@ -61,15 +60,14 @@ async fn case_report(s: SignedIn, Query(q): Query<ReportQuery>) -> Result<Respon
     let c = s.chrome("reports");
     let zh = l != Locale::En;
     let none = c.t.get("report.unassessed").to_owned();
-    let categories: HashMap<String, String> = s
-        .st
-        .svc
-        .categories(&s.actor)
-        .await
-        .page(&s)?
-        .into_iter()
-        .map(|x| (x.code, if zh { x.zh } else { x.en }))
-        .collect();
+    let categories: HashMap<String, String> =
+        s.st.svc
+            .categories(&s.actor)
+            .await
+            .page(&s)?
+            .into_iter()
+            .map(|x| (x.code, if zh { x.zh } else { x.en }))
+            .collect();
     let departments: HashMap<i64, String> =
         s.st.svc.departments(&s.actor).await.page(&s)?.into_iter().map(|d| (d.id, d.name)).collect();
     let table = |title: &str, by: std::collections::BTreeMap<String, [i64; 12]>| Table {
@@ -93,7 +91,9 @@ async fn case_report(s: SignedIn, Query(q): Query<ReportQuery>) -> Result<Respon
         ),
         table(
             "report.by_severity",
-            report.by_month(|r| or_none(if r.severity.is_empty() { String::new() } else { label_of::<Severity>(l, &r.severity) })),
+            report.by_month(|r| {
+                or_none(if r.severity.is_empty() { String::new() } else { label_of::<Severity>(l, &r.severity) })
+            }),
         ),
     ];
     let months = report.by_month(|_| ()).remove(&()).unwrap_or([0; 12]).to_vec();
