@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 n="${1:-1000000}"
 secs="${2:-10}"
 pg="${LOOPDESK_BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
-cargo build --release --locked --quiet -p loopdesk -p loopdesk-bench
+# LOOPDESK_BENCH_NO_BUILD=1 reuses the binaries already in target/release.
+[ -n "${LOOPDESK_BENCH_NO_BUILD:-}" ] || cargo build --release --locked --quiet -p loopdesk -p loopdesk-bench
 bin=target/release/loopdesk
 bench=target/release/loopdesk-bench
 work=$(mktemp -d)
