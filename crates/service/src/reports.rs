@@ -38,7 +38,7 @@ impl CaseReport {
 /// 0 for "YYYY-01" … 11 for "YYYY-12".
 fn month_index(month: &str) -> Option<usize> {
     let m: usize = month.get(5..7)?.parse().ok()?;
-    (1..=12).contains(&m).then(|| m - 1)
+    if (1..=12).contains(&m) { Some(m - 1) } else { None }
 }
 
 impl Service {
