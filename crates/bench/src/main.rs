@@ -260,7 +260,8 @@ async fn main() -> anyhow::Result<()> {
         .map(|v| v.iter().filter_map(|d| d["id"].as_i64()).collect())
         .unwrap_or_default();
     let newest = get("/api/v1/cases?per_page=1".into()).await?;
-    let max_id = newest["items"][0]["id"].as_i64().unwrap_or(1);
+    // Ids run from 1 (the demo organisation's cases come first, the generated ones after them).
+    let max_id = newest["items"][0]["id"].as_i64().unwrap_or(1).max(i64::try_from(a.loaded).unwrap_or(i64::MAX));
     let states =
         ["received", "acknowledged", "assessed", "investigating", "resolution_proposed", "replied", "in_progress"];
     let year = chrono::Utc::now().format("%Y").to_string().parse::<i32>().unwrap_or(2026) - 1;
