@@ -1,8 +1,10 @@
 //! The demo organisation: a manufacturer's departments and one user for every built-in role.
 
+use chrono::{DateTime, Utc};
 use loopdesk_domain::access::Actor;
 use loopdesk_service::Service;
 use loopdesk_service::org::{DepartmentInput, NewUser};
+use loopdesk_store::bulk::{BulkCase, BulkClock};
 
 pub const DEMO_PASSWORD: &str = "loopdesk-demo";
 
@@ -231,5 +233,248 @@ async fn cases(svc: &Service, sys: &Actor) -> anyhow::Result<()> {
         }
     }
     println!("Demo cases: {} in several states.", CASES.len());
+    Ok(())
+}
+
+/// (case type, weight in a thousand)
+const TYPE_MIX: [(&str, u32); 7] = [
+    ("complaint", 330),
+    ("inquiry", 220),
+    ("service_request", 200),
+    ("return", 80),
+    ("suggestion", 70),
+    ("praise", 70),
+    ("grievance", 30),
+];
+const SEVERITY_MIX: [(&str, u32); 4] = [("minor", 300), ("general", 450), ("major", 200), ("critical", 50)];
+const CHANNELS: [&str; 7] = ["phone", "phone", "email", "portal", "visit", "chat", "letter"];
+/// Departments that lead cases, by code.
+const LEAD_DEPARTMENTS: [&str; 6] = ["CS", "SALES", "SALES-EAST", "QA", "ENG", "PROD"];
+const SURNAMES: [&str; 16] =
+    ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭"];
+const GIVEN: [&str; 12] = ["伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰"];
+const TITLES: [&str; 6] = ["经理", "工程师", "主任", "女士", "先生", "总"];
+const PROBLEMS: [&str; 16] = [
+    "上电后无输出",
+    "外壳有划痕",
+    "运行时异响",
+    "输出电压不稳",
+    "包装破损",
+    "交货延迟",
+    "说明书缺页",
+    "发票信息错误",
+    "指示灯不亮",
+    "温升过高",
+    "通讯中断",
+    "安装孔位不符",
+    "配件缺少",
+    "售后响应慢",
+    "报价与合同不符",
+    "RoHS 检测报告缺失",
+];
+const PLACES: [&str; 8] =
+    ["客户产线", "仓库验收时", "现场安装时", "试运行第二天", "批量使用中", "出货检验后", "维修返回后", "年度巡检时"];
+
+fn pick<'a>(rng: &mut impl rand::Rng, mix: &[(&'a str, u32)]) -> &'a str {
+    let total: u32 = mix.iter().map(|(_, w)| w).sum();
+    let mut x = rng.random_range(0..total.max(1));
+    for (v, w) in mix {
+        if x < *w {
+            return v;
+        }
+        x -= w;
+    }
+    mix[0].0
+}
+
+/// What the generator draws cases from: the demo organisation's ids and the process definitions.
+struct Palette {
+    defs: std::collections::HashMap<String, (i64, loopdesk_domain::process::ProcessDefinition)>,
+    departments: Vec<i64>,
+    customers: Vec<(i64, String)>,
+    categories: Vec<String>,
+    products: Vec<(&'static str, &'static str)>,
+}
+
+impl Palette {
+    async fn load(svc: &Service, sys: &Actor) -> anyhow::Result<Palette> {
+        let err = |e: loopdesk_service::ServiceError| anyhow::anyhow!("demo cases: {e}");
+        let defs = svc
+            .process_definitions(sys)
+            .await
+            .map_err(err)?
+            .into_iter()
+            .map(|(v, d)| (d.case_type.clone(), (v, d)))
+            .collect();
+        let departments = svc
+            .departments(sys)
+            .await
+            .map_err(err)?
+            .into_iter()
+            .filter(|d| LEAD_DEPARTMENTS.contains(&d.code.as_str()))
+            .map(|d| d.id)
+            .collect::<Vec<_>>();
+        anyhow::ensure!(!departments.is_empty(), "the demo departments are missing");
+        let page = loopdesk_domain::page::Page { page: 1, per_page: 500 };
+        let customers = svc
+            .customers(sys, &Default::default(), page)
+            .await
+            .map_err(err)?
+            .items
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect();
+        let categories = svc.categories(sys).await.map_err(err)?.into_iter().map(|c| c.code).collect();
+        let products = PRODUCTS.iter().map(|(code, _, model, _)| (*code, *model)).collect();
+        Ok(Palette { defs, departments, customers, categories, products })
+    }
+
+    /// One case received at `at`, in a state plausible for its age.
+    fn case(&self, rng: &mut impl rand::Rng, at: DateTime<Utc>, now: DateTime<Utc>) -> BulkCase {
+        use loopdesk_domain::calendar::Duration as Span;
+        let case_type = pick(rng, &TYPE_MIX);
+        let (version, def) = &self.defs[case_type];
+        let age_days = (now - at).num_days();
+        let open_share = if age_days <= 14 {
+            600
+        } else if age_days <= 60 {
+            120
+        } else {
+            15
+        };
+        let open = rng.random_range(0..1000) < open_share;
+        let (terminal, running): (Vec<&str>, Vec<&str>) = (
+            def.states.iter().filter(|s| s.terminal && s.code != "merged").map(|s| s.code.as_str()).collect(),
+            def.states.iter().filter(|s| !s.terminal).map(|s| s.code.as_str()).collect(),
+        );
+        let state = if open || terminal.is_empty() {
+            running[rng.random_range(0..running.len())]
+        } else if rng.random_range(0..100) < 90 {
+            terminal[0]
+        } else {
+            terminal[rng.random_range(0..terminal.len())]
+        };
+        let assessed = state != def.initial;
+        let severity = if assessed || rng.random_range(0..10) < 3 { pick(rng, &SEVERITY_MIX) } else { "" };
+        let category = if assessed { self.categories[rng.random_range(0..self.categories.len())].as_str() } else { "" };
+        let lead = assessed.then(|| self.departments[rng.random_range(0..self.departments.len())]);
+        let (customer_id, customer) = if rng.random_range(0..10) < 7 && !self.customers.is_empty() {
+            let (id, name) = &self.customers[rng.random_range(0..self.customers.len())];
+            (Some(*id), name.as_str())
+        } else {
+            (None, "个人用户")
+        };
+        let (code, model) = self.products[rng.random_range(0..self.products.len())];
+        let problem = PROBLEMS[rng.random_range(0..PROBLEMS.len())];
+        let place = PLACES[rng.random_range(0..PLACES.len())];
+        let name = format!(
+            "{}{}",
+            SURNAMES[rng.random_range(0..SURNAMES.len())],
+            if rng.random_range(0..2) == 0 {
+                TITLES[rng.random_range(0..TITLES.len())]
+            } else {
+                GIVEN[rng.random_range(0..GIVEN.len())]
+            }
+        );
+        let batch = rng.random_range(1..9999);
+        let closed_at =
+            (!running.contains(&state)).then(|| (at + chrono::Duration::hours(rng.random_range(4..24 * 20))).min(now));
+        let clock = (running.contains(&state)).then(|| {
+            let (name, hours) = match def.start_clocks.first() {
+                Some(c) if !assessed => (c.clone(), 24),
+                _ => ("resolution".to_owned(), 120),
+            };
+            let started_at = if assessed { at + chrono::Duration::hours(2) } else { at };
+            let due_at = started_at + chrono::Duration::hours(hours);
+            let warn_at = started_at + chrono::Duration::minutes(hours * 45);
+            BulkClock {
+                name,
+                calendar: "24X7".into(),
+                duration: serde_json::to_string(&Span::Hours(hours)).unwrap_or_default(),
+                started_at,
+                due_at,
+                warn_at,
+                next_check_at: Some(if now < warn_at { warn_at } else { due_at }),
+            }
+        });
+        BulkCase {
+            number: String::new(),
+            case_type: case_type.into(),
+            definition_version: *version,
+            initial_state: def.initial.clone(),
+            state: state.into(),
+            customer_id,
+            contact_name: name,
+            contact_phone: format!("1{}{:09}", rng.random_range(3..10), rng.random_range(0..1_000_000_000u32)),
+            received_at: at,
+            channel: CHANNELS[rng.random_range(0..CHANNELS.len())].into(),
+            product_code: code.into(),
+            model: model.into(),
+            subject: format!("{code} {problem}"),
+            description: format!(
+                "{customer}反映：{place}发现 {code}（{model}）{problem}，批次 {}{:04}，请尽快确认原因并答复处理方案。",
+                at.format("%Y%m"),
+                batch
+            ),
+            category: category.into(),
+            severity: severity.into(),
+            responsibility: if assessed {
+                ["yes", "no", "undetermined"][rng.random_range(0..3)].into()
+            } else {
+                String::new()
+            },
+            lead_department_id: lead,
+            confidential: case_type == "grievance",
+            locale: "zh-CN".into(),
+            tracking_hash: format!(
+                "{:016x}{:016x}{:016x}{:016x}",
+                rng.random::<u64>(),
+                rng.random::<u64>(),
+                rng.random::<u64>(),
+                rng.random::<u64>()
+            ),
+            closed_at,
+            updated_at: closed_at.unwrap_or(at),
+            clock,
+        }
+    }
+}
+
+/// Adds `n` generated cases received over the last two years (`loopdesk demo --cases N`), in
+/// batches of one transaction each, with a progress bar; loads the demo organisation first.
+pub async fn generate(svc: &Service, n: u64) -> anyhow::Result<()> {
+    use rand::{Rng, SeedableRng};
+    const BATCH: usize = 20_000;
+    load(svc).await?;
+    let sys = Actor::system();
+    let palette = Palette::load(svc, &sys).await?;
+    let now = svc.now();
+    let span = chrono::Duration::days(730).num_seconds();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(n);
+    let mut times: Vec<i64> = (0..n).map(|_| rng.random_range(0..span)).collect();
+    times.sort_unstable();
+    let start = now - chrono::Duration::seconds(span);
+    let bar = indicatif::ProgressBar::new(n);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} cases {per_sec} {elapsed} (eta {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let started = std::time::Instant::now();
+    for (i, chunk) in times.chunks(BATCH).enumerate() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(n ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let cases: Vec<BulkCase> =
+            chunk.iter().map(|s| palette.case(&mut rng, start + chrono::Duration::seconds(*s), now)).collect();
+        svc.load_cases(&sys, cases).await.map_err(|e| anyhow::anyhow!("demo cases: {e}"))?;
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    let loaded = started.elapsed();
+    svc.store.analyze().await?;
+    println!(
+        "Generated {n} cases over two years in {:.1?} ({:.0} cases/s); statistics refreshed in {:.1?}.",
+        loaded,
+        n as f64 / loaded.as_secs_f64().max(0.001),
+        started.elapsed() - loaded
+    );
     Ok(())
 }

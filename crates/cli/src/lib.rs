@@ -84,7 +84,12 @@ pub enum Command {
         lang: String,
     },
     /// Load a realistic demo organisation (departments, a user for every role) and print the logins.
-    Demo,
+    Demo {
+        /// Also generate this many cases spread over the last two years (types, categories,
+        /// severities, departments, states, clocks, Chinese text), in bulk.
+        #[arg(long)]
+        cases: Option<u64>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -350,9 +355,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("exported {} {kind} rows to {}", rows.len() - 1, file.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo => {
+        Command::Demo { cases } => {
             let svc = open(&cfg, true).await?;
-            demo::load(&svc).await?;
+            match cases {
+                Some(n) => demo::generate(&svc, n).await?,
+                None => demo::load(&svc).await?,
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -92,6 +92,12 @@ impl NumberFormat {
         received.with_timezone(&tz).year().to_string()
     }
 
+    /// The month a case is counted in by reports: `YYYY-MM` of its receipt in the organisation's zone.
+    pub fn month(received: DateTime<Utc>, tz: Tz) -> String {
+        let local = received.with_timezone(&tz);
+        format!("{:04}-{:02}", local.year(), local.month())
+    }
+
     pub fn format(&self, year: i32, seq: i64) -> String {
         let n = format!("{seq:0width$}", width = self.width);
         self.pattern

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod bulk;
 pub mod calendars;
 pub mod cases;
 pub mod customers;
@@ -14,6 +15,7 @@ pub mod intake;
 pub mod org;
 mod password;
 mod ratelimit;
+pub mod reports;
 pub mod surveys;
 pub mod tabular;
 
@@ -89,6 +91,8 @@ impl Service {
     }
 
     pub fn new(store: Store, settings: OrgSettings) -> Service {
+        // The monthly case counts are kept by the store in the organisation's zone.
+        loopdesk_store::cases::set_report_zone(settings.timezone);
         Service {
             store,
             settings: Arc::new(settings),

@@ -142,7 +142,7 @@ pub struct NewCase {
 
 pub async fn insert_case(c: &mut Conn<'_>, n: &NewCase) -> StoreResult<Case> {
     let now = Utc::now();
-    on!(c, e => sqlx::query_as(sql!(
+    let k = on!(c, e => sqlx::query_as(sql!(
         "INSERT INTO cases (number, case_type, definition_version, state, customer_id, contact_id, contact_name, contact_phone,
          contact_email, received_at, channel, product_id, model, serial, product_code, ship_date, subject, description,
          severity, lead_department_id, owner_id, confidential, adverse_event, locale, tracking_hash, version, created_at, updated_at)
@@ -177,7 +177,10 @@ pub async fn insert_case(c: &mut Conn<'_>, n: &NewCase) -> StoreResult<Case> {
     .bind(now)
     .fetch_one(e)
     .await
-    .map_err(map_err))
+    .map_err(map_err));
+    let k: Case = k?;
+    count_case(c, &Dims::of(&k), 1).await?;
+    Ok(k)
 }
 
 pub async fn case(c: &mut Conn<'_>, id: i64) -> StoreResult<Case> {
@@ -198,6 +201,13 @@ pub async fn case_by_number(c: &mut Conn<'_>, number: &str) -> StoreResult<Case>
 
 /// Writes back the mutable part of a case (state, assessment, owner, fields) if `version` still holds.
 pub async fn update_case(c: &mut Conn<'_>, k: &Case, version: i64) -> StoreResult<Case> {
+    let before: Option<Dims> = on!(c, e => sqlx::query_as(
+        "SELECT case_type, category, severity, lead_department_id, received_at FROM cases WHERE id = $1",
+    )
+    .bind(k.id)
+    .fetch_optional(e)
+    .await
+    .map_err(map_err))?;
     let row: Option<Case> = on!(c, e => sqlx::query_as(sql!(
         "UPDATE cases SET state = $1, category = $2, severity = $3, responsibility = $4, responsibility_note = $5,
          lead_department_id = $6, owner_id = $7, fields = $8, closed_at = $9, merged_into_id = $10, customer_id = $11,
@@ -222,7 +232,97 @@ pub async fn update_case(c: &mut Conn<'_>, k: &Case, version: i64) -> StoreResul
     .fetch_optional(e)
     .await
     .map_err(map_err))?;
+    if let (Some(before), Some(after)) = (&before, &row) {
+        let after = Dims::of(after);
+        if *before != after {
+            count_case(c, before, -1).await?;
+            count_case(c, &after, 1).await?;
+        }
+    }
     updated(c, "cases", k.id, row).await
+}
+
+static REPORT_ZONE: std::sync::RwLock<chrono_tz::Tz> = std::sync::RwLock::new(chrono_tz::Asia::Shanghai);
+
+/// The organisation's zone, in which [`case_counts`] months begin and end. One per process: the
+/// service sets it from the configuration when it starts.
+pub fn set_report_zone(tz: chrono_tz::Tz) {
+    if let Ok(mut z) = REPORT_ZONE.write() {
+        *z = tz;
+    }
+}
+
+pub fn report_zone() -> chrono_tz::Tz {
+    REPORT_ZONE.read().map(|z| *z).unwrap_or(chrono_tz::Asia::Shanghai)
+}
+
+/// What the monthly counts are kept by.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+struct Dims {
+    case_type: String,
+    category: String,
+    severity: String,
+    lead_department_id: Option<i64>,
+    received_at: DateTime<Utc>,
+}
+
+impl Dims {
+    fn of(k: &Case) -> Dims {
+        Dims {
+            case_type: k.case_type.clone(),
+            category: k.category.clone(),
+            severity: k.severity.clone(),
+            lead_department_id: k.lead_department_id,
+            received_at: k.received_at,
+        }
+    }
+}
+
+/// Adds `delta` to the count of cases like `d` in its month, inside the caller's transaction.
+async fn count_case(c: &mut Conn<'_>, d: &Dims, delta: i64) -> StoreResult<()> {
+    let month = loopdesk_domain::case::NumberFormat::month(d.received_at, report_zone());
+    on!(c, e => sqlx::query(
+        "INSERT INTO case_counts (month, case_type, category, department_id, severity, n) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (month, case_type, category, department_id, severity) DO UPDATE SET n = case_counts.n + $6",
+    )
+    .bind(month)
+    .bind(&d.case_type)
+    .bind(&d.category)
+    .bind(d.lead_department_id.unwrap_or(0))
+    .bind(&d.severity)
+    .bind(delta)
+    .execute(e)
+    .await
+    .map_err(map_err)
+    .map(|_| ()))
+}
+
+/// One cell of the monthly report: how many cases of a kind were received in a month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct CaseCount {
+    /// YYYY-MM in the organisation's zone.
+    pub month: String,
+    pub case_type: String,
+    /// '' until assessed.
+    pub category: String,
+    /// 0: no lead department yet.
+    pub department_id: i64,
+    /// '' until assessed.
+    pub severity: String,
+    pub n: i64,
+}
+
+/// The monthly counts of months `from..=to` (YYYY-MM), from the summary table.
+pub async fn case_counts(c: &mut Conn<'_>, from: &str, to: &str) -> StoreResult<Vec<CaseCount>> {
+    on!(c, e => sqlx::query_as(
+        "SELECT month, case_type, category, department_id, severity, n FROM case_counts
+         WHERE month >= $1 AND month <= $2 AND n <> 0 ORDER BY month, case_type, category, department_id, severity",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(e)
+    .await
+    .map_err(map_err))
 }
 
 #[derive(Debug, Clone, Default)]
@@ -245,21 +345,56 @@ pub struct CaseFilter {
     pub include_confidential: bool,
     /// Only cases with a clock running past its due time at this instant.
     pub overdue_at: Option<DateTime<Utc>>,
+    pub sort: CaseSort,
 }
 
-fn case_where(f: &CaseFilter) -> String {
-    let mut cond = vec![
-        "($1 IS NULL OR state = $1)".to_owned(),
-        "($2 IS NULL OR case_type = $2)".to_owned(),
-        "($3 IS NULL OR severity = $3)".to_owned(),
-        "($4 IS NULL OR lead_department_id = $4)".to_owned(),
-        "($5 IS NULL OR owner_id = $5)".to_owned(),
-        "($6 IS NULL OR customer_id = $6)".to_owned(),
-        "($7 IS NULL OR received_at >= $7)".to_owned(),
-        "($8 IS NULL OR received_at < $8)".to_owned(),
-        "($9 IS NULL OR EXISTS (SELECT 1 FROM case_clocks k WHERE k.case_id = cases.id AND k.state = 'running' AND k.due_at < $9))"
-            .to_owned(),
-    ];
+/// The order of the case list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CaseSort {
+    /// Newest received first.
+    #[default]
+    Received,
+    /// Earliest due first (the earliest running clock); cases with no running clock last.
+    Due,
+}
+
+/// Lists count matching cases up to this many past the page shown; beyond it `total` is a lower
+/// bound. Counting every match of a broad filter at a million cases is what makes lists slow.
+pub const COUNT_AHEAD: i64 = 10_000;
+
+/// A value bound to a list query.
+enum Arg<'a> {
+    Text(&'a str),
+    Int(i64),
+    Time(DateTime<Utc>),
+}
+
+/// The WHERE clause of the case list and its arguments, naming only the filters given, so each
+/// engine's planner sees plain equalities it can serve from an index.
+fn case_where(f: &CaseFilter) -> (String, Vec<Arg<'_>>) {
+    let mut cond: Vec<String> = vec!["TRUE".into()];
+    let mut args = Vec::new();
+    macro_rules! filter {
+        ($v:expr, $template:expr, $arg:expr) => {
+            if let Some(v) = $v {
+                args.push($arg(v));
+                cond.push($template.replace('?', &format!("${}", args.len())));
+            }
+        };
+    }
+    filter!(f.state.as_deref(), "state = ?", Arg::Text);
+    filter!(f.case_type.as_deref(), "case_type = ?", Arg::Text);
+    filter!(f.severity.as_deref(), "severity = ?", Arg::Text);
+    filter!(f.department_id, "lead_department_id = ?", Arg::Int);
+    filter!(f.owner_id, "owner_id = ?", Arg::Int);
+    filter!(f.customer_id, "customer_id = ?", Arg::Int);
+    filter!(f.received_from, "received_at >= ?", Arg::Time);
+    filter!(f.received_to, "received_at < ?", Arg::Time);
+    filter!(
+        f.overdue_at,
+        "EXISTS (SELECT 1 FROM case_clocks k WHERE k.case_id = cases.id AND k.state = 'running' AND k.due_at < ?)",
+        Arg::Time
+    );
     if !f.exclude_states.is_empty() {
         // State codes are checked identifiers from a process definition ([a-z0-9_]).
         let list: Vec<String> = f
@@ -284,33 +419,41 @@ fn case_where(f: &CaseFilter) -> String {
     if !f.include_confidential {
         cond.push("NOT confidential".into());
     }
-    cond.join(" AND ")
+    (cond.join(" AND "), args)
 }
 
 pub async fn cases(c: &mut Conn<'_>, f: &CaseFilter, page: Page) -> StoreResult<Paged<Case>> {
-    let w = case_where(f);
+    let (w, args) = case_where(f);
     macro_rules! binds {
-        ($q:expr) => {
-            $q.bind(&f.state)
-                .bind(&f.case_type)
-                .bind(&f.severity)
-                .bind(f.department_id)
-                .bind(f.owner_id)
-                .bind(f.customer_id)
-                .bind(f.received_from)
-                .bind(f.received_to)
-                .bind(f.overdue_at)
-        };
+        ($q:expr) => {{
+            let mut q = $q;
+            for a in &args {
+                q = match a {
+                    Arg::Text(v) => q.bind(*v),
+                    Arg::Int(v) => q.bind(*v),
+                    Arg::Time(v) => q.bind(*v),
+                };
+            }
+            q
+        }};
     }
-    let total: i64 = on!(c, e => binds!(sqlx::query_scalar(sql!("SELECT COUNT(*) FROM cases WHERE {w}")))
-        .fetch_one(e)
-        .await
-        .map_err(map_err))?;
-    let items: Vec<Case> = on!(c, e => binds!(sqlx::query_as(sql!(
-        "SELECT {CASE_COLS} FROM cases WHERE {w} ORDER BY received_at DESC, id DESC LIMIT $10 OFFSET $11"
+    let cap = page.offset() + page.limit() + COUNT_AHEAD;
+    let total: i64 = on!(c, e => binds!(sqlx::query_scalar(sql!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM cases WHERE {w} LIMIT {cap}) AS matching"
     )))
-    .bind(page.limit())
-    .bind(page.offset())
+    .fetch_one(e)
+    .await
+    .map_err(map_err))?;
+    let order = match f.sort {
+        CaseSort::Received => "received_at DESC, id DESC",
+        // ENGINE: PostgreSQL puts NULLs last in ascending order by itself; SQLite needs telling.
+        // Both then read the (state, lead_department_id, next_due_at, id) index in order.
+        CaseSort::Due => "next_due_at ASC NULLS LAST, id ASC",
+    };
+    let (limit, offset) = (page.limit(), page.offset());
+    let items: Vec<Case> = on!(c, e => binds!(sqlx::query_as(sql!(
+        "SELECT {CASE_COLS} FROM cases WHERE {w} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+    )))
     .fetch_all(e)
     .await
     .map_err(map_err))?;
@@ -680,6 +823,16 @@ pub async fn save_clock(c: &mut Conn<'_>, r: &ClockRow) -> StoreResult<()> {
     .bind(r.escalation_level)
     .bind(r.warned)
     .bind(r.next_check_at)
+    .execute(e)
+    .await
+    .map_err(map_err)
+    .map(|_| ()))?;
+    // The case list sorts by the earliest running clock's due time, kept on the case.
+    on!(c, e => sqlx::query(
+        "UPDATE cases SET next_due_at =
+         (SELECT MIN(due_at) FROM case_clocks WHERE case_id = $1 AND state = 'running') WHERE id = $1",
+    )
+    .bind(r.case_id)
     .execute(e)
     .await
     .map_err(map_err)

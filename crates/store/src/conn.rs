@@ -291,6 +291,23 @@ impl Store {
         }
     }
 
+    /// Gives the planner fresh statistics after a bulk load (on PostgreSQL also the visibility map
+    /// that index-only scans need).
+    pub async fn analyze(&self) -> StoreResult<()> {
+        match &self.backend {
+            Backend::Sqlite { write, .. } => {
+                sqlx::query("ANALYZE").execute(write).await.map_err(map_err)?;
+            }
+            Backend::Postgres(p) => {
+                sqlx::query("VACUUM (ANALYZE) cases, case_events, case_clocks, case_counts")
+                    .execute(p)
+                    .await
+                    .map_err(map_err)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Tables and their columns, for the schema-parity test between engines.
     pub async fn schema_columns(&self) -> StoreResult<Vec<(String, String)>> {
         let mut h = self.read().await?;

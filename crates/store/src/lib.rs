@@ -9,6 +9,7 @@ mod error;
 
 pub mod audit;
 pub mod auth;
+pub mod bulk;
 pub mod calendars;
 pub mod cases;
 pub mod customers;

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use loopdesk_domain::page::Page;
 use loopdesk_domain::process::ProcessDefinition;
 use loopdesk_service::cases::CaseInput;
-use loopdesk_store::cases::{Case, CaseEvent, CaseFilter};
+use loopdesk_store::cases::{Case, CaseEvent, CaseFilter, CaseSort};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -241,13 +241,16 @@ pub struct CaseQuery {
     pub from: Option<DateTime<Utc>>,
     /// Received before (RFC 3339).
     pub to: Option<DateTime<Utc>>,
+    /// `received` (newest first, the default) or `due` (earliest running clock first).
+    pub sort: Option<String>,
     #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
     #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u32>,
 }
 
-/// Search cases within your scope, newest first.
+/// Search cases within your scope, newest first or earliest due first. `total` counts matches
+/// exactly up to 10,000 past the page asked for; beyond that it is a lower bound.
 #[utoipa::path(get, path = "/cases", tag = "cases", params(CaseQuery),
     responses((status = 200, body = PageDto<CaseDto>), (status = 422, body = ErrorBody)))]
 pub async fn list_cases(
@@ -256,6 +259,11 @@ pub async fn list_cases(
     ApiQuery(q): ApiQuery<CaseQuery>,
 ) -> ApiResult<Json<PageDto<CaseDto>>> {
     let page = Page::parse(q.page, q.per_page)?;
+    let sort = match q.sort.as_deref() {
+        None | Some("") | Some("received") => CaseSort::Received,
+        Some("due") => CaseSort::Due,
+        Some(_) => return Err(ApiError::invalid("sort", "must be received or due")),
+    };
     let f = CaseFilter {
         state: q.state.filter(|s| !s.is_empty()),
         case_type: q.case_type.filter(|s| !s.is_empty()),
@@ -267,6 +275,7 @@ pub async fn list_cases(
         received_to: q.to,
         exclude_states: if q.open == Some(true) { st.svc.terminal_states().await? } else { vec![] },
         overdue_at: (q.overdue == Some(true)).then(|| st.svc.now()),
+        sort,
         ..Default::default()
     };
     Ok(Json(PageDto::from_paged(st.svc.cases(&a.actor, f, page).await?, Into::into)))

@@ -9,6 +9,7 @@ mod dto;
 mod errors;
 mod escalation;
 mod org;
+mod reports;
 mod surveys;
 
 use axum::extract::FromRequestParts;
@@ -105,6 +106,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(surveys::put_kpis))
         .routes(routes!(surveys::classify))
         .routes(routes!(surveys::corrective_actions))
+        .routes(routes!(reports::case_report))
         .routes(routes!(escalation::get_policies, escalation::put_policies))
         .routes(routes!(escalation::inbox))
         .routes(routes!(escalation::mark_read))

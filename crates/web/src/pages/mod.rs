@@ -8,6 +8,7 @@ mod cases;
 mod customers;
 mod escalation;
 mod portal;
+mod reports;
 mod session;
 mod surveys;
 
@@ -47,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .merge(portal::routes())
         .merge(surveys::routes())
         .merge(escalation::routes())
+        .merge(reports::routes())
 }
 
 async fn css() -> impl IntoResponse {
