@@ -10,7 +10,7 @@ use loopdesk_domain::page::Page;
 use loopdesk_service::{OrgSettings, Service};
 use loopdesk_store::cases::CaseFilter;
 use loopdesk_store::{Store, StoreOptions};
-use loopdesk_test_support::app::{self, client, token};
+use loopdesk_test_support::app::{self, client, get_json, token};
 use loopdesk_test_support::{TestDb, both_engines};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -102,42 +102,18 @@ both_engines!(generated_cases_are_numbered_counted_audited_and_served, |db: Test
     let last = per_year.get(&number[3..7]).map(|s| s.len()).unwrap_or(0);
     assert_eq!(number[8..].parse::<usize>().unwrap(), last + 1, "{number} follows the generated numbers");
 
-    let r: Value = c
-        .get(format!("{}/api/v1/reports/cases?year={this_year}", s.base))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: Value = get_json(&s, &t, &format!("/reports/cases?year={this_year}")).await;
     assert_eq!(r["total"].as_i64().unwrap() as usize, per_year[&this_year.to_string()].len() + 1);
     let r = c.get(format!("{}/api/v1/reports/cases", s.base)).bearer_auth(&t).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "year");
 
-    let r: Value = c
-        .get(format!("{}/api/v1/cases?state=investigating&sort=due&per_page=50", s.base))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: Value = get_json(&s, &t, "/cases?state=investigating&sort=due&per_page=50").await;
     let items = r["items"].as_array().unwrap();
     assert!(!items.is_empty(), "some generated cases are under investigation");
     let mut dues = Vec::new();
     for k in items {
-        let one: Value = c
-            .get(format!("{}/api/v1/cases/{}", s.base, k["id"]))
-            .bearer_auth(&t)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let one: Value = get_json(&s, &t, &format!("/cases/{}", k["id"])).await;
         assert_eq!(one["state"], "investigating");
         let due = one["clocks"]
             .as_array()

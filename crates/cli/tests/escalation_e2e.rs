@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use loopdesk_test_support::app::{self, DEMO_PASSWORD, Server, client, csrf_of, token};
+use loopdesk_test_support::app::{self, DEMO_PASSWORD, Server, client, csrf_of, get_json, token};
 use loopdesk_test_support::{Engine, TestDb, both_engines};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -18,14 +18,8 @@ fn serve(db: &TestDb) -> Server {
     app::serve(BIN, db, &[("LOOPDESK_ESCALATION_INTERVAL_SECS", "1")])
 }
 
-async fn get(s: &Server, tok: &str, path: &str) -> Value {
-    let r = client().get(format!("{}/api/v1{path}", s.base)).bearer_auth(tok).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK, "GET {path}");
-    r.json().await.unwrap()
-}
-
 async fn department(s: &Server, tok: &str, code: &str) -> i64 {
-    let all = get(s, tok, "/departments").await;
+    let all = get_json(s, tok, "/departments").await;
     all.as_array().unwrap().iter().find(|d| d["code"] == code).unwrap()["id"].as_i64().unwrap()
 }
 
@@ -47,7 +41,7 @@ async fn late_complaint(s: &Server, tok: &str, dept: i64, days_ago: i64, n: usiz
 
 /// The escalation kinds on a case's timeline.
 async fn alerts(s: &Server, tok: &str, id: i64) -> Vec<String> {
-    get(s, tok, &format!("/cases/{id}/history"))
+    get_json(s, tok, &format!("/cases/{id}/history"))
         .await
         .as_array()
         .unwrap()
@@ -91,12 +85,12 @@ both_engines!(a_late_clock_escalates_and_the_pages_show_it, |db: TestDb| async m
     let kinds = alerts(&s, &agent, id).await;
     assert_eq!(kinds.iter().filter(|k| *k == "clock_breached").count(), 1);
     assert_eq!(kinds.iter().filter(|k| *k == "clock_escalated").count(), 3);
-    let k = get(&s, &agent, &format!("/cases/{id}")).await;
+    let k = get_json(&s, &agent, &format!("/cases/{id}")).await;
     let ack = k["clocks"].as_array().unwrap().iter().find(|c| c["name"] == "acknowledgement").unwrap().clone();
     assert!(ack["breached_at"].is_string(), "{ack}");
 
     // The GM office got the last step in its inbox, unread.
-    let inbox = get(&s, &gm, "/inbox?unread=true").await;
+    let inbox = get_json(&s, &gm, "/inbox?unread=true").await;
     assert!(inbox["unread"].as_i64().unwrap() >= 1);
     let item = inbox["items"].as_array().unwrap().iter().find(|i| i["case_id"] == id).unwrap().clone();
     assert_eq!(item["kind"], "clock_escalated");
@@ -138,15 +132,15 @@ both_engines!(a_late_clock_escalates_and_the_pages_show_it, |db: TestDb| async m
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(get(&s, &gm, "/inbox").await["unread"], 0);
+    assert_eq!(get_json(&s, &gm, "/inbox").await["unread"], 0);
 
     // The report counts the breached acknowledgement in its month.
-    let rep = get(&s, &gm, &format!("/reports/service-levels?year={year}")).await;
+    let rep = get_json(&s, &gm, &format!("/reports/service-levels?year={year}")).await;
     assert!(rep["total"]["breached"].as_i64().unwrap() >= 1);
     assert_eq!(rep["target_pct"], 95.0);
 
     // Policies: a bad duration is refused naming the field, and nothing changes.
-    let before = get(&s, &gm, "/clock-policies").await;
+    let before = get_json(&s, &gm, "/clock-policies").await;
     let admin = token(&s, "admin", DEMO_PASSWORD).await;
     let bad = json!({"policies":[{"case_type":"complaint","severity":"*","targets":[
         {"clock":"acknowledgement","duration":{"fortnights":2},"calendar":"24X7"}]}]});
@@ -158,7 +152,7 @@ both_engines!(a_late_clock_escalates_and_the_pages_show_it, |db: TestDb| async m
         {"clock":"acknowledgement","duration":{"hours":8},"calendar":"NOPE"}]}]});
     let r = c.put(format!("{}/api/v1/clock-policies", s.base)).bearer_auth(&admin).json(&unknown).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(get(&s, &gm, "/clock-policies").await, before);
+    assert_eq!(get_json(&s, &gm, "/clock-policies").await, before);
     // The agent may not change them.
     let good = json!({"policies":[{"case_type":"complaint","severity":"*","targets":[
         {"clock":"acknowledgement","duration":{"hours":8},"calendar":"24X7"}]}]});
@@ -166,7 +160,7 @@ both_engines!(a_late_clock_escalates_and_the_pages_show_it, |db: TestDb| async m
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = c.put(format!("{}/api/v1/clock-policies", s.base)).bearer_auth(&admin).json(&good).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let now = get(&s, &gm, "/clock-policies").await;
+    let now = get_json(&s, &gm, "/clock-policies").await;
     assert_eq!(now["policies"][0]["targets"][0]["duration"], json!({"hours": 8}));
     assert!(now["saved_at"].is_string());
 
@@ -193,7 +187,7 @@ both_engines!(a_late_clock_escalates_and_the_pages_show_it, |db: TestDb| async m
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("row 1: amount"));
-    assert_eq!(get(&s, &gm, "/clock-policies").await, now);
+    assert_eq!(get_json(&s, &gm, "/clock-policies").await, now);
 });
 
 /// Two server processes share one PostgreSQL database, each running the scheduler every second:
@@ -207,7 +201,7 @@ async fn two_server_processes_on_one_postgresql_escalate_each_breach_once() {
     let agent = token(&a, "agent", DEMO_PASSWORD).await;
     let gm = token(&b, "gm", DEMO_PASSWORD).await;
     let cs = department(&a, &agent, "CS").await;
-    let before = get(&b, &gm, "/inbox").await["total"].as_i64().unwrap();
+    let before = get_json(&b, &gm, "/inbox").await["total"].as_i64().unwrap();
     let mut ids = vec![];
     for n in 0..24 {
         // Half through each server, so both schedulers find work in the same seconds.
@@ -217,7 +211,7 @@ async fn two_server_processes_on_one_postgresql_escalate_each_breach_once() {
     let counts = settle(&a, &agent, &ids, 4).await;
     assert!(counts.iter().all(|n| *n == 4), "each case: one breach and three steps, never twice: {counts:?}");
     // One GM-office notice per case.
-    let after = get(&b, &gm, "/inbox?per_page=100").await;
+    let after = get_json(&b, &gm, "/inbox?per_page=100").await;
     let gm_notices = after["items"]
         .as_array()
         .unwrap()

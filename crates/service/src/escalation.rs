@@ -151,18 +151,6 @@ impl Service {
         }
     }
 
-    /// The next deadline of each listed case: its earliest-due running clock (name, due, breached).
-    /// The ids come from a list the actor was already allowed to read.
-    pub async fn next_dues(
-        &self,
-        actor: &Actor,
-        case_ids: &[i64],
-    ) -> ServiceResult<BTreeMap<i64, (String, DateTime<Utc>, bool)>> {
-        actor.require(Permission::ReadCases)?;
-        let mut h = self.store.read().await?;
-        Ok(es::next_dues(&mut h.conn(), case_ids).await?.into_iter().map(|(id, n, d, b)| (id, (n, d, b))).collect())
-    }
-
     pub async fn inbox(&self, actor: &Actor, unread_only: bool, page: Page) -> ServiceResult<Paged<InboxItem>> {
         let user = actor.user_id.ok_or_else(|| DomainError::forbidden("only users have an inbox"))?;
         let mut h = self.store.read().await?;

@@ -103,12 +103,16 @@ pub struct Case {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Due time of the earliest running clock, kept by `save_clock` (lists sort and show it).
+    /// Derived from the clocks, so it stays out of the case's audit record.
+    #[serde(skip)]
+    pub next_due_at: Option<DateTime<Utc>>,
 }
 
 const CASE_COLS: &str = "id, number, case_type, definition_version, state, customer_id, contact_id, contact_name, contact_phone,
     contact_email, received_at, channel, product_id, model, serial, product_code, ship_date, subject, description, category,
     severity, responsibility, responsibility_note, lead_department_id, owner_id, confidential, adverse_event, locale,
-    tracking_hash, merged_into_id, fields, closed_at, version, created_at, updated_at";
+    tracking_hash, merged_into_id, fields, closed_at, version, created_at, updated_at, next_due_at";
 
 /// Intake fields of a new case.
 #[derive(Debug, Clone, Default)]

@@ -190,31 +190,3 @@ pub async fn clock_outcomes(
     .await
     .map_err(map_err))
 }
-
-/// The earliest-due running clock of each of `case_ids`: (case id, clock name, due at, breached).
-/// Lists show it as the case's next deadline.
-pub async fn next_dues(c: &mut Conn<'_>, case_ids: &[i64]) -> StoreResult<Vec<(i64, String, DateTime<Utc>, bool)>> {
-    if case_ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let marks: Vec<String> = (1..=case_ids.len()).map(|i| format!("${i}")).collect();
-    let text = format!(
-        "SELECT case_id, name, due_at, breached_at IS NOT NULL FROM case_clocks
-         WHERE state = 'running' AND case_id IN ({}) ORDER BY case_id, due_at",
-        marks.join(", ")
-    );
-    let rows: Vec<(i64, String, DateTime<Utc>, bool)> = on!(c, e => {
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(text.clone()));
-        for id in case_ids {
-            q = q.bind(*id);
-        }
-        q.fetch_all(e).await.map_err(map_err)
-    })?;
-    let mut out: Vec<(i64, String, DateTime<Utc>, bool)> = Vec::with_capacity(rows.len());
-    for r in rows {
-        if out.last().is_none_or(|l| l.0 != r.0) {
-            out.push(r);
-        }
-    }
-    Ok(out)
-}

@@ -80,6 +80,13 @@ pub async fn token(s: &Server, user: &str, pw: &str) -> String {
     r.json::<Value>().await.expect("token json")["token"].as_str().expect("token").to_owned()
 }
 
+/// `GET /api/v1{path}` with a bearer token; the JSON answer, after checking it is a 200.
+pub async fn get_json(s: &Server, token: &str, path: &str) -> Value {
+    let r = client().get(format!("{}/api/v1{path}", s.base)).bearer_auth(token).send().await.expect("GET");
+    assert_eq!(r.status(), StatusCode::OK, "GET {path}");
+    r.json().await.expect("JSON answer")
+}
+
 /// Signs in through the login form; returns the `ld_session=…` cookie pair.
 pub async fn browser_login(s: &Server, user: &str, pw: &str) -> String {
     let c = client();

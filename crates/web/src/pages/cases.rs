@@ -68,8 +68,8 @@ pub struct Row {
     severity: String,
     state: String,
     received: String,
-    /// The next deadline: clock name, due time, time left or over, overdue.
-    due: Option<(String, String, String, bool)>,
+    /// The next deadline: due time, time left or over, overdue.
+    due: Option<(String, String, bool)>,
 }
 
 #[derive(Template)]
@@ -175,8 +175,6 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
             .map(|(_, d)| (d.case_type.clone(), d))
             .collect();
     let pages = found.pages();
-    let ids: Vec<i64> = found.items.iter().map(|k| k.id).collect();
-    let dues = s.st.svc.next_dues(&s.actor, &ids).await.page(&s)?;
     let now = s.st.svc.now();
     let t = s.tr();
     let rows = found
@@ -191,10 +189,7 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
             severity: if k.severity.is_empty() { String::new() } else { label_of::<Severity>(l, &k.severity) },
             state: state_name(defs.get(&k.case_type), l, &k.state),
             received: c.time(&k.received_at),
-            due: dues.get(&k.id).map(|(name, at, breached)| {
-                let label = t.get(&format!("clock.{name}")).to_owned();
-                (label, c.time(at), remaining_text(&t, *at - now, false), *breached || *at < now)
-            }),
+            due: k.next_due_at.map(|at| (c.time(&at), remaining_text(&t, at - now, false), at < now)),
         })
         .collect();
     let departments =
