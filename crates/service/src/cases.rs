@@ -14,6 +14,7 @@ use loopdesk_domain::org::required_text;
 use loopdesk_domain::page::{Page, Paged};
 use loopdesk_domain::process::{ClockAction, ProcessDefinition, default_definition};
 use loopdesk_domain::sla::{Clock, ClockState, EscalationStep, Watch, target_for};
+use loopdesk_store::bulk;
 use loopdesk_store::cases::{
     self as ks, Case, CaseEvent, CaseFilter, CaseTask, Meeting, MeetingAction, NewCase, NewEvent, NewMeeting,
 };
@@ -136,7 +137,22 @@ pub struct ActionInput {
 #[derive(Debug, Clone)]
 pub struct Created {
     pub case: Case,
+    /// The service-level clocks registration started.
+    pub clocks: Vec<ks::ClockRow>,
     pub tracking_code: String,
+}
+
+/// A new case checked against the database and ready to be numbered and written.
+pub(crate) struct Prepared {
+    rows: bulk::NewCaseRows,
+    tracking_code: String,
+}
+
+/// `t` without its nanoseconds: PostgreSQL keeps microseconds, and a case answered from memory
+/// must equal the case read back.
+pub(crate) fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    t.trunc_subsecs(6)
 }
 
 /// Largest attachment accepted.
@@ -251,7 +267,7 @@ impl Service {
                 .ok_or_else(|| DomainError::invalid("locale", "must be zh-CN or en"))?,
             None => self.settings.default_locale,
         };
-        let received_at = i.received_at.unwrap_or_else(|| self.now());
+        let received_at = micros(i.received_at.unwrap_or_else(|| self.now()));
         if received_at > self.now() + chrono::Duration::minutes(5) {
             return Err(DomainError::invalid("received_at", "lies in the future").into());
         }
@@ -271,13 +287,16 @@ impl Service {
     /// Writes a checked case inside `tx`: the parts that need the database (customer, contact,
     /// product, department), the gap-free number, the first event, the clocks and the audit event.
     /// An error leaves the transaction for the caller to roll back (to its savepoint).
-    pub(crate) async fn insert_checked_case(
+    /// Looks up and checks everything a new case refers to (customer, contact, product,
+    /// department) and works out its row and the clocks it starts. Reads only: a case that fails
+    /// here has written nothing.
+    pub(crate) async fn prepare_case(
         &self,
         tx: &mut Tx,
         lookups: &mut Lookups,
         actor: &Actor,
         c: &CheckedCase,
-    ) -> ServiceResult<Created> {
+    ) -> ServiceResult<Prepared> {
         let CheckedCase {
             input: i,
             case_type,
@@ -331,12 +350,19 @@ impl Service {
                 .await
                 .map_err(|_| DomainError::invalid("lead_department_id", "no such department"))?;
         }
-        let period = NumberFormat::period(received_at, self.settings.timezone);
-        let seq = cs::next_counter(&mut tx.conn(), "case", &period).await?;
-        let year: i32 = period.parse().unwrap_or(0);
+        let severity = severity.map(|s| s.code().to_owned()).unwrap_or_default();
+        let tz = self.settings.timezone;
+        let set = lookups.policies(tx).await?;
+        let mut clocks = Vec::new();
+        for name in &start_clocks {
+            let Some(target) = target_for(&set.policies, case_type.code(), &severity, name) else { continue };
+            let cal = lookups.calendar(tx, &target.calendar, tz).await?;
+            let clock = Clock::start(target, cal, received_at)?;
+            clocks.push(to_row(0, &clock, None, &set.escalation));
+        }
         let code = tracking_code();
-        let n = NewCase {
-            number: self.number_format().format(year, seq),
+        let case = NewCase {
+            number: String::new(),
             case_type: case_type.code().into(),
             definition_version: version,
             state: initial,
@@ -354,7 +380,7 @@ impl Service {
             ship_date: *ship_date,
             subject: subject.clone(),
             description: description.clone(),
-            severity: severity.map(|s| s.code().to_owned()).unwrap_or_default(),
+            severity,
             lead_department_id: i.lead_department_id,
             owner_id: None,
             confidential: case_type == CaseType::Grievance,
@@ -362,23 +388,56 @@ impl Service {
             locale: locale.code().into(),
             tracking_hash: digest(&code),
         };
-        let k = ks::insert_case(&mut tx.conn(), &n).await.entity("case")?;
-        let clocks = serde_json::json!({ "clocks_started": start_clocks }).to_string();
-        let ev = NewEvent {
-            case_id: k.id,
-            actor_id: actor.user_id,
-            actor: &actor.username,
-            kind: "created",
-            to_state: &k.state,
-            fields: clocks,
-            public: true,
-            ..Default::default()
-        };
-        ks::insert_event(&mut tx.conn(), &ev).await?;
-        let starts: Vec<(String, ClockAction)> = start_clocks.iter().map(|c| (c.clone(), ClockAction::Start)).collect();
-        apply_clocks(tx, lookups, true, &k, &starts, received_at, self.settings.timezone).await?;
-        tx.audit(actor, AuditAction::Create, "case", k.id, None::<&()>, Some(&k)).await?;
-        Ok(Created { case: k, tracking_code: code })
+        Ok(Prepared {
+            rows: bulk::NewCaseRows {
+                case,
+                actor_id: actor.user_id,
+                actor: actor.username.clone(),
+                event_fields: serde_json::json!({ "clocks_started": start_clocks }).to_string(),
+                clocks,
+            },
+            tracking_code: code,
+        })
+    }
+
+    /// Numbers prepared cases from the yearly counters, in the order given, and writes them with
+    /// one statement per table and their audit events; returns them as stored.
+    pub(crate) async fn register_prepared(
+        &self,
+        tx: &mut Tx,
+        actors: &[&Actor],
+        prepared: Vec<Prepared>,
+    ) -> ServiceResult<Vec<Created>> {
+        let tz = self.settings.timezone;
+        let mut rows = Vec::with_capacity(prepared.len());
+        let mut codes = Vec::with_capacity(prepared.len());
+        let mut periods: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (n, p) in prepared.into_iter().enumerate() {
+            periods.entry(NumberFormat::period(p.rows.case.received_at, tz)).or_default().push(n);
+            rows.push(p.rows);
+            codes.push(p.tracking_code);
+        }
+        for (period, members) in &periods {
+            let n = i64::try_from(members.len()).unwrap_or(i64::MAX);
+            let last = cs::reserve_counter(&mut tx.conn(), "case", period, n).await?;
+            let year: i32 = period.parse().unwrap_or(0);
+            for (&m, seq) in members.iter().zip(last - n + 1..) {
+                rows[m].case.number = self.number_format().format(year, seq);
+            }
+        }
+        let now = micros(self.now());
+        let stored = bulk::register_cases(&mut tx.conn(), now, rows).await?;
+        let events = stored
+            .iter()
+            .zip(actors)
+            .map(|((k, _), a)| (*a, loopdesk_store::audit::PendingEvent::created("case", k.id, k)))
+            .collect();
+        tx.audit_each(events).await?;
+        Ok(stored
+            .into_iter()
+            .zip(codes)
+            .map(|((case, clocks), tracking_code)| Created { case, clocks, tracking_code })
+            .collect())
     }
 
     pub async fn case(&self, actor: &Actor, id: i64) -> ServiceResult<Case> {
@@ -1173,7 +1232,6 @@ fn to_row(case_id: i64, c: &Clock, keep: Option<&ks::ClockRow>, chain: &[Escalat
 async fn apply_clocks(
     tx: &mut Tx,
     lookups: &mut Lookups,
-    new_case: bool,
     k: &Case,
     effects: &[(String, ClockAction)],
     at: DateTime<Utc>,
@@ -1181,8 +1239,7 @@ async fn apply_clocks(
 ) -> ServiceResult<()> {
     let set = lookups.policies(tx).await?;
     let policies = &set.policies;
-    // A case being registered has no clocks yet: one query fewer per case at intake.
-    let existing = if new_case { vec![] } else { ks::clocks(&mut tx.conn(), k.id).await? };
+    let existing = ks::clocks(&mut tx.conn(), k.id).await?;
     for (name, action) in effects {
         let row = existing.iter().find(|r| &r.name == name);
         let clock = match (action, row) {
@@ -1355,7 +1412,7 @@ async fn apply_transition(
             }
         }
     }
-    apply_clocks(tx, &mut Lookups::default(), false, &saved, &effects, now, tz).await?;
+    apply_clocks(tx, &mut Lookups::default(), &saved, &effects, now, tz).await?;
     // A closed case invites its contact to the satisfaction surveys listening for it; the link is
     // shown to the customer with the case.
     if saved.state == "closed" {

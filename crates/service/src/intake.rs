@@ -34,6 +34,7 @@ pub(crate) struct Intake {
     turn: tokio::sync::Mutex<()>,
     batches: AtomicU64,
     jobs: AtomicU64,
+    retries: AtomicU64,
 }
 
 /// How the group commit has batched so far (for `/metrics` and tests).
@@ -43,6 +44,8 @@ pub struct IntakeStats {
     pub batches: u64,
     /// Registrations those transactions carried.
     pub jobs: u64,
+    /// Batches whose shared statements failed and were written again case by case.
+    pub retries: u64,
 }
 
 impl Intake {
@@ -86,30 +89,73 @@ impl Service {
         IntakeStats {
             batches: self.intake.batches.load(Ordering::Relaxed),
             jobs: self.intake.jobs.load(Ordering::Relaxed),
+            retries: self.intake.retries.load(Ordering::Relaxed),
         }
     }
 
     async fn write_batch(&self, batch: Vec<Job>) {
         self.intake.batches.fetch_add(1, Ordering::Relaxed);
         self.intake.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let mut results: Vec<ServiceResult<Created>> = Vec::with_capacity(batch.len());
-        let single = batch.len() == 1;
+        let results = match self.write_together(&batch).await {
+            Ok(r) => r,
+            // Something only the database could see failed the shared statements (a row removed
+            // by another node meanwhile, say): write the batch again one case at a time, so the
+            // case at fault fails alone.
+            Err(e) if batch.len() > 1 => {
+                tracing::warn!(error = %e, jobs = batch.len(), "intake batch failed together; writing its cases one by one");
+                self.intake.retries.fetch_add(1, Ordering::Relaxed);
+                self.write_one_by_one(&batch).await
+            }
+            Err(e) => vec![Err(e)],
+        };
+        for (job, r) in batch.into_iter().zip(results) {
+            let _ = job.reply.send(r);
+        }
+    }
+
+    /// The fast path: check every case, then write all that passed with one statement per table
+    /// and commit once. A case failing its checks fails alone; an error while writing fails all.
+    async fn write_together(&self, batch: &[Job]) -> ServiceResult<Vec<ServiceResult<Created>>> {
+        let mut tx = self.store.begin().await?;
+        let mut lookups = Lookups::default();
+        let mut results: Vec<Option<ServiceResult<Created>>> = Vec::with_capacity(batch.len());
+        let (mut ready, mut actors, mut slots) = (Vec::new(), Vec::new(), Vec::new());
+        for (n, job) in batch.iter().enumerate() {
+            match self.prepare_case(&mut tx, &mut lookups, &job.actor, &job.case).await {
+                Ok(p) => {
+                    ready.push(p);
+                    actors.push(&job.actor);
+                    slots.push(n);
+                    results.push(None);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        if !ready.is_empty() {
+            let created = self.register_prepared(&mut tx, &actors, ready).await?;
+            for (n, c) in slots.into_iter().zip(created) {
+                results[n] = Some(Ok(c));
+            }
+        }
+        tx.commit().await?;
+        Ok(results.into_iter().map(|r| r.unwrap_or_else(|| Err(lost()))).collect())
+    }
+
+    /// The slow path: each case in its own savepoint of one transaction.
+    async fn write_one_by_one(&self, batch: &[Job]) -> Vec<ServiceResult<Created>> {
+        let mut results = Vec::with_capacity(batch.len());
         let committed: ServiceResult<()> = async {
             let mut tx = self.store.begin().await?;
             let mut lookups = Lookups::default();
-            for job in &batch {
-                if single {
-                    // Nothing to protect from: the one job's failure fails the transaction.
-                    let r = self.insert_checked_case(&mut tx, &mut lookups, &job.actor, &job.case).await;
-                    let failed = r.is_err();
-                    results.push(r);
-                    if failed {
-                        return Ok(());
-                    }
-                    continue;
-                }
+            for job in batch {
                 let sp = tx.savepoint().await?;
-                match self.insert_checked_case(&mut tx, &mut lookups, &job.actor, &job.case).await {
+                let r = async {
+                    let p = self.prepare_case(&mut tx, &mut lookups, &job.actor, &job.case).await?;
+                    let mut c = self.register_prepared(&mut tx, &[&job.actor], vec![p]).await?;
+                    c.pop().ok_or_else(lost)
+                }
+                .await;
+                match r {
                     Ok(c) => {
                         tx.release(sp).await?;
                         results.push(Ok(c));
@@ -120,21 +166,15 @@ impl Service {
                     }
                 }
             }
-            tx.commit().await?;
-            Ok(())
+            tx.commit().await
         }
-        .await;
+        .await
+        .map_err(Into::into);
         match committed {
-            Ok(()) => {
-                for (job, r) in batch.into_iter().zip(results) {
-                    let _ = job.reply.send(r);
-                }
-            }
+            Ok(()) => results,
             Err(e) => {
                 tracing::error!(error = %e, jobs = batch.len(), "case intake batch failed; none of it was stored");
-                for job in batch {
-                    let _ = job.reply.send(Err(ServiceError::Internal(format!("intake batch: {e}"))));
-                }
+                batch.iter().map(|_| Err(ServiceError::Internal(format!("intake batch: {e}")))).collect()
             }
         }
     }

@@ -248,6 +248,59 @@ both_engines!(group_commit_fails_bad_registrations_alone_and_keeps_numbers_and_a
     }
 });
 
+both_engines!(a_batch_the_database_refuses_is_written_again_case_by_case, |db: TestDb| async move {
+    let svc = service(&db).await;
+    // The database refuses one subject: a failure that no check before writing can foresee, so
+    // it fails a whole batch's shared statements and the batch must be retried one case at a time.
+    db.exec(match db.engine {
+        loopdesk_test_support::Engine::Sqlite => {
+            "CREATE TRIGGER refuse_subject BEFORE INSERT ON cases WHEN NEW.subject = '拒收'
+             BEGIN SELECT RAISE(ABORT, 'refused'); END;"
+        }
+        loopdesk_test_support::Engine::Postgres => {
+            "CREATE FUNCTION refuse_subject() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN IF NEW.subject = '拒收' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$;
+             CREATE TRIGGER refuse_subject BEFORE INSERT ON cases FOR EACH ROW EXECUTE FUNCTION refuse_subject();"
+        }
+    })
+    .await;
+    let sys = Actor::system();
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let svc = svc.clone();
+        tasks.push(tokio::spawn(async move {
+            let subject = if i % 10 == 3 { "拒收".to_owned() } else { format!("重试 {i}") };
+            (i, svc.create_case(&Actor::system(), &complaint(&subject)).await)
+        }));
+    }
+    let mut created = Vec::new();
+    for t in tasks {
+        let (i, r) = t.await.unwrap();
+        match r {
+            Ok(c) => {
+                assert_ne!(i % 10, 3, "the refused subject was stored");
+                created.push(c);
+            }
+            Err(e) => assert_eq!(i % 10, 3, "registration {i} failed with its batch: {e}"),
+        }
+    }
+    assert_eq!(created.len(), 54);
+    let stats = svc.intake_stats();
+    assert!(stats.retries > 0 && stats.batches < 60, "refused batches were retried case by case: {stats:?}");
+    let mut seqs: Vec<i64> =
+        created.iter().map(|c| c.case.number.rsplit('-').next().unwrap().parse().unwrap()).collect();
+    seqs.sort();
+    assert_eq!(seqs, (1..=54).collect::<Vec<_>>(), "gap-free: refused registrations took no number");
+    assert_eq!(svc.cases(&sys, CaseFilter::default(), Page::default()).await.unwrap().total, 54);
+    assert!(svc.verify_audit(&sys, |_| {}).await.unwrap().broken.is_none());
+    // The answer to a registration is what is stored, though it is not read back.
+    for c in &created {
+        assert_eq!(svc.case(&sys, c.case.id).await.unwrap(), c.case, "{}", c.case.number);
+        assert_eq!(svc.clocks(&sys, c.case.id).await.unwrap(), c.clocks, "{}", c.case.number);
+        assert!(!c.clocks.is_empty());
+    }
+});
+
 both_engines!(grievances_are_confidential, |db: TestDb| async move {
     let svc = service(&db).await;
     let sys = Actor::system();

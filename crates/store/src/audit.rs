@@ -103,15 +103,20 @@ impl Tx {
         Ok(rec.seq)
     }
 
-    /// Appends many events with few statements: bulk writes (imports, batched intake) use this.
+    /// Appends many events with few statements: bulk writes (imports) use this.
     pub async fn audit_batch(&mut self, actor: &Actor, events: Vec<PendingEvent>) -> StoreResult<()> {
+        self.audit_each(events.into_iter().map(|e| (actor, e)).collect()).await
+    }
+
+    /// Appends many events, each with its own actor, with few statements (batched intake).
+    pub async fn audit_each(&mut self, events: Vec<(&Actor, PendingEvent)>) -> StoreResult<()> {
         if events.is_empty() {
             return Ok(());
         }
         let (mut seq, mut prev) = self.audit_head().await?;
         let at = normalise_time(Utc::now());
         let mut recs = Vec::with_capacity(events.len());
-        for ev in events {
+        for (actor, ev) in events {
             seq += 1;
             let mut rec = AuditRecord {
                 seq,

@@ -12,6 +12,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use crate::Conn;
+use crate::cases::{Case, ClockRow, NewCase};
 use crate::conn::sql;
 use crate::error::{StoreResult, map_err};
 
@@ -112,22 +113,25 @@ async fn insert_json(
     Ok(())
 }
 
-/// Takes `n` case ids no other writer will use.
-async fn reserve_case_ids(c: &mut Conn<'_>, n: usize) -> StoreResult<Vec<i64>> {
+/// Takes `n` ids of `table` no other writer will use.
+async fn reserve_ids(c: &mut Conn<'_>, table: &str, n: usize) -> StoreResult<Vec<i64>> {
     let n = i64::try_from(n).unwrap_or(i64::MAX);
+    if n == 0 {
+        return Ok(vec![]);
+    }
     match c {
         // ENGINE: the caller's transaction holds SQLite's write lock, so the ids after the
         // largest are free; PostgreSQL hands them out from the identity sequence.
         Conn::Sqlite(e) => {
-            let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM cases")
+            let max: i64 = sqlx::query_scalar(sql!("SELECT COALESCE(MAX(id), 0) FROM {table}"))
                 .fetch_one(&mut **e)
                 .await
                 .map_err(map_err)?;
             Ok((max + 1..=max + n).collect())
         }
-        Conn::Postgres(e) => sqlx::query_scalar(
-            "SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, $1::bigint)",
-        )
+        Conn::Postgres(e) => sqlx::query_scalar(sql!(
+            "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, $1::bigint)"
+        ))
         .bind(n)
         .fetch_all(&mut **e)
         .await
@@ -143,12 +147,12 @@ pub async fn insert_cases(
     actor: &str,
     cases: &[BulkCase],
 ) -> StoreResult<Vec<i64>> {
-    let ids = reserve_case_ids(c, cases.len()).await?;
+    let ids = reserve_ids(c, "cases", cases.len()).await?;
     let zone = crate::cases::report_zone();
     let mut case_rows = Vec::with_capacity(cases.len());
     let mut event_rows = Vec::with_capacity(cases.len());
     let mut clock_rows = Vec::new();
-    let mut counts: HashMap<(String, &str, &str, i64, &str), i64> = HashMap::new();
+    let mut counts: Counts = HashMap::new();
     for (k, &id) in cases.iter().zip(&ids) {
         let next_due = k.clock.as_ref().map(|c| c.due_at);
         case_rows.push(json!([
@@ -204,7 +208,13 @@ pub async fn insert_cases(
         }
         let month = loopdesk_domain::case::NumberFormat::month(k.received_at, zone);
         *counts
-            .entry((month, &k.case_type, &k.category, k.lead_department_id.unwrap_or(0), &k.severity))
+            .entry((
+                month,
+                k.case_type.clone(),
+                k.category.clone(),
+                k.lead_department_id.unwrap_or(0),
+                k.severity.clone(),
+            ))
             .or_insert(0) += 1;
     }
     const CASE_COLS: [(&str, &str); 25] = [
@@ -258,6 +268,14 @@ pub async fn insert_cases(
         ("next_check_at", "timestamptz"),
     ];
     insert_json(c, "case_clocks", &CLOCK_COLS, &clock_rows, "").await?;
+    insert_counts(c, counts).await?;
+    Ok(ids)
+}
+
+/// Cases per (month, type, category, department, severity) to add to the monthly counts.
+type Counts = HashMap<(String, String, String, i64, String), i64>;
+
+async fn insert_counts(c: &mut Conn<'_>, counts: Counts) -> StoreResult<()> {
     let count_rows: Vec<Value> = counts
         .into_iter()
         .map(|((month, case_type, category, dept, severity), n)| json!([month, case_type, category, dept, severity, n]))
@@ -277,6 +295,209 @@ pub async fn insert_cases(
         &count_rows,
         "ON CONFLICT (month, case_type, category, department_id, severity) DO UPDATE SET n = case_counts.n + excluded.n",
     )
-    .await?;
-    Ok(ids)
+    .await
+}
+
+/// A case registered at intake, numbered, with the clocks its process starts.
+#[derive(Debug, Clone)]
+pub struct NewCaseRows {
+    pub case: NewCase,
+    /// Who registered it (the `created` event's actor).
+    pub actor_id: Option<i64>,
+    pub actor: String,
+    /// The `created` event's fields, as a JSON object.
+    pub event_fields: String,
+    /// The clocks started at intake; their ids and case ids are assigned here.
+    pub clocks: Vec<ClockRow>,
+}
+
+fn date_opt(d: Option<chrono::NaiveDate>) -> Value {
+    d.map(|d| Value::String(d.format("%Y-%m-%d").to_string())).unwrap_or(Value::Null)
+}
+
+/// Registers many cases with one statement per table (cases, timeline, clocks, monthly counts)
+/// inside the caller's transaction, and returns them as stored, with their clocks, in input order.
+/// The audit events are the caller's. Times should be whole microseconds (PostgreSQL keeps no more).
+pub async fn register_cases(
+    c: &mut Conn<'_>,
+    now: DateTime<Utc>,
+    cases: Vec<NewCaseRows>,
+) -> StoreResult<Vec<(Case, Vec<ClockRow>)>> {
+    let ids = reserve_ids(c, "cases", cases.len()).await?;
+    let clock_ids = reserve_ids(c, "case_clocks", cases.iter().map(|k| k.clocks.len()).sum()).await?;
+    let mut clock_ids = clock_ids.into_iter();
+    let zone = crate::cases::report_zone();
+    let mut case_rows = Vec::with_capacity(cases.len());
+    let mut event_rows = Vec::with_capacity(cases.len());
+    let mut clock_rows = Vec::new();
+    let mut counts: Counts = HashMap::new();
+    let mut out = Vec::with_capacity(cases.len());
+    for (k, id) in cases.into_iter().zip(ids) {
+        let mut clocks = k.clocks;
+        for cl in &mut clocks {
+            cl.case_id = id;
+            cl.id = clock_ids.next().unwrap_or_default();
+            clock_rows.push(json!([
+                cl.id,
+                id,
+                cl.name,
+                cl.calendar,
+                cl.duration,
+                ts(cl.started_at),
+                ts(cl.due_at),
+                ts(cl.warn_at),
+                cl.state,
+                ts_opt(cl.paused_since),
+                cl.paused_ms,
+                ts_opt(cl.met_at),
+                ts_opt(cl.breached_at),
+                cl.escalation_level,
+                cl.warned,
+                cl.version,
+                ts_opt(cl.next_check_at),
+            ]));
+        }
+        let next_due_at = clocks.iter().filter(|c| c.state == "running").map(|c| c.due_at).min();
+        let n = k.case;
+        case_rows.push(json!([
+            id,
+            n.number,
+            n.case_type,
+            n.definition_version,
+            n.state,
+            n.customer_id,
+            n.contact_id,
+            n.contact_name,
+            n.contact_phone,
+            n.contact_email,
+            ts(n.received_at),
+            n.channel,
+            n.product_id,
+            n.model,
+            n.serial,
+            n.product_code,
+            date_opt(n.ship_date),
+            n.subject,
+            n.description,
+            n.severity,
+            n.lead_department_id,
+            n.owner_id,
+            n.confidential,
+            n.adverse_event,
+            n.locale,
+            n.tracking_hash,
+            ts_opt(next_due_at),
+            ts(now),
+            ts(now),
+        ]));
+        event_rows.push(json!([id, ts(now), k.actor_id, k.actor, "created", n.state, k.event_fields, true]));
+        let month = loopdesk_domain::case::NumberFormat::month(n.received_at, zone);
+        *counts
+            .entry((month, n.case_type.clone(), String::new(), n.lead_department_id.unwrap_or(0), n.severity.clone()))
+            .or_insert(0) += 1;
+        let case = Case {
+            id,
+            number: n.number,
+            case_type: n.case_type,
+            definition_version: n.definition_version,
+            state: n.state,
+            customer_id: n.customer_id,
+            contact_id: n.contact_id,
+            contact_name: n.contact_name,
+            contact_phone: n.contact_phone,
+            contact_email: n.contact_email,
+            received_at: n.received_at,
+            channel: n.channel,
+            product_id: n.product_id,
+            model: n.model,
+            serial: n.serial,
+            product_code: n.product_code,
+            ship_date: n.ship_date,
+            subject: n.subject,
+            description: n.description,
+            category: String::new(),
+            severity: n.severity,
+            responsibility: String::new(),
+            responsibility_note: String::new(),
+            lead_department_id: n.lead_department_id,
+            owner_id: n.owner_id,
+            confidential: n.confidential,
+            adverse_event: n.adverse_event,
+            locale: n.locale,
+            tracking_hash: n.tracking_hash,
+            merged_into_id: None,
+            fields: "{}".into(),
+            closed_at: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            next_due_at,
+        };
+        out.push((case, clocks));
+    }
+    const CASE_COLS: [(&str, &str); 29] = [
+        ("id", "bigint"),
+        ("number", "text"),
+        ("case_type", "text"),
+        ("definition_version", "bigint"),
+        ("state", "text"),
+        ("customer_id", "bigint"),
+        ("contact_id", "bigint"),
+        ("contact_name", "text"),
+        ("contact_phone", "text"),
+        ("contact_email", "text"),
+        ("received_at", "timestamptz"),
+        ("channel", "text"),
+        ("product_id", "bigint"),
+        ("model", "text"),
+        ("serial", "text"),
+        ("product_code", "text"),
+        ("ship_date", "date"),
+        ("subject", "text"),
+        ("description", "text"),
+        ("severity", "text"),
+        ("lead_department_id", "bigint"),
+        ("owner_id", "bigint"),
+        ("confidential", "boolean"),
+        ("adverse_event", "boolean"),
+        ("locale", "text"),
+        ("tracking_hash", "text"),
+        ("next_due_at", "timestamptz"),
+        ("created_at", "timestamptz"),
+        ("updated_at", "timestamptz"),
+    ];
+    insert_json(c, "cases", &CASE_COLS, &case_rows, "").await?;
+    const EVENT_COLS: [(&str, &str); 8] = [
+        ("case_id", "bigint"),
+        ("at", "timestamptz"),
+        ("actor_id", "bigint"),
+        ("actor", "text"),
+        ("kind", "text"),
+        ("to_state", "text"),
+        ("fields", "text"),
+        ("public", "boolean"),
+    ];
+    insert_json(c, "case_events", &EVENT_COLS, &event_rows, "").await?;
+    const CLOCK_COLS: [(&str, &str); 17] = [
+        ("id", "bigint"),
+        ("case_id", "bigint"),
+        ("name", "text"),
+        ("calendar", "text"),
+        ("duration", "text"),
+        ("started_at", "timestamptz"),
+        ("due_at", "timestamptz"),
+        ("warn_at", "timestamptz"),
+        ("state", "text"),
+        ("paused_since", "timestamptz"),
+        ("paused_ms", "bigint"),
+        ("met_at", "timestamptz"),
+        ("breached_at", "timestamptz"),
+        ("escalation_level", "bigint"),
+        ("warned", "boolean"),
+        ("version", "bigint"),
+        ("next_check_at", "timestamptz"),
+    ];
+    insert_json(c, "case_clocks", &CLOCK_COLS, &clock_rows, "").await?;
+    insert_counts(c, counts).await?;
+    Ok(out)
 }

@@ -144,49 +144,6 @@ pub struct NewCase {
     pub tracking_hash: String,
 }
 
-pub async fn insert_case(c: &mut Conn<'_>, n: &NewCase) -> StoreResult<Case> {
-    let now = Utc::now();
-    let k = on!(c, e => sqlx::query_as(sql!(
-        "INSERT INTO cases (number, case_type, definition_version, state, customer_id, contact_id, contact_name, contact_phone,
-         contact_email, received_at, channel, product_id, model, serial, product_code, ship_date, subject, description,
-         severity, lead_department_id, owner_id, confidential, adverse_event, locale, tracking_hash, version, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, 1, $26, $26)
-         RETURNING {CASE_COLS}"
-    ))
-    .bind(&n.number)
-    .bind(&n.case_type)
-    .bind(n.definition_version)
-    .bind(&n.state)
-    .bind(n.customer_id)
-    .bind(n.contact_id)
-    .bind(&n.contact_name)
-    .bind(&n.contact_phone)
-    .bind(&n.contact_email)
-    .bind(n.received_at)
-    .bind(&n.channel)
-    .bind(n.product_id)
-    .bind(&n.model)
-    .bind(&n.serial)
-    .bind(&n.product_code)
-    .bind(n.ship_date)
-    .bind(&n.subject)
-    .bind(&n.description)
-    .bind(&n.severity)
-    .bind(n.lead_department_id)
-    .bind(n.owner_id)
-    .bind(n.confidential)
-    .bind(n.adverse_event)
-    .bind(&n.locale)
-    .bind(&n.tracking_hash)
-    .bind(now)
-    .fetch_one(e)
-    .await
-    .map_err(map_err));
-    let k: Case = k?;
-    count_case(c, &Dims::of(&k), 1).await?;
-    Ok(k)
-}
-
 pub async fn case(c: &mut Conn<'_>, id: i64) -> StoreResult<Case> {
     on!(c, e => sqlx::query_as(sql!("SELECT {CASE_COLS} FROM cases WHERE id = $1"))
         .bind(id)

@@ -64,6 +64,26 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Runs raw SQL (several statements allowed) on the test database: for setting up what no
+    /// API can, such as a trigger that makes the database refuse a row.
+    pub async fn exec(&self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self.engine {
+            Engine::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.expect("connect to the SQLite file");
+                sqlx::raw_sql(sql).execute(&mut c).await.expect("raw SQL");
+                let _ = c.close().await;
+            }
+            Engine::Postgres => {
+                let mut c = PgConnection::connect(&self.url).await.expect("connect to PostgreSQL");
+                sqlx::raw_sql(sql).execute(&mut c).await.expect("raw SQL");
+                let _ = c.close().await;
+            }
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(name) = self.pg_name.take() {

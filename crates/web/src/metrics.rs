@@ -91,5 +91,11 @@ pub async fn render(State(st): State<AppState>) -> impl IntoResponse {
     let _ = writeln!(s, "# HELP loopdesk_intake_cases_total Case registrations those transactions carried.");
     let _ = writeln!(s, "# TYPE loopdesk_intake_cases_total counter");
     let _ = writeln!(s, "loopdesk_intake_cases_total {}", intake.jobs);
+    let _ = writeln!(
+        s,
+        "# HELP loopdesk_intake_retries_total Batches the database refused together, written again case by case."
+    );
+    let _ = writeln!(s, "# TYPE loopdesk_intake_retries_total counter");
+    let _ = writeln!(s, "loopdesk_intake_retries_total {}", intake.retries);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s)
 }

@@ -206,7 +206,8 @@ pub async fn create_case(
     JsonBody(b): JsonBody<CaseBody>,
 ) -> ApiResult<(StatusCode, Json<CaseDto>)> {
     let created = st.svc.create_case(&a.actor, &input(b)).await?;
-    let mut dto = with_clocks(&st, &a.actor, created.case).await?;
+    let mut dto = CaseDto::from(created.case);
+    dto.clocks = created.clocks.into_iter().map(Into::into).collect();
     dto.tracking_code = Some(created.tracking_code);
     Ok((StatusCode::CREATED, Json(dto)))
 }
