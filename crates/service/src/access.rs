@@ -26,6 +26,43 @@ pub(crate) fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// How long a bearer token's actor is remembered. Changes made through this process (users,
+/// departments, tokens) forget at once; a change made elsewhere (another node, the CLI) takes
+/// effect within this time.
+const TOKEN_MEMORY: std::time::Duration = std::time::Duration::from_secs(2);
+/// Most tokens remembered at once.
+const TOKEN_MEMORY_SIZE: usize = 10_000;
+
+/// Actors behind recently seen bearer tokens, so an API client's burst of requests does not look
+/// its credential up again for every request. Keyed by the token's digest, never the secret.
+#[derive(Default)]
+pub(crate) struct TokenMemory {
+    seen: std::sync::Mutex<std::collections::HashMap<String, (Instant, Actor, User)>>,
+}
+
+impl TokenMemory {
+    fn get(&self, key: &str) -> Option<(Actor, User)> {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.get(key).filter(|(at, ..)| at.elapsed() < TOKEN_MEMORY).map(|(_, a, u)| (a.clone(), u.clone()))
+    }
+
+    fn put(&self, key: String, actor: &Actor, user: &User) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() >= TOKEN_MEMORY_SIZE {
+            seen.retain(|_, (at, ..)| at.elapsed() < TOKEN_MEMORY);
+            if seen.len() >= TOKEN_MEMORY_SIZE {
+                seen.clear();
+            }
+        }
+        seen.insert(key, (Instant::now(), actor.clone(), user.clone()));
+    }
+
+    /// Forgets every remembered token: who may do what has changed.
+    pub(crate) fn forget(&self) {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
 /// A new web session: the cookie value (shown once) and its CSRF token.
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -127,14 +164,19 @@ impl Service {
 
     /// The actor behind a bearer token.
     pub async fn token_actor(&self, token: &str) -> ServiceResult<(Actor, User)> {
+        let key = digest(token);
+        if let Some(known) = self.tokens.get(&key) {
+            return Ok(known);
+        }
         let mut h = self.store.read().await?;
-        let user_id = auth::token_user(&mut h.conn(), &digest(token)).await?.ok_or(DomainError::Unauthenticated)?;
+        let user_id = auth::token_user(&mut h.conn(), &key).await?.ok_or(DomainError::Unauthenticated)?;
         let user = org::user(&mut h.conn(), user_id).await.entity("user")?;
         if !user.active {
             return Err(DomainError::Unauthenticated.into());
         }
         let actor = actor_for(&mut h.conn(), &user).await?;
         actor.require(Permission::SignIn).map_err(|_| DomainError::Unauthenticated)?;
+        self.tokens.put(key, &actor, &user);
         Ok((actor, user))
     }
 
@@ -168,6 +210,7 @@ impl Service {
         })?;
         tx.audit(actor, AuditAction::Update, "api_token", id, Some(&before), Some(&after)).await?;
         tx.commit().await?;
+        self.tokens.forget();
         Ok(after)
     }
 

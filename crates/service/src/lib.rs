@@ -60,6 +60,8 @@ pub struct Service {
     now: Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync>,
     /// The group commit of case intake.
     intake: Arc<intake::Intake>,
+    /// Actors behind recently used API tokens.
+    tokens: Arc<access::TokenMemory>,
 }
 
 impl Service {
@@ -100,6 +102,7 @@ impl Service {
             portal_limiter: Arc::new(ratelimit::LoginLimiter::default()),
             now: Arc::new(chrono::Utc::now),
             intake: Arc::new(intake::Intake::default()),
+            tokens: Arc::new(access::TokenMemory::default()),
         }
     }
 }

@@ -110,6 +110,7 @@ impl Service {
         let d = org::insert_department(&mut tx.conn(), &fields).await.entity("department")?;
         tx.audit(actor, AuditAction::Create, "department", d.id, None::<&()>, Some(&d)).await?;
         tx.commit().await?;
+        self.tokens.forget();
         Ok(d)
     }
 
@@ -141,6 +142,7 @@ impl Service {
         let after = org::update_department(&mut tx.conn(), id, version, &fields).await.entity("department")?;
         tx.audit(actor, AuditAction::Update, "department", id, Some(&before), Some(&after)).await?;
         tx.commit().await?;
+        self.tokens.forget();
         Ok(after)
     }
 
@@ -159,6 +161,7 @@ impl Service {
         org::delete_department(&mut tx.conn(), id, version).await.entity("department")?;
         tx.audit(actor, AuditAction::Delete, "department", id, Some(&before), None::<&()>).await?;
         tx.commit().await?;
+        self.tokens.forget();
         Ok(())
     }
 
@@ -217,6 +220,7 @@ impl Service {
         let u = org::insert_user(&mut tx.conn(), &fields, &hash).await.entity("user")?;
         tx.audit(actor, AuditAction::Create, "user", u.id, None::<&()>, Some(&u)).await?;
         tx.commit().await?;
+        self.tokens.forget();
         Ok(u)
     }
 
@@ -294,6 +298,7 @@ impl Service {
         }
         tx.audit(actor, AuditAction::Update, "user", id, Some(&before), Some(&after)).await?;
         tx.commit().await?;
+        self.tokens.forget();
         Ok(after)
     }
 }
