@@ -160,6 +160,7 @@ impl Service {
             }
         };
         tx.commit().await?;
+        self.rules_changed();
         CalendarRecord::from_row(row)
     }
 
@@ -192,6 +193,7 @@ impl Service {
         let after = calendars::update(&mut tx.conn(), before.id, version, &fields).await.entity("calendar")?;
         tx.audit(actor, AuditAction::Update, "calendar", after.id, Some(&before), Some(&after)).await?;
         tx.commit().await?;
+        self.rules_changed();
         CalendarRecord::from_row(after)
     }
 
@@ -341,6 +343,7 @@ impl Service {
             tx.audit(&sys, AuditAction::Create, "calendar", row.id, None::<&()>, Some(&row)).await?;
         }
         tx.commit().await?;
+        self.rules_changed();
         Ok(())
     }
 }

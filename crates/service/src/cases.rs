@@ -36,9 +36,25 @@ pub(crate) struct Lookups {
     definitions: BTreeMap<String, (i64, ProcessDefinition)>,
     policies: Option<std::sync::Arc<loopdesk_domain::sla::PolicySet>>,
     calendars: BTreeMap<String, loopdesk_domain::calendar::Calendar>,
+    /// When these were first read, and the service's rules generation then.
+    since: Option<(std::time::Instant, u64)>,
 }
 
+/// How long intake's writer keeps using what it looked up, across batches. A change made through
+/// this process ends it at once; one made by another node or the CLI within this time.
+const LOOKUPS_KEPT: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Lookups {
+    /// Empty lookups that may be kept while the rules stay at `generation`.
+    pub(crate) fn keepable(generation: u64) -> Lookups {
+        Lookups { since: Some((std::time::Instant::now(), generation)), ..Default::default() }
+    }
+
+    /// Whether these may still be used: young enough, and no rule changed since.
+    pub(crate) fn still_good(&self, generation: u64) -> bool {
+        self.since.is_some_and(|(t, g)| g == generation && t.elapsed() < LOOKUPS_KEPT)
+    }
+
     /// The current definition of `case_type`: (version, initial state, clocks started at intake).
     async fn definition(&mut self, tx: &mut Tx, case_type: &str) -> ServiceResult<(i64, String, Vec<String>)> {
         if !self.definitions.contains_key(case_type) {
@@ -426,13 +442,15 @@ impl Service {
             }
         }
         let now = micros(self.now());
-        let stored = bulk::register_cases(&mut tx.conn(), now, rows).await?;
+        let mut ins = bulk::Inserts::default();
+        let stored = bulk::register_cases(&mut tx.conn(), &mut ins, now, rows).await?;
         let events = stored
             .iter()
             .zip(actors)
             .map(|((k, _), a)| (*a, loopdesk_store::audit::PendingEvent::created("case", k.id, k)))
             .collect();
-        tx.audit_each(events).await?;
+        tx.audit_into(events, &mut ins).await?;
+        ins.run(&mut tx.conn()).await?;
         Ok(stored
             .into_iter()
             .zip(codes)
@@ -1093,6 +1111,7 @@ impl Service {
         tx.audit(actor, AuditAction::Create, "process_definition", format!("{case_type}/{v}"), None::<&()>, Some(&def))
             .await?;
         tx.commit().await?;
+        self.rules_changed();
         Ok((v, def))
     }
 

@@ -125,6 +125,7 @@ impl Service {
         let id = es::insert_policy_set(&mut tx.conn(), &spec, now, actor.user_id).await?;
         tx.audit(actor, AuditAction::Update, "clock_policies", id, Some(&before), Some(&set)).await?;
         tx.commit().await?;
+        self.rules_changed();
         Ok(PolicyRecord { saved_at: Some(now), set })
     }
 

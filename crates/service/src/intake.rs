@@ -3,17 +3,17 @@
 //! fsync per request would cap intake at the disk's flush rate, so concurrent registrations share
 //! one transaction and one flush.
 //!
-//! Leader and followers: a request puts its job on the queue and waits for its turn. Whoever gets
-//! the turn takes every queued job (up to `MAX_BATCH`), writes each inside its own savepoint — a
-//! job that fails rolls back to it and fails alone — commits once, and answers every job. Jobs
-//! that arrive meanwhile form the next batch. The batch runs in its own task, so a caller that
-//! goes away (client disconnect) cannot abandon the jobs of the others.
+//! One writer: a request puts its job on a queue and waits for its answer. A writer task (started
+//! with the first registration) takes every queued job (up to `MAX_BATCH`) as soon as the
+//! previous batch is committed, writes them together, commits once and answers every job; jobs
+//! that arrive meanwhile form the next batch. A caller that goes away (client disconnect) leaves
+//! its job to be written and answered to nobody; it cannot abandon the jobs of others.
 
-use std::sync::Mutex;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use loopdesk_domain::access::Actor;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::cases::{CheckedCase, Created, Lookups};
 use crate::{Service, ServiceError, ServiceResult};
@@ -22,16 +22,18 @@ use crate::{Service, ServiceError, ServiceResult};
 const MAX_BATCH: usize = 256;
 
 struct Job {
+    /// The service to write with (the writer task holds none of its own, so it ends when the
+    /// last service and its queue are dropped).
+    svc: Service,
     actor: Actor,
     case: CheckedCase,
     reply: oneshot::Sender<ServiceResult<Created>>,
 }
 
-/// The queue of registrations waiting to be written, and whose turn it is to write them.
+/// The queue to the writer task, and what the group commit has done so far.
 #[derive(Default)]
 pub(crate) struct Intake {
-    queue: Mutex<Vec<Job>>,
-    turn: tokio::sync::Mutex<()>,
+    queue: OnceLock<mpsc::UnboundedSender<Job>>,
     batches: AtomicU64,
     jobs: AtomicU64,
     retries: AtomicU64,
@@ -48,35 +50,31 @@ pub struct IntakeStats {
     pub retries: u64,
 }
 
-impl Intake {
-    fn take(&self) -> Vec<Job> {
-        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        let n = q.len().min(MAX_BATCH);
-        q.drain(..n).collect()
-    }
-}
-
 /// Registers one checked case through the group commit and returns once it is durable.
 pub(crate) async fn submit(svc: &Service, actor: Actor, case: CheckedCase) -> ServiceResult<Created> {
-    let (reply, mut answer) = oneshot::channel();
-    svc.intake.queue.lock().unwrap_or_else(|p| p.into_inner()).push(Job { actor, case, reply });
-    loop {
-        let turn = svc.intake.turn.lock().await;
-        match answer.try_recv() {
-            Ok(r) => return r,
-            Err(oneshot::error::TryRecvError::Closed) => return Err(lost()),
-            Err(oneshot::error::TryRecvError::Empty) => {}
-        }
-        let batch = svc.intake.take();
-        if batch.is_empty() {
-            // Our job is being written by a batch whose leader went away; its task answers us.
-            drop(turn);
-            return answer.await.unwrap_or_else(|_| Err(lost()));
-        }
-        let s = svc.clone();
-        // A panic in the batch drops its reply senders: the callers get `lost`, never a false yes.
-        let _ = tokio::spawn(async move { s.write_batch(batch).await }).await;
-        drop(turn);
+    let (reply, answer) = oneshot::channel();
+    let queue = svc.intake.queue.get_or_init(|| {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(writer(rx));
+        tx
+    });
+    queue.send(Job { svc: svc.clone(), actor, case, reply }).map_err(|_| lost())?;
+    answer.await.unwrap_or_else(|_| Err(lost()))
+}
+
+/// Writes batches until every sender is gone.
+async fn writer(mut rx: mpsc::UnboundedReceiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    // Definitions, policies and calendars read by one batch serve the next ones for a moment.
+    let mut kept: Option<Lookups> = None;
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let jobs = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
+        let svc = jobs[0].svc.clone();
+        let generation = svc.rules_generation();
+        let lookups = kept.take().filter(|l| l.still_good(generation)).unwrap_or_else(|| Lookups::keepable(generation));
+        // A panic in the batch drops its reply senders: the callers get `lost`, never a false
+        // yes, and the writer goes on with the next batch.
+        kept = tokio::spawn(async move { svc.write_batch(jobs, lookups).await }).await.ok().flatten();
     }
 }
 
@@ -93,10 +91,13 @@ impl Service {
         }
     }
 
-    async fn write_batch(&self, batch: Vec<Job>) {
+    /// Writes a batch and answers its jobs; gives the lookups back if the batch committed (a
+    /// batch that rolled back may have read what it wrote itself, such as a seeded definition).
+    async fn write_batch(&self, batch: Vec<Job>, mut lookups: Lookups) -> Option<Lookups> {
         self.intake.batches.fetch_add(1, Ordering::Relaxed);
         self.intake.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let results = match self.write_together(&batch).await {
+        let mut keep = true;
+        let results = match self.write_together(&batch, &mut lookups).await {
             Ok(r) => r,
             // Something only the database could see failed the shared statements (a row removed
             // by another node meanwhile, say): write the batch again one case at a time, so the
@@ -104,24 +105,28 @@ impl Service {
             Err(e) if batch.len() > 1 => {
                 tracing::warn!(error = %e, jobs = batch.len(), "intake batch failed together; writing its cases one by one");
                 self.intake.retries.fetch_add(1, Ordering::Relaxed);
+                keep = false;
                 self.write_one_by_one(&batch).await
             }
-            Err(e) => vec![Err(e)],
+            Err(e) => {
+                keep = false;
+                vec![Err(e)]
+            }
         };
         for (job, r) in batch.into_iter().zip(results) {
             let _ = job.reply.send(r);
         }
+        keep.then_some(lookups)
     }
 
     /// The fast path: check every case, then write all that passed with one statement per table
     /// and commit once. A case failing its checks fails alone; an error while writing fails all.
-    async fn write_together(&self, batch: &[Job]) -> ServiceResult<Vec<ServiceResult<Created>>> {
+    async fn write_together(&self, batch: &[Job], lookups: &mut Lookups) -> ServiceResult<Vec<ServiceResult<Created>>> {
         let mut tx = self.store.begin().await?;
-        let mut lookups = Lookups::default();
         let mut results: Vec<Option<ServiceResult<Created>>> = Vec::with_capacity(batch.len());
         let (mut ready, mut actors, mut slots) = (Vec::new(), Vec::new(), Vec::new());
         for (n, job) in batch.iter().enumerate() {
-            match self.prepare_case(&mut tx, &mut lookups, &job.actor, &job.case).await {
+            match self.prepare_case(&mut tx, lookups, &job.actor, &job.case).await {
                 Ok(p) => {
                     ready.push(p);
                     actors.push(&job.actor);

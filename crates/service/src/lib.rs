@@ -62,9 +62,21 @@ pub struct Service {
     intake: Arc<intake::Intake>,
     /// Actors behind recently used API tokens.
     tokens: Arc<access::TokenMemory>,
+    /// Counts changes to process definitions, clock policies and calendars made through this
+    /// process, so what intake remembers of them is dropped at once.
+    rules: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Service {
+    /// Process definitions, clock policies or calendars changed.
+    pub(crate) fn rules_changed(&self) {
+        self.rules.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn rules_generation(&self) -> u64 {
+        self.rules.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Counts one portal request from `addr` (`kind` separates submissions from failed look-ups)
     /// and refuses it when the address is over its limit.
     pub fn portal_throttle(&self, kind: &str, addr: &str) -> ServiceResult<()> {
@@ -103,6 +115,7 @@ impl Service {
             now: Arc::new(chrono::Utc::now),
             intake: Arc::new(intake::Intake::default()),
             tokens: Arc::new(access::TokenMemory::default()),
+            rules: Arc::default(),
         }
     }
 }

@@ -7,6 +7,7 @@ use loopdesk_domain::audit::{AuditAction, AuditRecord, GENESIS, link_hash, norma
 use loopdesk_domain::page::{Page, Paged};
 use serde::Serialize;
 
+use crate::bulk::Inserts;
 use crate::conn::{on, sql};
 use crate::error::{StoreResult, map_err};
 use crate::{Conn, Tx};
@@ -108,10 +109,59 @@ impl Tx {
         self.audit_each(events.into_iter().map(|e| (actor, e)).collect()).await
     }
 
-    /// Appends many events, each with its own actor, with few statements (batched intake).
+    /// Appends many events, each with its own actor, with few statements.
     pub async fn audit_each(&mut self, events: Vec<(&Actor, PendingEvent)>) -> StoreResult<()> {
+        let recs = self.chain(events).await?;
+        let per = self.conn().rows_per_values(11);
+        for chunk in recs.chunks(per) {
+            insert_records(&mut self.conn(), chunk).await?;
+        }
+        Ok(())
+    }
+
+    /// Links events, each with its own actor, to the chain and adds them to `ins`, to be written
+    /// with the other rows of a batch (intake). The caller runs `ins` in this transaction.
+    pub async fn audit_into(&mut self, events: Vec<(&Actor, PendingEvent)>, ins: &mut Inserts) -> StoreResult<()> {
+        let recs = self.chain(events).await?;
+        const COLS: [(&str, &str); 11] = [
+            ("seq", "bigint"),
+            ("at", "timestamptz"),
+            ("actor_id", "bigint"),
+            ("actor", "text"),
+            ("action", "text"),
+            ("entity", "text"),
+            ("entity_id", "text"),
+            ("before_json", "text"),
+            ("after_json", "text"),
+            ("prev_hash", "text"),
+            ("hash", "text"),
+        ];
+        let rows = recs
+            .into_iter()
+            .map(|r| {
+                serde_json::json!([
+                    r.seq,
+                    crate::bulk::ts(r.at),
+                    r.actor_id,
+                    r.actor,
+                    r.action,
+                    r.entity,
+                    r.entity_id,
+                    r.before,
+                    r.after,
+                    r.prev_hash,
+                    r.hash
+                ])
+            })
+            .collect();
+        ins.add("audit_events", &COLS, rows, "");
+        Ok(())
+    }
+
+    /// Links events to the chain after its head, and moves the head past them.
+    async fn chain(&mut self, events: Vec<(&Actor, PendingEvent)>) -> StoreResult<Vec<AuditRecord>> {
         if events.is_empty() {
-            return Ok(());
+            return Ok(vec![]);
         }
         let (mut seq, mut prev) = self.audit_head().await?;
         let at = normalise_time(Utc::now());
@@ -135,38 +185,15 @@ impl Tx {
             prev = rec.hash.clone();
             recs.push(rec);
         }
-        let per = self.conn().rows_per_insert(11);
-        for chunk in recs.chunks(per) {
-            insert_records(&mut self.conn(), chunk).await?;
-        }
         self.audit_head = Some((seq, prev));
-        Ok(())
+        Ok(recs)
     }
 }
 
 async fn insert_records(c: &mut Conn<'_>, recs: &[AuditRecord]) -> StoreResult<()> {
-    let values: Vec<String> = (0..recs.len())
-        .map(|i| {
-            let b = i * 11;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8,
-                b + 9,
-                b + 10,
-                b + 11
-            )
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO audit_events (seq, at, actor_id, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash) VALUES {}",
-        values.join(", ")
+        c.values_list(recs.len(), 11)
     );
     on!(c, e => {
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));

@@ -1,10 +1,9 @@
-//! Bulk loading of cases (the demo generator): thousands of rows per statement, with the same
-//! bookkeeping the one-by-one path keeps (timeline, clocks, the case's next due time, monthly
-//! counts). Numbers, counters and the audit event are the caller's, in the same transaction.
+//! Many cases per statement: the demo generator's bulk load and the group commit of intake, with
+//! the same bookkeeping (timeline, clocks, the case's next due time, monthly counts) in the same
+//! transaction. Numbers, counters and audit events are the caller's.
 //!
-//! ENGINE: rows travel as one JSON array per statement, unpacked by `json_each` on SQLite and
-//! `jsonb_array_elements` on PostgreSQL. One parameter per statement sidesteps sqlx's SQLite
-//! binding, which costs the square of the number of parameters.
+//! ENGINE: on SQLite rows are bound to anonymous `?` placeholders of a multi-row VALUES; on
+//! PostgreSQL they travel as one JSON array per statement, unpacked by `jsonb_array_elements`.
 
 use std::collections::HashMap;
 
@@ -64,7 +63,7 @@ pub struct BulkClock {
 const ROWS_PER_STATEMENT: usize = 1000;
 
 /// Time as sqlx writes it to SQLite, so text comparisons agree with rows written one by one.
-fn ts(t: DateTime<Utc>) -> String {
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
@@ -72,45 +71,128 @@ fn ts_opt(t: Option<DateTime<Utc>>) -> Value {
     t.map(|t| Value::String(ts(t))).unwrap_or(Value::Null)
 }
 
-/// `INSERT INTO table (cols) SELECT … FROM <json rows>`; `cols` are (column, PostgreSQL type).
-async fn insert_json(
-    c: &mut Conn<'_>,
-    table: &str,
-    cols: &[(&str, &str)],
-    rows: &[Value],
-    on_conflict: &str,
-) -> StoreResult<()> {
-    let names: Vec<&str> = cols.iter().map(|(n, _)| *n).collect();
-    let names = names.join(", ");
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let body = Value::Array(chunk.to_vec()).to_string();
-        match c {
-            Conn::Sqlite(e) => {
-                let sel: Vec<String> = (0..cols.len()).map(|i| format!("value ->> {i}")).collect();
-                sqlx::query(sql!(
-                    "INSERT INTO {table} ({names}) SELECT {} FROM json_each($1) WHERE TRUE {on_conflict}",
-                    sel.join(", ")
-                ))
-                .bind(body)
-                .execute(&mut **e)
-                .await
-                .map_err(map_err)?;
-            }
-            Conn::Postgres(e) => {
-                let sel: Vec<String> =
-                    cols.iter().enumerate().map(|(i, (_, ty))| format!("(value ->> {i})::{ty}")).collect();
-                sqlx::query(sql!(
-                    "INSERT INTO {table} ({names}) SELECT {} FROM jsonb_array_elements($1::jsonb) WHERE TRUE {on_conflict}",
-                    sel.join(", ")
-                ))
-                .bind(body)
-                .execute(&mut **e)
-                .await
-                .map_err(map_err)?;
-            }
+/// Multi-row INSERTs gathered to be sent together. Each row is a JSON array of the values in the
+/// order of the columns, given as (column, PostgreSQL type).
+///
+/// ENGINE: on SQLite every part becomes one multi-row VALUES with anonymous `?` placeholders, and
+/// all parts go as one multi-statement query: one round trip to the connection's thread instead
+/// of one per table. PostgreSQL gets one statement per part, its rows as one JSON array unpacked
+/// by `jsonb_array_elements`.
+#[derive(Default)]
+pub struct Inserts {
+    parts: Vec<Part>,
+}
+
+struct Part {
+    table: &'static str,
+    cols: &'static [(&'static str, &'static str)],
+    rows: Vec<Value>,
+    on_conflict: &'static str,
+}
+
+impl Inserts {
+    /// Adds rows for `table`; `on_conflict` is an `ON CONFLICT …` clause or empty.
+    pub fn add(
+        &mut self,
+        table: &'static str,
+        cols: &'static [(&'static str, &'static str)],
+        rows: Vec<Value>,
+        on_conflict: &'static str,
+    ) {
+        if !rows.is_empty() {
+            self.parts.push(Part { table, cols, rows, on_conflict });
         }
     }
-    Ok(())
+
+    /// Runs every insert gathered, in the order added.
+    pub async fn run(self, c: &mut Conn<'_>) -> StoreResult<()> {
+        match c {
+            Conn::Sqlite(e) => {
+                // Statements of up to 30,000 parameters, several to a query while the query stays under that.
+                let mut sql = String::new();
+                let mut args = sqlx::sqlite::SqliteArguments::default();
+                let mut params = 0;
+                for part in &self.parts {
+                    let names: Vec<&str> = part.cols.iter().map(|(n, _)| *n).collect();
+                    let per = (30_000 / part.cols.len().max(1)).max(1);
+                    for chunk in part.rows.chunks(per) {
+                        let n = chunk.len() * part.cols.len();
+                        if params > 0 && params + n > 30_000 {
+                            run_sqlite(e, std::mem::take(&mut sql), std::mem::take(&mut args)).await?;
+                            params = 0;
+                        }
+                        params += n;
+                        sql.push_str(&format!(
+                            "INSERT INTO {} ({}) VALUES {} {};\n",
+                            part.table,
+                            names.join(", "),
+                            values_list_sqlite(chunk.len(), part.cols.len()),
+                            part.on_conflict
+                        ));
+                        for row in chunk {
+                            for v in row.as_array().map(Vec::as_slice).unwrap_or_default() {
+                                add_sqlite(&mut args, v)?;
+                            }
+                        }
+                    }
+                }
+                if params > 0 {
+                    run_sqlite(e, sql, args).await?;
+                }
+            }
+            Conn::Postgres(e) => {
+                for part in &self.parts {
+                    let names: Vec<&str> = part.cols.iter().map(|(n, _)| *n).collect();
+                    let sel: Vec<String> =
+                        part.cols.iter().enumerate().map(|(i, (_, ty))| format!("(value ->> {i})::{ty}")).collect();
+                    for chunk in part.rows.chunks(ROWS_PER_STATEMENT) {
+                        let body = Value::Array(chunk.to_vec()).to_string();
+                        sqlx::query(sql!(
+                            "INSERT INTO {} ({}) SELECT {} FROM jsonb_array_elements($1::jsonb) WHERE TRUE {}",
+                            part.table,
+                            names.join(", "),
+                            sel.join(", "),
+                            part.on_conflict
+                        ))
+                        .bind(body)
+                        .execute(&mut **e)
+                        .await
+                        .map_err(map_err)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn values_list_sqlite(rows: usize, cols: usize) -> String {
+    let row = format!("({})", vec!["?"; cols].join(", "));
+    vec![row; rows].join(", ")
+}
+
+fn add_sqlite(args: &mut sqlx::sqlite::SqliteArguments, v: &Value) -> StoreResult<()> {
+    use sqlx::Arguments;
+    let r = match v {
+        Value::Null => args.add(None::<String>),
+        Value::Bool(b) => args.add(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => args.add(i),
+            None => args.add(n.as_f64()),
+        },
+        Value::String(s) => args.add(s.clone()),
+        other => args.add(other.to_string()),
+    };
+    r.map_err(|e| map_err(sqlx::Error::Encode(e)))
+}
+
+async fn run_sqlite(
+    e: &mut sqlx::SqliteConnection,
+    sql: String,
+    args: sqlx::sqlite::SqliteArguments,
+) -> StoreResult<()> {
+    // ENGINE: a multi-statement query; sqlx binds the arguments across its statements in order.
+    sqlx::query_with(sqlx::AssertSqlSafe(sql), args).execute(e).await.map_err(map_err).map(|_| ())
 }
 
 /// Takes `n` ids of `table` no other writer will use.
@@ -136,6 +218,29 @@ async fn reserve_ids(c: &mut Conn<'_>, table: &str, n: usize) -> StoreResult<Vec
         .fetch_all(&mut **e)
         .await
         .map_err(map_err),
+    }
+}
+
+/// Takes `cases` case ids and `clocks` clock ids no other writer will use.
+async fn reserve_case_and_clock_ids(
+    c: &mut Conn<'_>,
+    cases: usize,
+    clocks: usize,
+) -> StoreResult<(Vec<i64>, Vec<i64>)> {
+    match c {
+        // ENGINE: one query for both on SQLite (under the write lock the ids after the largest
+        // are free).
+        Conn::Sqlite(e) => {
+            let (a, b): (i64, i64) = sqlx::query_as(
+                "SELECT (SELECT COALESCE(MAX(id), 0) FROM cases), (SELECT COALESCE(MAX(id), 0) FROM case_clocks)",
+            )
+            .fetch_one(&mut **e)
+            .await
+            .map_err(map_err)?;
+            let span = |from: i64, n: usize| (from + 1..=from + i64::try_from(n).unwrap_or(i64::MAX)).collect();
+            Ok((span(a, cases), span(b, clocks)))
+        }
+        Conn::Postgres(_) => Ok((reserve_ids(c, "cases", cases).await?, reserve_ids(c, "case_clocks", clocks).await?)),
     }
 }
 
@@ -244,7 +349,8 @@ pub async fn insert_cases(
         ("created_at", "timestamptz"),
         ("updated_at", "timestamptz"),
     ];
-    insert_json(c, "cases", &CASE_COLS, &case_rows, "").await?;
+    let mut ins = Inserts::default();
+    ins.add("cases", &CASE_COLS, case_rows, "");
     const EVENT_COLS: [(&str, &str); 8] = [
         ("case_id", "bigint"),
         ("at", "timestamptz"),
@@ -255,7 +361,7 @@ pub async fn insert_cases(
         ("fields", "text"),
         ("public", "boolean"),
     ];
-    insert_json(c, "case_events", &EVENT_COLS, &event_rows, "").await?;
+    ins.add("case_events", &EVENT_COLS, event_rows, "");
     const CLOCK_COLS: [(&str, &str); 9] = [
         ("case_id", "bigint"),
         ("name", "text"),
@@ -267,15 +373,16 @@ pub async fn insert_cases(
         ("state", "text"),
         ("next_check_at", "timestamptz"),
     ];
-    insert_json(c, "case_clocks", &CLOCK_COLS, &clock_rows, "").await?;
-    insert_counts(c, counts).await?;
+    ins.add("case_clocks", &CLOCK_COLS, clock_rows, "");
+    add_counts(&mut ins, counts);
+    ins.run(c).await?;
     Ok(ids)
 }
 
 /// Cases per (month, type, category, department, severity) to add to the monthly counts.
 type Counts = HashMap<(String, String, String, i64, String), i64>;
 
-async fn insert_counts(c: &mut Conn<'_>, counts: Counts) -> StoreResult<()> {
+fn add_counts(ins: &mut Inserts, counts: Counts) {
     let count_rows: Vec<Value> = counts
         .into_iter()
         .map(|((month, case_type, category, dept, severity), n)| json!([month, case_type, category, dept, severity, n]))
@@ -288,14 +395,12 @@ async fn insert_counts(c: &mut Conn<'_>, counts: Counts) -> StoreResult<()> {
         ("severity", "text"),
         ("n", "bigint"),
     ];
-    insert_json(
-        c,
+    ins.add(
         "case_counts",
         &COUNT_COLS,
-        &count_rows,
+        count_rows,
         "ON CONFLICT (month, case_type, category, department_id, severity) DO UPDATE SET n = case_counts.n + excluded.n",
-    )
-    .await
+    );
 }
 
 /// A case registered at intake, numbered, with the clocks its process starts.
@@ -315,16 +420,17 @@ fn date_opt(d: Option<chrono::NaiveDate>) -> Value {
     d.map(|d| Value::String(d.format("%Y-%m-%d").to_string())).unwrap_or(Value::Null)
 }
 
-/// Registers many cases with one statement per table (cases, timeline, clocks, monthly counts)
-/// inside the caller's transaction, and returns them as stored, with their clocks, in input order.
-/// The audit events are the caller's. Times should be whole microseconds (PostgreSQL keeps no more).
+/// Takes ids for many new cases and their clocks, adds their rows (cases, timeline, clocks,
+/// monthly counts) to `ins` for the caller to run in its transaction, and returns them as they
+/// will be stored, with their clocks, in input order. The audit events are the caller's. Times should be whole microseconds (PostgreSQL keeps no more).
 pub async fn register_cases(
     c: &mut Conn<'_>,
+    ins: &mut Inserts,
     now: DateTime<Utc>,
     cases: Vec<NewCaseRows>,
 ) -> StoreResult<Vec<(Case, Vec<ClockRow>)>> {
-    let ids = reserve_ids(c, "cases", cases.len()).await?;
-    let clock_ids = reserve_ids(c, "case_clocks", cases.iter().map(|k| k.clocks.len()).sum()).await?;
+    let (ids, clock_ids) =
+        reserve_case_and_clock_ids(c, cases.len(), cases.iter().map(|k| k.clocks.len()).sum()).await?;
     let mut clock_ids = clock_ids.into_iter();
     let zone = crate::cases::report_zone();
     let mut case_rows = Vec::with_capacity(cases.len());
@@ -466,7 +572,7 @@ pub async fn register_cases(
         ("created_at", "timestamptz"),
         ("updated_at", "timestamptz"),
     ];
-    insert_json(c, "cases", &CASE_COLS, &case_rows, "").await?;
+    ins.add("cases", &CASE_COLS, case_rows, "");
     const EVENT_COLS: [(&str, &str); 8] = [
         ("case_id", "bigint"),
         ("at", "timestamptz"),
@@ -477,7 +583,7 @@ pub async fn register_cases(
         ("fields", "text"),
         ("public", "boolean"),
     ];
-    insert_json(c, "case_events", &EVENT_COLS, &event_rows, "").await?;
+    ins.add("case_events", &EVENT_COLS, event_rows, "");
     const CLOCK_COLS: [(&str, &str); 17] = [
         ("id", "bigint"),
         ("case_id", "bigint"),
@@ -497,7 +603,7 @@ pub async fn register_cases(
         ("version", "bigint"),
         ("next_check_at", "timestamptz"),
     ];
-    insert_json(c, "case_clocks", &CLOCK_COLS, &clock_rows, "").await?;
-    insert_counts(c, counts).await?;
+    ins.add("case_clocks", &CLOCK_COLS, clock_rows, "");
+    add_counts(ins, counts);
     Ok(out)
 }

@@ -1,11 +1,12 @@
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 use crate::error::{StoreResult, map_err};
 
@@ -35,9 +36,33 @@ enum Backend {
     /// process instead of fighting over SQLite's file lock.
     Sqlite {
         read: SqlitePool,
-        write: SqlitePool,
+        write: Arc<tokio::sync::Mutex<Writer>>,
     },
     Postgres(PgPool),
+}
+
+/// SQLite's one write connection, held outside any pool: a pool pings each connection given back
+/// to it, one more round trip to the connection's thread per write transaction.
+struct Writer {
+    /// `None` once the store is closed.
+    conn: Option<SqliteConnection>,
+    /// A transaction is open on it (begun, and neither committed nor rolled back yet).
+    open: bool,
+}
+
+impl Writer {
+    fn conn(&mut self) -> StoreResult<&mut SqliteConnection> {
+        self.conn.as_mut().ok_or_else(|| map_err(sqlx::Error::PoolClosed))
+    }
+
+    /// Rolls back what a dropped transaction left open.
+    async fn settle(&mut self) -> StoreResult<()> {
+        if self.open {
+            sqlx::query("ROLLBACK").execute(self.conn()?).await.map_err(map_err)?;
+            self.open = false;
+        }
+        Ok(())
+    }
 }
 
 /// The database. Cheap to clone (pools are reference-counted).
@@ -84,6 +109,40 @@ macro_rules! sql {
 pub(crate) use sql;
 
 impl Conn<'_> {
+    /// The `(…), (…)` placeholders of a multi-row INSERT of `rows` rows of `cols` parameters.
+    /// ENGINE: SQLite gets anonymous `?`, which sqlx binds by position (numbered ones it looks
+    /// up by name, which costs the square of their number); PostgreSQL gets `$1, $2, …`.
+    pub fn values_list(&self, rows: usize, cols: usize) -> String {
+        let mut out = String::with_capacity(rows * cols * 5);
+        for r in 0..rows {
+            out.push_str(if r == 0 { "(" } else { ", (" });
+            for k in 0..cols {
+                if k > 0 {
+                    out.push_str(", ");
+                }
+                match self {
+                    Conn::Sqlite(_) => out.push('?'),
+                    Conn::Postgres(_) => {
+                        out.push('$');
+                        out.push_str(&(r * cols + k + 1).to_string());
+                    }
+                }
+            }
+            out.push(')');
+        }
+        out
+    }
+
+    /// How many rows of `cols` parameters one statement built with [`Conn::values_list`] may
+    /// carry (SQLite allows 32,766 parameters, PostgreSQL 65,535).
+    pub fn rows_per_values(&self, cols: usize) -> usize {
+        let params = match self {
+            Conn::Sqlite(_) => 30_000,
+            Conn::Postgres(_) => 60_000,
+        };
+        (params / cols.max(1)).max(1)
+    }
+
     /// How many rows one multi-row INSERT of `columns` parameters each should carry.
     /// ENGINE: sqlx's SQLite binding looks parameters up by name, which grows with the square of
     /// their number; a few hundred per statement keeps it cheap. PostgreSQL takes thousands.
@@ -104,14 +163,37 @@ pub struct Tx {
 }
 
 enum TxInner {
-    Sqlite(Transaction<'static, Sqlite>),
+    /// `None` only while being dropped.
+    Sqlite(Option<tokio::sync::OwnedMutexGuard<Writer>>),
     Postgres(Transaction<'static, Postgres>),
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        // A transaction dropped without commit rolls back. On PostgreSQL sqlx does that; SQLite's
+        // writer does it here in the background, or at the latest when the next transaction begins.
+        if let TxInner::Sqlite(g) = &mut self.inner
+            && let Some(mut g) = g.take()
+            && g.open
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(async move {
+                if let Err(e) = g.settle().await {
+                    tracing::warn!(error = %e, "rolling back a dropped SQLite transaction");
+                }
+            });
+        }
+    }
 }
 
 impl Tx {
     pub fn conn(&mut self) -> Conn<'_> {
         match &mut self.inner {
-            TxInner::Sqlite(t) => Conn::Sqlite(&mut *t),
+            TxInner::Sqlite(Some(g)) => match g.conn.as_mut() {
+                Some(c) => Conn::Sqlite(c),
+                None => unreachable!("begin checked the writer is open, and it stays locked"),
+            },
+            TxInner::Sqlite(None) => unreachable!("the writer is taken only when the transaction is dropped"),
             TxInner::Postgres(t) => Conn::Postgres(&mut *t),
         }
     }
@@ -139,10 +221,20 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn commit(self) -> StoreResult<()> {
-        match self.inner {
-            TxInner::Sqlite(t) => t.commit().await.map_err(map_err),
-            TxInner::Postgres(t) => t.commit().await.map_err(map_err),
+    pub async fn commit(mut self) -> StoreResult<()> {
+        match &mut self.inner {
+            TxInner::Sqlite(Some(g)) => {
+                sqlx::query("COMMIT").execute(g.conn()?).await.map_err(map_err)?;
+                g.open = false;
+                Ok(())
+            }
+            TxInner::Sqlite(None) => Ok(()),
+            TxInner::Postgres(_) => {
+                let TxInner::Postgres(t) = std::mem::replace(&mut self.inner, TxInner::Sqlite(None)) else {
+                    unreachable!("matched above")
+                };
+                t.commit().await.map_err(map_err)
+            }
         }
     }
 }
@@ -201,14 +293,12 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("cache_size", "-32000");
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(60))
-            .connect_with(base.clone())
-            .await
-            .map_err(map_err)?;
+        let write = SqliteConnection::connect_with(&base).await.map_err(map_err)?;
+        let write = Arc::new(tokio::sync::Mutex::new(Writer { conn: Some(write), open: false }));
+        // A connection to a local file cannot go stale: no ping before each use.
         let read = SqlitePoolOptions::new()
             .max_connections(opts.max_connections.clamp(1, 8))
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(base.read_only(true))
             .await
@@ -227,7 +317,11 @@ impl Store {
     pub async fn migrate(&self) -> StoreResult<usize> {
         let before = self.applied_migrations().await.unwrap_or(0);
         match &self.backend {
-            Backend::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await?,
+            Backend::Sqlite { write, .. } => {
+                let mut w = write.lock().await;
+                w.settle().await?;
+                SQLITE_MIGRATIONS.run(w.conn()?).await?
+            }
             Backend::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
         }
         Ok(self.applied_migrations().await?.saturating_sub(before))
@@ -270,7 +364,11 @@ impl Store {
     pub async fn begin(&self) -> StoreResult<Tx> {
         let inner = match &self.backend {
             Backend::Sqlite { write, .. } => {
-                TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?)
+                let mut w = write.clone().lock_owned().await;
+                w.settle().await?;
+                sqlx::query("BEGIN IMMEDIATE").execute(w.conn()?).await.map_err(map_err)?;
+                w.open = true;
+                TxInner::Sqlite(Some(w))
             }
             Backend::Postgres(p) => TxInner::Postgres(p.begin().await.map_err(map_err)?),
         };
@@ -282,7 +380,9 @@ impl Store {
         match &self.backend {
             Backend::Sqlite { write, .. } => {
                 let dest = dest.to_string_lossy().to_string();
-                sqlx::query("VACUUM INTO $1").bind(dest).execute(write).await.map_err(map_err)?;
+                let mut w = write.lock().await;
+                w.settle().await?;
+                sqlx::query("VACUUM INTO $1").bind(dest).execute(w.conn()?).await.map_err(map_err)?;
                 Ok(())
             }
             Backend::Postgres(_) => Err(crate::StoreError::Other(sqlx::Error::Configuration(
@@ -296,7 +396,9 @@ impl Store {
     pub async fn analyze(&self) -> StoreResult<()> {
         match &self.backend {
             Backend::Sqlite { write, .. } => {
-                sqlx::query("ANALYZE").execute(write).await.map_err(map_err)?;
+                let mut w = write.lock().await;
+                w.settle().await?;
+                sqlx::query("ANALYZE").execute(w.conn()?).await.map_err(map_err)?;
             }
             Backend::Postgres(p) => {
                 sqlx::query("VACUUM (ANALYZE) cases, case_events, case_clocks, case_counts")
@@ -336,7 +438,11 @@ impl Store {
         match &self.backend {
             Backend::Sqlite { read, write } => {
                 read.close().await;
-                write.close().await;
+                let mut w = write.lock().await;
+                let _ = w.settle().await;
+                if let Some(c) = w.conn.take() {
+                    let _ = c.close().await;
+                }
             }
             Backend::Postgres(p) => p.close().await,
         }

@@ -157,3 +157,28 @@ async fn both_engines_have_the_same_tables_and_columns() {
     let (sa, sb) = (open(&a).await, open(&b).await);
     assert_eq!(sa.schema_columns().await.unwrap(), sb.schema_columns().await.unwrap());
 }
+
+both_engines!(a_dropped_transaction_frees_the_database_for_other_writers_at_once, |db: TestDb| async move {
+    let s = open(&db).await;
+    let actor = Actor::system();
+    let mut tx = s.begin().await.unwrap();
+    tx.audit(&actor, AuditAction::Create, "department", 1, None::<&()>, Some(&"dropped")).await.unwrap();
+    drop(tx);
+    // Another process (the CLI beside a running server) writes next; it must not wait for the
+    // first store's next transaction to clear what the dropped one left.
+    let other = open(&db).await;
+    let mut tx = tokio::time::timeout(std::time::Duration::from_secs(3), other.begin())
+        .await
+        .expect("the dropped transaction's lock was released")
+        .unwrap();
+    tx.audit(&actor, AuditAction::Create, "department", 2, None::<&()>, Some(&"kept")).await.unwrap();
+    tx.commit().await.unwrap();
+    // And the first store goes on writing.
+    let mut tx = s.begin().await.unwrap();
+    tx.audit(&actor, AuditAction::Create, "department", 3, None::<&()>, Some(&"also kept")).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut h = s.read().await.unwrap();
+    let events = audit::chunk(&mut h.conn(), 0, 100).await.unwrap();
+    let ids: Vec<&str> = events.iter().map(|e| e.entity_id.as_str()).collect();
+    assert_eq!(ids, ["2", "3"]);
+});
