@@ -112,10 +112,13 @@ impl Inserts {
                 let mut sql = String::new();
                 let mut args = sqlx::sqlite::SqliteArguments::default();
                 let mut params = 0;
-                for part in &self.parts {
+                for part in self.parts {
                     let names: Vec<&str> = part.cols.iter().map(|(n, _)| *n).collect();
+                    let names = names.join(", ");
                     let per = (30_000 / part.cols.len().max(1)).max(1);
-                    for chunk in part.rows.chunks(per) {
+                    let mut rows = part.rows.into_iter().peekable();
+                    while rows.peek().is_some() {
+                        let chunk: Vec<Value> = rows.by_ref().take(per).collect();
                         let n = chunk.len() * part.cols.len();
                         if params > 0 && params + n > 30_000 {
                             run_sqlite(e, std::mem::take(&mut sql), std::mem::take(&mut args)).await?;
@@ -123,15 +126,16 @@ impl Inserts {
                         }
                         params += n;
                         sql.push_str(&format!(
-                            "INSERT INTO {} ({}) VALUES {} {};\n",
+                            "INSERT INTO {} ({names}) VALUES {} {};\n",
                             part.table,
-                            names.join(", "),
                             values_list_sqlite(chunk.len(), part.cols.len()),
                             part.on_conflict
                         ));
                         for row in chunk {
-                            for v in row.as_array().map(Vec::as_slice).unwrap_or_default() {
-                                add_sqlite(&mut args, v)?;
+                            if let Value::Array(values) = row {
+                                for v in values {
+                                    add_sqlite(&mut args, v)?;
+                                }
                             }
                         }
                     }
@@ -171,16 +175,16 @@ fn values_list_sqlite(rows: usize, cols: usize) -> String {
     vec![row; rows].join(", ")
 }
 
-fn add_sqlite(args: &mut sqlx::sqlite::SqliteArguments, v: &Value) -> StoreResult<()> {
+fn add_sqlite(args: &mut sqlx::sqlite::SqliteArguments, v: Value) -> StoreResult<()> {
     use sqlx::Arguments;
     let r = match v {
         Value::Null => args.add(None::<String>),
-        Value::Bool(b) => args.add(*b),
+        Value::Bool(b) => args.add(b),
         Value::Number(n) => match n.as_i64() {
             Some(i) => args.add(i),
             None => args.add(n.as_f64()),
         },
-        Value::String(s) => args.add(s.clone()),
+        Value::String(s) => args.add(s),
         other => args.add(other.to_string()),
     };
     r.map_err(|e| map_err(sqlx::Error::Encode(e)))

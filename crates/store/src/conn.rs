@@ -292,8 +292,12 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            .pragma("cache_size", "-32000");
-        let write = SqliteConnection::connect_with(&base).await.map_err(map_err)?;
+            // Page cache per connection, in KiB: 32 MB for the writer, whose index pages are hot,
+            // 8 MB for each reader (the kernel's file cache serves the rest), so eight readers
+            // and the writer stay within about 100 MB.
+            .pragma("cache_size", "-8000");
+        let write =
+            SqliteConnection::connect_with(&base.clone().pragma("cache_size", "-32000")).await.map_err(map_err)?;
         let write = Arc::new(tokio::sync::Mutex::new(Writer { conn: Some(write), open: false }));
         // A connection to a local file cannot go stale: no ping before each use.
         let read = SqlitePoolOptions::new()
