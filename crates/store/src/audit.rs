@@ -196,7 +196,8 @@ async fn insert_records(c: &mut Conn<'_>, recs: &[AuditRecord]) -> StoreResult<(
         c.values_list(recs.len(), 11)
     );
     on!(c, e => {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+        // Not kept prepared: the text changes with the number of rows.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
         for r in recs {
             q = q
                 .bind(r.seq)

@@ -300,8 +300,11 @@ impl Store {
             SqliteConnection::connect_with(&base.clone().pragma("cache_size", "-32000")).await.map_err(map_err)?;
         let write = Arc::new(tokio::sync::Mutex::new(Writer { conn: Some(write), open: false }));
         // A connection to a local file cannot go stale: no ping before each use.
+        // Readers beyond two per core only add page caches: SQLite reads run on the caller's cores.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let readers = opts.max_connections.min(u32::try_from(2 * cores).unwrap_or(8)).clamp(1, 8);
         let read = SqlitePoolOptions::new()
-            .max_connections(opts.max_connections.clamp(1, 8))
+            .max_connections(readers)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(base.read_only(true))
