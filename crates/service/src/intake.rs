@@ -133,7 +133,10 @@ impl Service {
                     slots.push(n);
                     results.push(None);
                 }
-                Err(e) => results.push(Some(Err(e))),
+                // A failed check fails its case alone; anything else (a broken query, which on
+                // PostgreSQL also spoils the transaction) sends the batch to the slow path.
+                Err(e @ ServiceError::Domain(_)) => results.push(Some(Err(e))),
+                Err(e) => return Err(e),
             }
         }
         if !ready.is_empty() {

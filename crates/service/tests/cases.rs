@@ -301,6 +301,40 @@ both_engines!(a_batch_the_database_refuses_is_written_again_case_by_case, |db: T
     }
 });
 
+both_engines!(a_query_that_breaks_during_checks_fails_only_the_cases_that_ran_it, |db: TestDb| async move {
+    let svc = service(&db).await;
+    // Product look-ups now fail in the database itself (on PostgreSQL such an error also spoils
+    // the transaction it happens in); registrations that name no product must not suffer.
+    db.exec("ALTER TABLE products RENAME TO products_elsewhere").await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let svc = svc.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut input = complaint(&format!("检查 {i}"));
+            if i % 8 == 5 {
+                input.product_code = Some("PS-200".into());
+            }
+            (i, svc.create_case(&Actor::system(), &input).await)
+        }));
+    }
+    let mut numbers = Vec::new();
+    for t in tasks {
+        let (i, r) = t.await.unwrap();
+        match r {
+            Ok(c) => {
+                assert_ne!(i % 8, 5, "a registration whose product look-up broke was stored");
+                numbers.push(c.case.number);
+            }
+            Err(e) => assert_eq!(i % 8, 5, "registration {i} failed with others: {e}"),
+        }
+    }
+    let mut seqs: Vec<i64> = numbers.iter().map(|n| n.rsplit('-').next().unwrap().parse().unwrap()).collect();
+    seqs.sort();
+    assert_eq!(seqs, (1..=35).collect::<Vec<_>>());
+    let sys = Actor::system();
+    assert!(svc.verify_audit(&sys, |_| {}).await.unwrap().broken.is_none());
+});
+
 both_engines!(grievances_are_confidential, |db: TestDb| async move {
     let svc = service(&db).await;
     let sys = Actor::system();
