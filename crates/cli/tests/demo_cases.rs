@@ -137,3 +137,23 @@ both_engines!(generated_cases_are_numbered_counted_audited_and_served, |db: Test
     let html = page.text().await.unwrap();
     assert!(html.contains("案件月度统计") && html.contains("品保部"), "the report page in Chinese with departments");
 });
+
+both_engines!(a_list_longer_than_its_count_says_its_total_is_a_lower_bound, |db: TestDb| async move {
+    let out = app::cli(BIN, &db, &["demo", "--cases", "10100"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = app::serve(BIN, &db, &[("LOOPDESK_ESCALATION_INTERVAL_SECS", "0")]);
+    let t = token(&s, "admin", "loopdesk-demo").await;
+    // 10,106 cases; the list counts at most 10,000 rows past the page asked for.
+    let r: Value = get_json(&s, &t, "/cases?per_page=50").await;
+    assert_eq!((r["total"].as_i64(), r["total_is_lower_bound"].as_bool()), (Some(10_050), Some(true)));
+    let r: Value = get_json(&s, &t, "/cases?per_page=100&page=2").await;
+    assert_eq!((r["total"].as_i64(), r["total_is_lower_bound"].as_bool()), (Some(10_106), Some(false)));
+    // A filter that matches few is counted exactly.
+    let r: Value = get_json(&s, &t, "/cases?type=grievance&per_page=50").await;
+    assert_eq!(r["total_is_lower_bound"].as_bool(), Some(false));
+    assert!(r["total"].as_i64().unwrap() < 10_000);
+    // The page says so too.
+    let cookie = app::browser_login(&s, "admin", "loopdesk-demo").await;
+    let html = client().get(format!("{}/cases", s.base)).header("Cookie", cookie).send().await.unwrap();
+    assert!(html.text().await.unwrap().contains("10050+"));
+});

@@ -51,6 +51,9 @@ pub struct Paged<T> {
     pub total: i64,
     pub page: u32,
     pub per_page: u32,
+    /// `total` is a lower bound: counting stopped early (large case lists count at most
+    /// 10,000 rows past the page asked for).
+    pub total_is_lower_bound: bool,
 }
 
 impl<T> Paged<T> {
@@ -77,9 +80,9 @@ mod tests {
         assert!(
             matches!(Page::parse(Some(2_147_483_648), None), Err(crate::DomainError::Invalid { field, .. }) if field == "page")
         );
-        let p = Paged { items: vec![1], total: 101, page: 1, per_page: 50 };
+        let p = Paged { items: vec![1], total: 101, page: 1, per_page: 50, total_is_lower_bound: false };
         assert_eq!(p.pages(), 3);
-        let empty: Paged<u8> = Paged { items: vec![], total: 0, page: 1, per_page: 50 };
+        let empty: Paged<u8> = Paged { items: vec![], total: 0, page: 1, per_page: 50, total_is_lower_bound: false };
         assert_eq!(empty.pages(), 1);
     }
 }

@@ -249,7 +249,13 @@ pub async fn list(c: &mut Conn<'_>, f: &AuditFilter, page: Page) -> StoreResult<
     .fetch_all(e)
     .await
     .map_err(map_err))?;
-    Ok(Paged { items: rows.into_iter().map(from_row).collect(), total, page: page.page, per_page: page.per_page })
+    Ok(Paged {
+        items: rows.into_iter().map(from_row).collect(),
+        total,
+        page: page.page,
+        per_page: page.per_page,
+        total_is_lower_bound: false,
+    })
 }
 
 /// Events with `seq > after`, oldest first, at most `limit`: the verifier walks the chain in chunks.

@@ -418,7 +418,7 @@ pub async fn cases(c: &mut Conn<'_>, f: &CaseFilter, page: Page) -> StoreResult<
     .fetch_all(e)
     .await
     .map_err(map_err))?;
-    Ok(Paged { items, total, page: page.page, per_page: page.per_page })
+    Ok(Paged { items, total, page: page.page, per_page: page.per_page, total_is_lower_bound: total >= cap })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]

@@ -216,7 +216,7 @@ pub async fn customers(c: &mut Conn<'_>, f: &CustomerFilter, page: Page) -> Stor
     .fetch_all(e)
     .await
     .map_err(map_err))?;
-    Ok(Paged { items, total, page: page.page, per_page: page.per_page })
+    Ok(Paged { items, total, page: page.page, per_page: page.per_page, total_is_lower_bound: false })
 }
 
 /// The distinct regions in use, for filter menus.
@@ -543,7 +543,7 @@ pub async fn communications(c: &mut Conn<'_>, customer_id: i64, page: Page) -> S
     .fetch_all(e)
     .await
     .map_err(map_err))?;
-    Ok(Paged { items, total, page: page.page, per_page: page.per_page })
+    Ok(Paged { items, total, page: page.page, per_page: page.per_page, total_is_lower_bound: false })
 }
 
 /// Follow-ups still open for a staff member, earliest due first.

@@ -129,7 +129,7 @@ pub async fn inbox(c: &mut Conn<'_>, user_id: i64, unread_only: bool, page: Page
     .fetch_all(e)
     .await
     .map_err(map_err))?;
-    Ok(Paged { items, total, page: page.page, per_page: page.per_page })
+    Ok(Paged { items, total, page: page.page, per_page: page.per_page, total_is_lower_bound: false })
 }
 
 pub async fn unread_count(c: &mut Conn<'_>, user_id: i64) -> StoreResult<i64> {

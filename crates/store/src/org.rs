@@ -216,7 +216,7 @@ pub async fn users(c: &mut Conn<'_>, f: &UserFilter, page: Page) -> StoreResult<
     .await
     .map_err(map_err))?;
     fill_roles(c, &mut items).await?;
-    Ok(Paged { items, total, page: page.page, per_page: page.per_page })
+    Ok(Paged { items, total, page: page.page, per_page: page.per_page, total_is_lower_bound: false })
 }
 
 pub async fn user(c: &mut Conn<'_>, id: i64) -> StoreResult<User> {

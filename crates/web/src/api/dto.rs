@@ -124,14 +124,23 @@ impl From<AuditRecord> for AuditEventDto {
 #[derive(Serialize, ToSchema)]
 pub struct PageDto<T: ToSchema> {
     pub items: Vec<T>,
+    /// Rows matching the filters; at least this many when `total_is_lower_bound` is true.
     pub total: i64,
     pub page: u32,
     pub per_page: u32,
+    /// True when counting stopped early (case lists count at most 10,000 rows past the page).
+    pub total_is_lower_bound: bool,
 }
 
 impl<T: ToSchema> PageDto<T> {
     pub fn from_paged<S>(p: Paged<S>, f: impl FnMut(S) -> T) -> Self {
-        PageDto { items: p.items.into_iter().map(f).collect(), total: p.total, page: p.page, per_page: p.per_page }
+        PageDto {
+            items: p.items.into_iter().map(f).collect(),
+            total: p.total,
+            page: p.page,
+            per_page: p.per_page,
+            total_is_lower_bound: p.total_is_lower_bound,
+        }
     }
 }
 

@@ -92,7 +92,8 @@ struct List {
     can_write: bool,
     page: u32,
     pages: u32,
-    total: i64,
+    /// "10050+" when the count stopped early.
+    total: String,
     query: String,
 }
 
@@ -211,7 +212,7 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
         can_write: s.actor.can(Permission::WriteCases),
         page: found.page,
         pages,
-        total: found.total,
+        total: if found.total_is_lower_bound { format!("{}+", found.total) } else { found.total.to_string() },
         query: query_without_page(&uri),
         c,
     }))
