@@ -68,7 +68,8 @@ impl NumberFormat {
         let seqs: Vec<&str> = p
             .split('{')
             .skip(1)
-            .filter_map(|s| s.split('}').next())
+            // Only a closed placeholder counts: `{NNNN` without its brace is left as text.
+            .filter_map(|s| s.split_once('}').map(|(t, _)| t))
             .filter(|t| t.chars().all(|c| c == 'N') && !t.is_empty())
             .collect();
         if seqs.len() != 1 {
@@ -194,6 +195,14 @@ mod tests {
         assert_eq!(Regime::EuMdrDeath.deadline(t).to_rfc3339(), "2026-03-11T08:00:00+00:00");
         assert_eq!(Regime::Fda.deadline(t).to_rfc3339(), "2026-03-31T08:00:00+00:00");
         assert!(Regime::parse("mdr").is_err());
+    }
+
+    #[test]
+    fn a_sequence_placeholder_must_be_closed() {
+        // Found by the property below: "{NNNN" at the end was taken for a placeholder, and every
+        // number of a year came out the same.
+        assert!(NumberFormat::parse("TS-{YY}-{NNNN").is_err());
+        assert_eq!(NumberFormat::parse("TS-{YY}-{NNNN}").unwrap().format(2072, 7), "TS-72-0007");
     }
 
     mod properties {
