@@ -68,8 +68,11 @@ impl Sample {
     }
 }
 
-/// Runs `clients` concurrent loops of `req` for `secs` seconds (the engine's raw limits), gathering
-/// the latencies of the calls that return true.
+/// Request numbers of client `i` start at `i * CLIENT_STRIDE`.
+const CLIENT_STRIDE: usize = 1_000_003;
+
+/// Runs `clients` concurrent loops of `req` for `secs` seconds, gathering the latencies of the
+/// calls that return true; `req` gets a request number unique across clients.
 async fn repeat<F, Fut>(clients: usize, secs: u64, req: F) -> Sample
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
@@ -86,7 +89,7 @@ where
             let mut n = 0usize;
             while Instant::now() < deadline {
                 let t = Instant::now();
-                let ok = req(i * 1_000_003 + n).await;
+                let ok = req(i * CLIENT_STRIDE + n).await;
                 n += 1;
                 if ok {
                     lat.push(t.elapsed());
@@ -133,48 +136,29 @@ async fn drive<F>(clients: usize, secs: u64, target: &Target, ask: F) -> Sample
 where
     F: Fn(usize) -> Ask + Send + Sync + 'static,
 {
-    let ask = Arc::new(ask);
-    let start = Instant::now();
-    let deadline = start + Duration::from_secs(secs);
-    let mut tasks = Vec::new();
-    for i in 0..clients {
-        let (ask, target) = (ask.clone(), target.clone());
-        tasks.push(tokio::spawn(async move {
-            let (mut lat, mut errors) = (Vec::new(), 0usize);
-            let mut n = 0usize;
-            let mut conn = None;
-            while Instant::now() < deadline {
-                let q = ask(i * 1_000_003 + n);
-                n += 1;
-                let t = Instant::now();
-                if conn.is_none() {
-                    conn = target.connect().await.ok();
-                }
-                let ok = match conn.as_mut() {
-                    Some(c) => target.send(c, q).await,
-                    None => false,
-                };
-                if ok {
-                    lat.push(t.elapsed());
-                } else {
-                    errors += 1;
-                    conn = None;
-                }
+    // One connection per client, opened on first use and again after a failure; each client
+    // locks only its own.
+    let conns: Arc<Vec<tokio::sync::Mutex<Option<Sender>>>> =
+        Arc::new((0..clients).map(|_| tokio::sync::Mutex::new(None)).collect());
+    let (ask, target) = (Arc::new(ask), target.clone());
+    repeat(clients, secs, move |n| {
+        let (conns, ask, target) = (conns.clone(), ask.clone(), target.clone());
+        async move {
+            let mut conn = conns[n / CLIENT_STRIDE].lock().await;
+            if conn.is_none() {
+                *conn = target.connect().await.ok();
             }
-            (lat, errors)
-        }));
-    }
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for t in tasks {
-        if let Ok((l, e)) = t.await {
-            all.extend(l);
-            errors += e;
+            let ok = match conn.as_mut() {
+                Some(c) => target.send(c, ask(n)).await,
+                None => false,
+            };
+            if !ok {
+                *conn = None;
+            }
+            ok
         }
-    }
-    let elapsed = start.elapsed();
-    all.sort();
-    Sample { ok: all.len(), errors, elapsed, lat: all }
+    })
+    .await
 }
 
 type Sender = hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>;

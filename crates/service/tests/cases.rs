@@ -8,7 +8,7 @@ use loopdesk_domain::DomainError;
 use loopdesk_domain::access::{Actor, Role, Scope};
 use loopdesk_domain::page::Page;
 use loopdesk_domain::process::default_definition;
-use loopdesk_service::cases::CaseInput;
+use loopdesk_service::cases::{CaseInput, Created};
 use loopdesk_service::org::{DepartmentInput, NewUser};
 use loopdesk_service::{OrgSettings, Service, ServiceError};
 use loopdesk_store::cases::CaseFilter;
@@ -29,6 +29,31 @@ fn complaint(subject: &str) -> CaseInput {
         description: "电源模块批次 L2309 上电后冒烟".into(),
         ..Default::default()
     }
+}
+
+/// Registers `n` cases at once, the i-th from `input(i)`; answers in order of i.
+async fn register_concurrently(
+    svc: &Service,
+    n: usize,
+    input: impl Fn(usize) -> CaseInput,
+) -> Vec<(usize, Result<Created, ServiceError>)> {
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let (svc, input) = (svc.clone(), input(i));
+        tasks.push(tokio::spawn(async move { (i, svc.create_case(&Actor::system(), &input).await) }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+/// The sequence parts of case numbers (`TS-2026-000042` → 42), sorted.
+fn sorted_seqs<'a>(numbers: impl IntoIterator<Item = &'a String>) -> Vec<i64> {
+    let mut seqs: Vec<i64> = numbers.into_iter().map(|n| n.rsplit('-').next().unwrap().parse().unwrap()).collect();
+    seqs.sort();
+    seqs
 }
 
 fn f(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -183,20 +208,9 @@ both_engines!(a_definition_change_does_not_disturb_running_cases, |db: TestDb| a
 
 both_engines!(numbers_stay_gap_free_under_50_concurrent_creators, |db: TestDb| async move {
     let svc = service(&db).await;
-    let mut tasks = Vec::new();
-    for i in 0..50 {
-        let svc = svc.clone();
-        tasks.push(tokio::spawn(async move {
-            svc.create_case(&Actor::system(), &complaint(&format!("并发 {i}"))).await.unwrap().case.number
-        }));
-    }
-    let mut numbers = Vec::new();
-    for t in tasks {
-        numbers.push(t.await.unwrap());
-    }
-    let mut seqs: Vec<i64> = numbers.iter().map(|n| n.rsplit('-').next().unwrap().parse().unwrap()).collect();
-    seqs.sort();
-    assert_eq!(seqs, (1..=50).collect::<Vec<_>>());
+    let answers = register_concurrently(&svc, 50, |i| complaint(&format!("并发 {i}"))).await;
+    let numbers: Vec<String> = answers.into_iter().map(|(_, r)| r.unwrap().case.number).collect();
+    assert_eq!(sorted_seqs(&numbers), (1..=50).collect::<Vec<_>>());
     let listed = svc.cases(&Actor::system(), CaseFilter::default(), Page::default()).await.unwrap();
     assert_eq!(listed.total, 50);
 });
@@ -205,20 +219,13 @@ both_engines!(group_commit_fails_bad_registrations_alone_and_keeps_numbers_and_a
     let svc = service(&db).await;
     // 120 concurrent registrations; every fifth names a customer that does not exist, which only
     // the database can tell, so it fails inside a shared batch and must leave no trace.
-    let mut tasks = Vec::new();
-    for i in 0..120 {
-        let svc = svc.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut input = complaint(&format!("批量 {i}"));
-            if i % 5 == 0 {
-                input.customer_id = Some(999_999);
-            }
-            (i, svc.create_case(&Actor::system(), &input).await)
-        }));
-    }
+    let answers = register_concurrently(&svc, 120, |i| CaseInput {
+        customer_id: (i % 5 == 0).then_some(999_999),
+        ..complaint(&format!("批量 {i}"))
+    })
+    .await;
     let mut numbers = Vec::new();
-    for t in tasks {
-        let (i, r) = t.await.unwrap();
+    for (i, r) in answers {
         match r {
             Ok(c) => {
                 assert_ne!(i % 5, 0, "a registration with a missing customer was accepted");
@@ -230,9 +237,7 @@ both_engines!(group_commit_fails_bad_registrations_alone_and_keeps_numbers_and_a
             Err(e) => panic!("registration {i}: {e}"),
         }
     }
-    let mut seqs: Vec<i64> = numbers.iter().map(|n| n.rsplit('-').next().unwrap().parse().unwrap()).collect();
-    seqs.sort();
-    assert_eq!(seqs, (1..=96).collect::<Vec<_>>(), "gap-free: failed registrations took no number");
+    assert_eq!(sorted_seqs(&numbers), (1..=96).collect::<Vec<_>>(), "gap-free: failed registrations took no number");
     let stats = svc.intake_stats();
     assert_eq!(stats.jobs, 120);
     assert!(stats.batches < 120, "concurrent registrations shared transactions: {stats:?}");
@@ -265,17 +270,12 @@ both_engines!(a_batch_the_database_refuses_is_written_again_case_by_case, |db: T
     })
     .await;
     let sys = Actor::system();
-    let mut tasks = Vec::new();
-    for i in 0..60 {
-        let svc = svc.clone();
-        tasks.push(tokio::spawn(async move {
-            let subject = if i % 10 == 3 { "拒收".to_owned() } else { format!("重试 {i}") };
-            (i, svc.create_case(&Actor::system(), &complaint(&subject)).await)
-        }));
-    }
+    let answers = register_concurrently(&svc, 60, |i| {
+        complaint(&if i % 10 == 3 { "拒收".to_owned() } else { format!("重试 {i}") })
+    })
+    .await;
     let mut created = Vec::new();
-    for t in tasks {
-        let (i, r) = t.await.unwrap();
+    for (i, r) in answers {
         match r {
             Ok(c) => {
                 assert_ne!(i % 10, 3, "the refused subject was stored");
@@ -287,10 +287,11 @@ both_engines!(a_batch_the_database_refuses_is_written_again_case_by_case, |db: T
     assert_eq!(created.len(), 54);
     let stats = svc.intake_stats();
     assert!(stats.retries > 0 && stats.batches < 60, "refused batches were retried case by case: {stats:?}");
-    let mut seqs: Vec<i64> =
-        created.iter().map(|c| c.case.number.rsplit('-').next().unwrap().parse().unwrap()).collect();
-    seqs.sort();
-    assert_eq!(seqs, (1..=54).collect::<Vec<_>>(), "gap-free: refused registrations took no number");
+    assert_eq!(
+        sorted_seqs(created.iter().map(|c| &c.case.number)),
+        (1..=54).collect::<Vec<_>>(),
+        "gap-free: refused registrations took no number"
+    );
     assert_eq!(svc.cases(&sys, CaseFilter::default(), Page::default()).await.unwrap().total, 54);
     assert!(svc.verify_audit(&sys, |_| {}).await.unwrap().broken.is_none());
     // The answer to a registration is what is stored, though it is not read back.
@@ -306,20 +307,13 @@ both_engines!(a_query_that_breaks_during_checks_fails_only_the_cases_that_ran_it
     // Product look-ups now fail in the database itself (on PostgreSQL such an error also spoils
     // the transaction it happens in); registrations that name no product must not suffer.
     db.exec("ALTER TABLE products RENAME TO products_elsewhere").await;
-    let mut tasks = Vec::new();
-    for i in 0..40 {
-        let svc = svc.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut input = complaint(&format!("检查 {i}"));
-            if i % 8 == 5 {
-                input.product_code = Some("PS-200".into());
-            }
-            (i, svc.create_case(&Actor::system(), &input).await)
-        }));
-    }
+    let answers = register_concurrently(&svc, 40, |i| CaseInput {
+        product_code: (i % 8 == 5).then(|| "PS-200".to_owned()),
+        ..complaint(&format!("检查 {i}"))
+    })
+    .await;
     let mut numbers = Vec::new();
-    for t in tasks {
-        let (i, r) = t.await.unwrap();
+    for (i, r) in answers {
         match r {
             Ok(c) => {
                 assert_ne!(i % 8, 5, "a registration whose product look-up broke was stored");
@@ -328,9 +322,7 @@ both_engines!(a_query_that_breaks_during_checks_fails_only_the_cases_that_ran_it
             Err(e) => assert_eq!(i % 8, 5, "registration {i} failed with others: {e}"),
         }
     }
-    let mut seqs: Vec<i64> = numbers.iter().map(|n| n.rsplit('-').next().unwrap().parse().unwrap()).collect();
-    seqs.sort();
-    assert_eq!(seqs, (1..=35).collect::<Vec<_>>());
+    assert_eq!(sorted_seqs(&numbers), (1..=35).collect::<Vec<_>>());
     let sys = Actor::system();
     assert!(svc.verify_audit(&sys, |_| {}).await.unwrap().broken.is_none());
 });

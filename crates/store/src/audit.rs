@@ -36,7 +36,7 @@ fn from_row(r: Row) -> AuditRecord {
 /// An audit event waiting to be appended (see [`Tx::audit_batch`]).
 pub struct PendingEvent {
     pub action: AuditAction,
-    pub entity: &'static str,
+    pub entity: String,
     pub entity_id: String,
     pub before: Option<String>,
     pub after: Option<String>,
@@ -46,7 +46,7 @@ impl PendingEvent {
     pub fn created<A: Serialize>(entity: &'static str, id: i64, after: &A) -> PendingEvent {
         PendingEvent {
             action: AuditAction::Create,
-            entity,
+            entity: entity.to_owned(),
             entity_id: id.to_string(),
             before: None,
             after: Some(to_json(after)),
@@ -83,25 +83,15 @@ impl Tx {
         before: Option<&B>,
         after: Option<&A>,
     ) -> StoreResult<i64> {
-        let (prev_seq, prev_hash) = self.audit_head().await?;
-        let mut rec = AuditRecord {
-            seq: prev_seq + 1,
-            at: normalise_time(Utc::now()),
-            actor_id: actor.user_id,
-            actor: actor.username.clone(),
-            action: action.code().to_owned(),
+        let ev = PendingEvent {
+            action,
             entity: entity.to_owned(),
             entity_id: entity_id.to_string(),
             before: before.map(to_json),
             after: after.map(to_json),
-            prev_hash: prev_hash.clone(),
-            hash: String::new(),
         };
-        rec.hash = link_hash(&rec, &prev_hash);
-        let head = (rec.seq, rec.hash.clone());
-        insert_records(&mut self.conn(), std::slice::from_ref(&rec)).await?;
-        self.audit_head = Some(head);
-        Ok(rec.seq)
+        self.audit_each(vec![(actor, ev)]).await?;
+        Ok(self.audit_head.as_ref().map_or(0, |(seq, _)| *seq))
     }
 
     /// Appends many events with few statements: bulk writes (imports) use this.
@@ -111,12 +101,9 @@ impl Tx {
 
     /// Appends many events, each with its own actor, with few statements.
     pub async fn audit_each(&mut self, events: Vec<(&Actor, PendingEvent)>) -> StoreResult<()> {
-        let recs = self.chain(events).await?;
-        let per = self.conn().rows_per_values(11);
-        for chunk in recs.chunks(per) {
-            insert_records(&mut self.conn(), chunk).await?;
-        }
-        Ok(())
+        let mut ins = Inserts::default();
+        self.audit_into(events, &mut ins).await?;
+        ins.run(&mut self.conn()).await
     }
 
     /// Links events, each with its own actor, to the chain and adds them to `ins`, to be written
@@ -174,7 +161,7 @@ impl Tx {
                 actor_id: actor.user_id,
                 actor: actor.username.clone(),
                 action: ev.action.code().to_owned(),
-                entity: ev.entity.to_owned(),
+                entity: ev.entity,
                 entity_id: ev.entity_id,
                 before: ev.before,
                 after: ev.after,
@@ -188,32 +175,6 @@ impl Tx {
         self.audit_head = Some((seq, prev));
         Ok(recs)
     }
-}
-
-async fn insert_records(c: &mut Conn<'_>, recs: &[AuditRecord]) -> StoreResult<()> {
-    let sql = format!(
-        "INSERT INTO audit_events (seq, at, actor_id, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash) VALUES {}",
-        c.values_list(recs.len(), 11)
-    );
-    on!(c, e => {
-        // Not kept prepared: the text changes with the number of rows.
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
-        for r in recs {
-            q = q
-                .bind(r.seq)
-                .bind(r.at)
-                .bind(r.actor_id)
-                .bind(&r.actor)
-                .bind(&r.action)
-                .bind(&r.entity)
-                .bind(&r.entity_id)
-                .bind(&r.before)
-                .bind(&r.after)
-                .bind(&r.prev_hash)
-                .bind(&r.hash);
-        }
-        q.execute(e).await.map_err(map_err).map(|_| ())
-    })
 }
 
 pub fn to_json<T: Serialize>(v: &T) -> String {

@@ -248,163 +248,84 @@ async fn reserve_case_and_clock_ids(
     }
 }
 
-/// Inserts the cases with their `created` events, running clocks and monthly counts, inside the
-/// caller's transaction; returns their ids in order.
+/// Inserts generated cases with their `created` events, running clocks and monthly counts,
+/// inside the caller's transaction; returns their ids in order.
 pub async fn insert_cases(
     c: &mut Conn<'_>,
     actor_id: Option<i64>,
     actor: &str,
     cases: &[BulkCase],
 ) -> StoreResult<Vec<i64>> {
-    let ids = reserve_ids(c, "cases", cases.len()).await?;
-    let zone = crate::cases::report_zone();
-    let mut case_rows = Vec::with_capacity(cases.len());
-    let mut event_rows = Vec::with_capacity(cases.len());
-    let mut clock_rows = Vec::new();
-    let mut counts: Counts = HashMap::new();
+    let clocks = cases.iter().filter(|k| k.clock.is_some()).count();
+    let (ids, clock_ids) = reserve_case_and_clock_ids(c, cases.len(), clocks).await?;
+    let mut clock_ids = clock_ids.into_iter();
+    let mut rows = Rows::default();
     for (k, &id) in cases.iter().zip(&ids) {
-        let next_due = k.clock.as_ref().map(|c| c.due_at);
-        case_rows.push(json!([
+        let clock = k.clock.as_ref().map(|cl| ClockRow {
+            id: clock_ids.next().unwrap_or_default(),
+            case_id: id,
+            name: cl.name.clone(),
+            calendar: cl.calendar.clone(),
+            duration: cl.duration.clone(),
+            started_at: cl.started_at,
+            due_at: cl.due_at,
+            warn_at: cl.warn_at,
+            state: "running".into(),
+            paused_since: None,
+            paused_ms: 0,
+            met_at: None,
+            breached_at: None,
+            escalation_level: 0,
+            warned: false,
+            version: 1,
+            next_check_at: cl.next_check_at,
+        });
+        let case = Case {
             id,
-            k.number,
-            k.case_type,
-            k.definition_version,
-            k.state,
-            k.customer_id,
-            k.contact_name,
-            k.contact_phone,
-            ts(k.received_at),
-            k.channel,
-            k.product_code,
-            k.model,
-            k.subject,
-            k.description,
-            k.category,
-            k.severity,
-            k.responsibility,
-            k.lead_department_id,
-            k.confidential,
-            k.locale,
-            k.tracking_hash,
-            ts_opt(k.closed_at),
-            ts_opt(next_due),
-            ts(k.received_at),
-            ts(k.updated_at),
-        ]));
-        let started: Vec<&str> = k.clock.iter().map(|c| c.name.as_str()).collect();
-        event_rows.push(json!([
-            id,
-            ts(k.received_at),
-            actor_id,
-            actor,
-            "created",
-            k.initial_state,
-            json!({ "clocks_started": started }).to_string(),
-            true,
-        ]));
-        if let Some(cl) = &k.clock {
-            clock_rows.push(json!([
-                id,
-                cl.name,
-                cl.calendar,
-                cl.duration,
-                ts(cl.started_at),
-                ts(cl.due_at),
-                ts(cl.warn_at),
-                "running",
-                ts_opt(cl.next_check_at),
-            ]));
-        }
-        let month = loopdesk_domain::case::NumberFormat::month(k.received_at, zone);
-        *counts
-            .entry((
-                month,
-                k.case_type.clone(),
-                k.category.clone(),
-                k.lead_department_id.unwrap_or(0),
-                k.severity.clone(),
-            ))
-            .or_insert(0) += 1;
+            number: k.number.clone(),
+            case_type: k.case_type.clone(),
+            definition_version: k.definition_version,
+            state: k.state.clone(),
+            customer_id: k.customer_id,
+            contact_id: None,
+            contact_name: k.contact_name.clone(),
+            contact_phone: k.contact_phone.clone(),
+            contact_email: String::new(),
+            received_at: k.received_at,
+            channel: k.channel.clone(),
+            product_id: None,
+            model: k.model.clone(),
+            serial: String::new(),
+            product_code: k.product_code.clone(),
+            ship_date: None,
+            subject: k.subject.clone(),
+            description: k.description.clone(),
+            category: k.category.clone(),
+            severity: k.severity.clone(),
+            responsibility: k.responsibility.clone(),
+            responsibility_note: String::new(),
+            lead_department_id: k.lead_department_id,
+            owner_id: None,
+            confidential: k.confidential,
+            adverse_event: false,
+            locale: k.locale.clone(),
+            tracking_hash: k.tracking_hash.clone(),
+            merged_into_id: None,
+            fields: "{}".into(),
+            closed_at: k.closed_at,
+            version: 1,
+            created_at: k.received_at,
+            updated_at: k.updated_at,
+            next_due_at: clock.as_ref().map(|c| c.due_at),
+        };
+        let started: Vec<&str> = clock.iter().map(|c| c.name.as_str()).collect();
+        let fields = json!({ "clocks_started": started }).to_string();
+        rows.add(&case, (actor_id, actor, &k.initial_state, &fields, k.received_at), clock.as_slice());
     }
-    const CASE_COLS: [(&str, &str); 25] = [
-        ("id", "bigint"),
-        ("number", "text"),
-        ("case_type", "text"),
-        ("definition_version", "bigint"),
-        ("state", "text"),
-        ("customer_id", "bigint"),
-        ("contact_name", "text"),
-        ("contact_phone", "text"),
-        ("received_at", "timestamptz"),
-        ("channel", "text"),
-        ("product_code", "text"),
-        ("model", "text"),
-        ("subject", "text"),
-        ("description", "text"),
-        ("category", "text"),
-        ("severity", "text"),
-        ("responsibility", "text"),
-        ("lead_department_id", "bigint"),
-        ("confidential", "boolean"),
-        ("locale", "text"),
-        ("tracking_hash", "text"),
-        ("closed_at", "timestamptz"),
-        ("next_due_at", "timestamptz"),
-        ("created_at", "timestamptz"),
-        ("updated_at", "timestamptz"),
-    ];
     let mut ins = Inserts::default();
-    ins.add("cases", &CASE_COLS, case_rows, "");
-    const EVENT_COLS: [(&str, &str); 8] = [
-        ("case_id", "bigint"),
-        ("at", "timestamptz"),
-        ("actor_id", "bigint"),
-        ("actor", "text"),
-        ("kind", "text"),
-        ("to_state", "text"),
-        ("fields", "text"),
-        ("public", "boolean"),
-    ];
-    ins.add("case_events", &EVENT_COLS, event_rows, "");
-    const CLOCK_COLS: [(&str, &str); 9] = [
-        ("case_id", "bigint"),
-        ("name", "text"),
-        ("calendar", "text"),
-        ("duration", "text"),
-        ("started_at", "timestamptz"),
-        ("due_at", "timestamptz"),
-        ("warn_at", "timestamptz"),
-        ("state", "text"),
-        ("next_check_at", "timestamptz"),
-    ];
-    ins.add("case_clocks", &CLOCK_COLS, clock_rows, "");
-    add_counts(&mut ins, counts);
+    rows.into_inserts(&mut ins);
     ins.run(c).await?;
     Ok(ids)
-}
-
-/// Cases per (month, type, category, department, severity) to add to the monthly counts.
-type Counts = HashMap<(String, String, String, i64, String), i64>;
-
-fn add_counts(ins: &mut Inserts, counts: Counts) {
-    let count_rows: Vec<Value> = counts
-        .into_iter()
-        .map(|((month, case_type, category, dept, severity), n)| json!([month, case_type, category, dept, severity, n]))
-        .collect();
-    const COUNT_COLS: [(&str, &str); 6] = [
-        ("month", "text"),
-        ("case_type", "text"),
-        ("category", "text"),
-        ("department_id", "bigint"),
-        ("severity", "text"),
-        ("n", "bigint"),
-    ];
-    ins.add(
-        "case_counts",
-        &COUNT_COLS,
-        count_rows,
-        "ON CONFLICT (month, case_type, category, department_id, severity) DO UPDATE SET n = case_counts.n + excluded.n",
-    );
 }
 
 /// A case registered at intake, numbered, with the clocks its process starts.
@@ -420,13 +341,10 @@ pub struct NewCaseRows {
     pub clocks: Vec<ClockRow>,
 }
 
-fn date_opt(d: Option<chrono::NaiveDate>) -> Value {
-    d.map(|d| Value::String(d.format("%Y-%m-%d").to_string())).unwrap_or(Value::Null)
-}
-
 /// Takes ids for many new cases and their clocks, adds their rows (cases, timeline, clocks,
 /// monthly counts) to `ins` for the caller to run in its transaction, and returns them as they
-/// will be stored, with their clocks, in input order. The audit events are the caller's. Times should be whole microseconds (PostgreSQL keeps no more).
+/// will be stored, with their clocks, in input order. The audit events are the caller's. Times
+/// should be whole microseconds (PostgreSQL keeps no more).
 pub async fn register_cases(
     c: &mut Conn<'_>,
     ins: &mut Inserts,
@@ -436,75 +354,15 @@ pub async fn register_cases(
     let (ids, clock_ids) =
         reserve_case_and_clock_ids(c, cases.len(), cases.iter().map(|k| k.clocks.len()).sum()).await?;
     let mut clock_ids = clock_ids.into_iter();
-    let zone = crate::cases::report_zone();
-    let mut case_rows = Vec::with_capacity(cases.len());
-    let mut event_rows = Vec::with_capacity(cases.len());
-    let mut clock_rows = Vec::new();
-    let mut counts: Counts = HashMap::new();
+    let mut rows = Rows::default();
     let mut out = Vec::with_capacity(cases.len());
     for (k, id) in cases.into_iter().zip(ids) {
         let mut clocks = k.clocks;
         for cl in &mut clocks {
             cl.case_id = id;
             cl.id = clock_ids.next().unwrap_or_default();
-            clock_rows.push(json!([
-                cl.id,
-                id,
-                cl.name,
-                cl.calendar,
-                cl.duration,
-                ts(cl.started_at),
-                ts(cl.due_at),
-                ts(cl.warn_at),
-                cl.state,
-                ts_opt(cl.paused_since),
-                cl.paused_ms,
-                ts_opt(cl.met_at),
-                ts_opt(cl.breached_at),
-                cl.escalation_level,
-                cl.warned,
-                cl.version,
-                ts_opt(cl.next_check_at),
-            ]));
         }
-        let next_due_at = clocks.iter().filter(|c| c.state == "running").map(|c| c.due_at).min();
         let n = k.case;
-        case_rows.push(json!([
-            id,
-            n.number,
-            n.case_type,
-            n.definition_version,
-            n.state,
-            n.customer_id,
-            n.contact_id,
-            n.contact_name,
-            n.contact_phone,
-            n.contact_email,
-            ts(n.received_at),
-            n.channel,
-            n.product_id,
-            n.model,
-            n.serial,
-            n.product_code,
-            date_opt(n.ship_date),
-            n.subject,
-            n.description,
-            n.severity,
-            n.lead_department_id,
-            n.owner_id,
-            n.confidential,
-            n.adverse_event,
-            n.locale,
-            n.tracking_hash,
-            ts_opt(next_due_at),
-            ts(now),
-            ts(now),
-        ]));
-        event_rows.push(json!([id, ts(now), k.actor_id, k.actor, "created", n.state, k.event_fields, true]));
-        let month = loopdesk_domain::case::NumberFormat::month(n.received_at, zone);
-        *counts
-            .entry((month, n.case_type.clone(), String::new(), n.lead_department_id.unwrap_or(0), n.severity.clone()))
-            .or_insert(0) += 1;
         let case = Case {
             id,
             number: n.number,
@@ -541,73 +399,192 @@ pub async fn register_cases(
             version: 1,
             created_at: now,
             updated_at: now,
-            next_due_at,
+            next_due_at: clocks.iter().filter(|c| c.state == "running").map(|c| c.due_at).min(),
         };
+        rows.add(&case, (k.actor_id, &k.actor, &case.state, &k.event_fields, now), &clocks);
         out.push((case, clocks));
     }
-    const CASE_COLS: [(&str, &str); 29] = [
-        ("id", "bigint"),
-        ("number", "text"),
-        ("case_type", "text"),
-        ("definition_version", "bigint"),
-        ("state", "text"),
-        ("customer_id", "bigint"),
-        ("contact_id", "bigint"),
-        ("contact_name", "text"),
-        ("contact_phone", "text"),
-        ("contact_email", "text"),
-        ("received_at", "timestamptz"),
-        ("channel", "text"),
-        ("product_id", "bigint"),
-        ("model", "text"),
-        ("serial", "text"),
-        ("product_code", "text"),
-        ("ship_date", "date"),
-        ("subject", "text"),
-        ("description", "text"),
-        ("severity", "text"),
-        ("lead_department_id", "bigint"),
-        ("owner_id", "bigint"),
-        ("confidential", "boolean"),
-        ("adverse_event", "boolean"),
-        ("locale", "text"),
-        ("tracking_hash", "text"),
-        ("next_due_at", "timestamptz"),
-        ("created_at", "timestamptz"),
-        ("updated_at", "timestamptz"),
-    ];
-    ins.add("cases", &CASE_COLS, case_rows, "");
-    const EVENT_COLS: [(&str, &str); 8] = [
-        ("case_id", "bigint"),
-        ("at", "timestamptz"),
-        ("actor_id", "bigint"),
-        ("actor", "text"),
-        ("kind", "text"),
-        ("to_state", "text"),
-        ("fields", "text"),
-        ("public", "boolean"),
-    ];
-    ins.add("case_events", &EVENT_COLS, event_rows, "");
-    const CLOCK_COLS: [(&str, &str); 17] = [
-        ("id", "bigint"),
-        ("case_id", "bigint"),
-        ("name", "text"),
-        ("calendar", "text"),
-        ("duration", "text"),
-        ("started_at", "timestamptz"),
-        ("due_at", "timestamptz"),
-        ("warn_at", "timestamptz"),
-        ("state", "text"),
-        ("paused_since", "timestamptz"),
-        ("paused_ms", "bigint"),
-        ("met_at", "timestamptz"),
-        ("breached_at", "timestamptz"),
-        ("escalation_level", "bigint"),
-        ("warned", "boolean"),
-        ("version", "bigint"),
-        ("next_check_at", "timestamptz"),
-    ];
-    ins.add("case_clocks", &CLOCK_COLS, clock_rows, "");
-    add_counts(ins, counts);
+    rows.into_inserts(ins);
     Ok(out)
+}
+
+/// Who registered a case and when: (actor id, actor, state it started in, fields, at).
+type Created<'a> = (Option<i64>, &'a str, &'a str, &'a str, DateTime<Utc>);
+
+/// The rows new cases add to each table, gathered for one statement per table.
+#[derive(Default)]
+struct Rows {
+    cases: Vec<Value>,
+    events: Vec<Value>,
+    clocks: Vec<Value>,
+    /// Cases per (month, type, category, department, severity).
+    counts: HashMap<(String, String, String, i64, String), i64>,
+}
+
+const CASE_COLS: [(&str, &str); 32] = [
+    ("id", "bigint"),
+    ("number", "text"),
+    ("case_type", "text"),
+    ("definition_version", "bigint"),
+    ("state", "text"),
+    ("customer_id", "bigint"),
+    ("contact_id", "bigint"),
+    ("contact_name", "text"),
+    ("contact_phone", "text"),
+    ("contact_email", "text"),
+    ("received_at", "timestamptz"),
+    ("channel", "text"),
+    ("product_id", "bigint"),
+    ("model", "text"),
+    ("serial", "text"),
+    ("product_code", "text"),
+    ("ship_date", "date"),
+    ("subject", "text"),
+    ("description", "text"),
+    ("category", "text"),
+    ("severity", "text"),
+    ("responsibility", "text"),
+    ("lead_department_id", "bigint"),
+    ("owner_id", "bigint"),
+    ("confidential", "boolean"),
+    ("adverse_event", "boolean"),
+    ("locale", "text"),
+    ("tracking_hash", "text"),
+    ("closed_at", "timestamptz"),
+    ("next_due_at", "timestamptz"),
+    ("created_at", "timestamptz"),
+    ("updated_at", "timestamptz"),
+];
+
+const EVENT_COLS: [(&str, &str); 8] = [
+    ("case_id", "bigint"),
+    ("at", "timestamptz"),
+    ("actor_id", "bigint"),
+    ("actor", "text"),
+    ("kind", "text"),
+    ("to_state", "text"),
+    ("fields", "text"),
+    ("public", "boolean"),
+];
+
+const CLOCK_COLS: [(&str, &str); 17] = [
+    ("id", "bigint"),
+    ("case_id", "bigint"),
+    ("name", "text"),
+    ("calendar", "text"),
+    ("duration", "text"),
+    ("started_at", "timestamptz"),
+    ("due_at", "timestamptz"),
+    ("warn_at", "timestamptz"),
+    ("state", "text"),
+    ("paused_since", "timestamptz"),
+    ("paused_ms", "bigint"),
+    ("met_at", "timestamptz"),
+    ("breached_at", "timestamptz"),
+    ("escalation_level", "bigint"),
+    ("warned", "boolean"),
+    ("version", "bigint"),
+    ("next_check_at", "timestamptz"),
+];
+
+const COUNT_COLS: [(&str, &str); 6] = [
+    ("month", "text"),
+    ("case_type", "text"),
+    ("category", "text"),
+    ("department_id", "bigint"),
+    ("severity", "text"),
+    ("n", "bigint"),
+];
+
+impl Rows {
+    /// Adds a new case, its `created` event and its clocks.
+    fn add(&mut self, k: &Case, created: Created<'_>, clocks: &[ClockRow]) {
+        let (actor_id, actor, state, fields, at) = created;
+        self.cases.push(json!([
+            k.id,
+            k.number,
+            k.case_type,
+            k.definition_version,
+            k.state,
+            k.customer_id,
+            k.contact_id,
+            k.contact_name,
+            k.contact_phone,
+            k.contact_email,
+            ts(k.received_at),
+            k.channel,
+            k.product_id,
+            k.model,
+            k.serial,
+            k.product_code,
+            k.ship_date.map(|d| d.format("%Y-%m-%d").to_string()),
+            k.subject,
+            k.description,
+            k.category,
+            k.severity,
+            k.responsibility,
+            k.lead_department_id,
+            k.owner_id,
+            k.confidential,
+            k.adverse_event,
+            k.locale,
+            k.tracking_hash,
+            ts_opt(k.closed_at),
+            ts_opt(k.next_due_at),
+            ts(k.created_at),
+            ts(k.updated_at),
+        ]));
+        self.events.push(json!([k.id, ts(at), actor_id, actor, "created", state, fields, true]));
+        for cl in clocks {
+            self.clocks.push(json!([
+                cl.id,
+                cl.case_id,
+                cl.name,
+                cl.calendar,
+                cl.duration,
+                ts(cl.started_at),
+                ts(cl.due_at),
+                ts(cl.warn_at),
+                cl.state,
+                ts_opt(cl.paused_since),
+                cl.paused_ms,
+                ts_opt(cl.met_at),
+                ts_opt(cl.breached_at),
+                cl.escalation_level,
+                cl.warned,
+                cl.version,
+                ts_opt(cl.next_check_at),
+            ]));
+        }
+        let month = loopdesk_domain::case::NumberFormat::month(k.received_at, crate::cases::report_zone());
+        *self
+            .counts
+            .entry((
+                month,
+                k.case_type.clone(),
+                k.category.clone(),
+                k.lead_department_id.unwrap_or(0),
+                k.severity.clone(),
+            ))
+            .or_insert(0) += 1;
+    }
+
+    fn into_inserts(self, ins: &mut Inserts) {
+        ins.add("cases", &CASE_COLS, self.cases, "");
+        ins.add("case_events", &EVENT_COLS, self.events, "");
+        ins.add("case_clocks", &CLOCK_COLS, self.clocks, "");
+        let counts = self
+            .counts
+            .into_iter()
+            .map(|((month, case_type, category, dept, severity), n)| {
+                json!([month, case_type, category, dept, severity, n])
+            })
+            .collect();
+        ins.add(
+            "case_counts",
+            &COUNT_COLS,
+            counts,
+            "ON CONFLICT (month, case_type, category, department_id, severity) DO UPDATE SET n = case_counts.n + excluded.n",
+        );
+    }
 }

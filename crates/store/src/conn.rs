@@ -109,40 +109,6 @@ macro_rules! sql {
 pub(crate) use sql;
 
 impl Conn<'_> {
-    /// The `(…), (…)` placeholders of a multi-row INSERT of `rows` rows of `cols` parameters.
-    /// ENGINE: SQLite gets anonymous `?`, which sqlx binds by position (numbered ones it looks
-    /// up by name, which costs the square of their number); PostgreSQL gets `$1, $2, …`.
-    pub fn values_list(&self, rows: usize, cols: usize) -> String {
-        let mut out = String::with_capacity(rows * cols * 5);
-        for r in 0..rows {
-            out.push_str(if r == 0 { "(" } else { ", (" });
-            for k in 0..cols {
-                if k > 0 {
-                    out.push_str(", ");
-                }
-                match self {
-                    Conn::Sqlite(_) => out.push('?'),
-                    Conn::Postgres(_) => {
-                        out.push('$');
-                        out.push_str(&(r * cols + k + 1).to_string());
-                    }
-                }
-            }
-            out.push(')');
-        }
-        out
-    }
-
-    /// How many rows of `cols` parameters one statement built with [`Conn::values_list`] may
-    /// carry (SQLite allows 32,766 parameters, PostgreSQL 65,535).
-    pub fn rows_per_values(&self, cols: usize) -> usize {
-        let params = match self {
-            Conn::Sqlite(_) => 30_000,
-            Conn::Postgres(_) => 60_000,
-        };
-        (params / cols.max(1)).max(1)
-    }
-
     /// How many rows one multi-row INSERT of `columns` parameters each should carry.
     /// ENGINE: sqlx's SQLite binding looks parameters up by name, which grows with the square of
     /// their number; a few hundred per statement keeps it cheap. PostgreSQL takes thousands.
