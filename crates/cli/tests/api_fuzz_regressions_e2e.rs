@@ -53,6 +53,10 @@ both_engines!(malformed_requests_get_json_errors_naming_the_field, |db: TestDb| 
         error_of(c.get(url("/audit/events?page=2147483648")).bearer_auth(&admin).send().await.unwrap()).await;
     assert_eq!((status, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("page")));
 
+    // A NUL character in a search (PostgreSQL text cannot hold one): once a 500.
+    let (status, e) = error_of(c.get(url("/customers?q=%C3%B2%00")).bearer_auth(&admin).send().await.unwrap()).await;
+    assert_eq!((status, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("q")));
+
     // The document lists the errors an operation gives, and query parameters where they go.
     let doc: Value = c.get(format!("{}/api/openapi.json", s.base)).send().await.unwrap().json().await.unwrap();
     let list_users = &doc["paths"]["/api/v1/users"]["get"];

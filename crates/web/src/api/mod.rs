@@ -129,6 +129,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
+        // PostgreSQL text cannot hold the NUL character: refuse it here, naming the parameter,
+        // rather than fail in the database.
+        if let Some((k, _)) = form_urlencoded_parse(q).find(|(_, v)| v.contains('\0')) {
+            return Err(ApiError::invalid(k.into_owned(), "must not contain the NUL character"));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(q));
         serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
             let path = e.path().to_string();
