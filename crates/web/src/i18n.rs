@@ -1,5 +1,6 @@
-//! Translations. Every message lives in `locales/messages.toml` with both languages side by side,
-//! so a missing translation is visible in review and refused by a unit test.
+//! Translations. Every message lives in `locales/*.toml` (one file per area, listed in `FILES`) with
+//! both languages side by side, so a missing translation is visible in review and refused by a unit
+//! test; a key defined in two files is refused too.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -18,13 +19,29 @@ struct File {
     app: HashMap<String, Entry>,
 }
 
+/// The message files, compiled in: the general one and one per area of the product.
+const FILES: [(&str, &str); 8] = [
+    ("messages.toml", include_str!("../locales/messages.toml")),
+    ("storage.toml", include_str!("../locales/storage.toml")),
+    ("access.toml", include_str!("../locales/access.toml")),
+    ("input.toml", include_str!("../locales/input.toml")),
+    ("clocks.toml", include_str!("../locales/clocks.toml")),
+    ("cases.toml", include_str!("../locales/cases.toml")),
+    ("notify.toml", include_str!("../locales/notify.toml")),
+    ("search.toml", include_str!("../locales/search.toml")),
+];
+
 fn table() -> &'static HashMap<String, Entry> {
     static T: OnceLock<HashMap<String, Entry>> = OnceLock::new();
     T.get_or_init(|| {
-        toml::from_str::<File>(include_str!("../locales/messages.toml")).map(|f| f.app).unwrap_or_else(|e| {
-            tracing::error!("messages.toml is broken: {e}");
-            HashMap::new()
-        })
+        let mut all = HashMap::new();
+        for (name, text) in FILES {
+            match toml::from_str::<File>(text) {
+                Ok(f) => all.extend(f.app),
+                Err(e) => tracing::error!("{name} is broken: {e}"),
+            }
+        }
+        all
     })
 }
 
@@ -60,16 +77,20 @@ mod tests {
 
     #[test]
     fn every_message_exists_in_both_languages() {
-        let raw: toml::Value = toml::from_str(include_str!("../locales/messages.toml")).unwrap();
-        let app = raw.get("app").and_then(|a| a.as_table()).unwrap();
-        assert!(app.len() > 50);
-        for (k, v) in app {
-            for lang in ["zh", "en"] {
-                let s = v.get(lang).and_then(|s| s.as_str()).unwrap_or("");
-                assert!(!s.trim().is_empty(), "{k} has no {lang} text");
+        let mut seen = std::collections::HashSet::new();
+        for (name, text) in FILES {
+            let raw: toml::Value = toml::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let Some(app) = raw.get("app").and_then(|a| a.as_table()) else { continue };
+            for (k, v) in app {
+                assert!(seen.insert(k.clone()), "{k} is defined twice ({name})");
+                for lang in ["zh", "en"] {
+                    let s = v.get(lang).and_then(|s| s.as_str()).unwrap_or("");
+                    assert!(!s.trim().is_empty(), "{k} has no {lang} text ({name})");
+                }
             }
         }
-        assert_eq!(table().len(), app.len());
+        assert!(seen.len() > 50);
+        assert_eq!(table().len(), seen.len());
     }
 
     #[test]
