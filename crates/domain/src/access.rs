@@ -137,7 +137,24 @@ impl Scope {
     }
 }
 
-/// Whoever is acting: a signed-in user, an API token's owner, or the system itself (CLI, scheduler).
+/// What kind of actor this is. Decided by how the actor was made, never by a user name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    /// A signed-in user or an API token's owner.
+    Staff,
+    /// The operator at the command line or a background job.
+    System,
+    /// A customer on the portal (no account): holds no role, so passes no permission check;
+    /// the portal's own service methods (submit, follow with the tracking code) serve it.
+    Portal,
+}
+
+/// User names the built-in actors are audited under; no user may be created with one.
+pub const RESERVED_USERNAMES: [&str; 4] = ["system", "portal", "customer", "survey-respondent"];
+
+/// Whoever is acting: a signed-in user, an API token's owner, the portal, or the system itself
+/// (CLI, scheduler).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub user_id: Option<i64>,
@@ -145,6 +162,7 @@ pub struct Actor {
     pub department_id: Option<i64>,
     pub roles: Vec<Role>,
     pub scope: Scope,
+    pub kind: ActorKind,
 }
 
 impl Actor {
@@ -156,6 +174,19 @@ impl Actor {
             department_id: None,
             roles: vec![Role::Admin],
             scope: Scope::All,
+            kind: ActorKind::System,
+        }
+    }
+
+    /// A customer on the portal, audited as `portal`: no roles, no departments.
+    pub fn portal() -> Actor {
+        Actor {
+            user_id: None,
+            username: "portal".into(),
+            department_id: None,
+            roles: vec![],
+            scope: Scope::Departments(vec![]),
+            kind: ActorKind::Portal,
         }
     }
 
@@ -189,7 +220,14 @@ mod tests {
 
     fn actor(roles: Vec<Role>, subtree: Vec<i64>) -> Actor {
         let scope = Actor::scope_for(&roles, subtree.clone());
-        Actor { user_id: Some(1), username: "u".into(), department_id: subtree.first().copied(), roles, scope }
+        Actor {
+            user_id: Some(1),
+            username: "u".into(),
+            department_id: subtree.first().copied(),
+            roles,
+            scope,
+            kind: ActorKind::Staff,
+        }
     }
 
     #[test]
@@ -210,6 +248,15 @@ mod tests {
         assert!(!Role::Auditor.grants(Permission::WriteCases));
         assert!(!Role::Agent.grants(Permission::ReadAudit));
         assert!(!Role::Customer.grants(Permission::SignIn));
+    }
+
+    #[test]
+    fn the_portal_actor_passes_no_permission_check() {
+        let p = Actor::portal();
+        assert_eq!(p.kind, ActorKind::Portal);
+        for perm in [Permission::SignIn, Permission::ReadCases, Permission::WriteCases, Permission::PortalOnly] {
+            assert!(!p.can(perm), "{perm:?}");
+        }
     }
 
     #[test]

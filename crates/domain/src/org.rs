@@ -18,7 +18,11 @@ impl Username {
         if !s.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@')) {
             return Err(DomainError::invalid("username", "may contain only letters, digits and . _ - @"));
         }
-        Ok(Username(s.to_lowercase()))
+        let name = s.to_lowercase();
+        if crate::access::RESERVED_USERNAMES.contains(&name.as_str()) {
+            return Err(DomainError::invalid("username", format!("'{name}' is reserved for a built-in actor")));
+        }
+        Ok(Username(name))
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -139,6 +143,15 @@ mod tests {
         assert!(Username::parse("张三").is_ok());
         assert!(Username::parse("a").is_err());
         assert!(Username::parse("a b").is_err());
+    }
+
+    #[test]
+    fn built_in_actor_names_are_reserved() {
+        for name in ["customer", "Customer", " PORTAL ", "system", "survey-respondent"] {
+            let err = Username::parse(name).unwrap_err();
+            assert!(matches!(err, DomainError::Invalid { ref field, .. } if field == "username"), "{name}");
+        }
+        assert!(Username::parse("customer2").is_ok());
     }
 
     #[test]

@@ -1,0 +1,335 @@
+//! Who sees a case and everything hanging from it (issue #16 item 1, issue #13 item 7).
+//!
+//! One function, [`case_access`], decides from plain facts whether an actor may read a case, and
+//! whether they handle it or only take part in it (answer their own department's task, complete
+//! their own action item). Every read path of the service asks it, and the case list's SQL filter
+//! is written to say the same thing (a test in the service crate checks they agree). Search and
+//! any later reader call it with the same facts.
+//!
+//! The rule, for an actor whose roles allow reading cases at all:
+//! - a confidential case (employee grievance) is seen only by the roles cleared for it
+//!   ([`Role::sees_confidential`]); no relation below opens it to anyone else;
+//! - organisation-wide roles see every other case;
+//! - a department-scoped actor (their department and the departments below it) handles a case
+//!   led by, registered by, or "handled" (per case type) by a department in their scope, a case
+//!   they own or registered themself, and a case without a lead department yet (the intake queue);
+//! - they take part in (read, and act only on what is theirs) a case one of whose tasks went to a
+//!   department in their scope, or one of whose meeting action items they own;
+//! - anything else is hidden, and hidden answers "not found", never "forbidden".
+
+use crate::access::{Actor, ActorKind, Permission, Role, Scope};
+
+/// The facts about one case that decide who sees it. Every list is small (a case has a few
+/// tasks and action items); the caller reads them from storage.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseFacts {
+    /// The case type's code (`complaint`, `grievance`…).
+    pub case_type: String,
+    pub confidential: bool,
+    pub lead_department: Option<i64>,
+    /// The department of the user who registered the case, as it was then.
+    pub registering_department: Option<i64>,
+    /// The user who registered the case.
+    pub registered_by: Option<i64>,
+    pub owner: Option<i64>,
+    /// Departments that received one of the case's tasks (信息传递单).
+    pub task_departments: Vec<i64>,
+    /// Owners of the case's meeting action items.
+    pub action_owners: Vec<i64>,
+    /// Departments set to handle every case of this case type (e.g. customer service for
+    /// complaints, seed 001 2.1).
+    pub handling_departments: Vec<i64>,
+}
+
+/// How far an actor may go with a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CaseAccess {
+    /// Not visible: the case and everything hanging from it answer "not found".
+    Hidden,
+    /// Reads the case; acts only on their own task or action item.
+    Participant,
+    /// Reads and works the case (as far as their permissions go).
+    Handler,
+}
+
+impl CaseAccess {
+    pub fn may_read(self) -> bool {
+        self != CaseAccess::Hidden
+    }
+
+    pub fn may_handle(self) -> bool {
+        self == CaseAccess::Handler
+    }
+}
+
+/// Whether the actor's department scope covers `department`.
+fn covers(scope: &Scope, department: Option<i64>) -> bool {
+    scope.includes(department)
+}
+
+/// The one scope rule. See the module documentation.
+pub fn case_access(actor: &Actor, k: &CaseFacts) -> CaseAccess {
+    if actor.kind == ActorKind::Portal || !actor.can(Permission::ReadCases) {
+        return CaseAccess::Hidden;
+    }
+    if k.confidential {
+        return if actor.roles.iter().any(|r| r.sees_confidential()) {
+            CaseAccess::Handler
+        } else {
+            CaseAccess::Hidden
+        };
+    }
+    let scope = &actor.scope;
+    if *scope == Scope::All {
+        return CaseAccess::Handler;
+    }
+    let me = |u: Option<i64>| u.is_some() && u == actor.user_id;
+    let handles = k.lead_department.is_none()
+        || covers(scope, k.lead_department)
+        || covers(scope, k.registering_department)
+        || me(k.owner)
+        || me(k.registered_by)
+        || k.handling_departments.iter().any(|d| covers(scope, Some(*d)));
+    if handles {
+        return CaseAccess::Handler;
+    }
+    let takes_part = k.task_departments.iter().any(|d| covers(scope, Some(*d)))
+        || k.action_owners.iter().any(|u| me(Some(*u)));
+    if takes_part { CaseAccess::Participant } else { CaseAccess::Hidden }
+}
+
+/// Whether the actor may answer a task sent to `task_department` on a case they may read:
+/// the department the task went to (or one above it) answers, nobody else.
+pub fn may_answer_task(actor: &Actor, access: CaseAccess, task_department: i64) -> bool {
+    access.may_read() && actor.can(Permission::WriteCases) && covers(&actor.scope, Some(task_department))
+}
+
+/// Whether the actor may complete a meeting action item owned by `owner`: its owner, or whoever
+/// approves actions and handles the case.
+pub fn may_complete_action(actor: &Actor, access: CaseAccess, owner: Option<i64>) -> bool {
+    if !access.may_read() || !actor.can(Permission::WriteCases) {
+        return false;
+    }
+    (owner.is_some() && owner == actor.user_id) || (access.may_handle() && actor.can(Permission::ApproveActions))
+}
+
+/// The case list's scope filter, as plain values the store turns into SQL: what
+/// [`case_access`] says for every case, expressed for a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListScope {
+    /// `None`: no department restriction (organisation-wide roles).
+    pub departments: Option<Vec<i64>>,
+    pub user_id: Option<i64>,
+    /// Case types one of the actor's departments handles.
+    pub handled_types: Vec<String>,
+    pub include_confidential: bool,
+    /// Nothing at all is visible (the portal, or no permission to read cases).
+    pub nothing: bool,
+}
+
+/// The list filter for an actor; `handled_types` are the case types a department in the actor's
+/// scope is set to handle.
+pub fn list_scope(actor: &Actor, handled_types: Vec<String>) -> ListScope {
+    let cleared = actor.roles.iter().any(|r| r.sees_confidential());
+    let nothing = actor.kind == ActorKind::Portal || !actor.can(Permission::ReadCases);
+    match &actor.scope {
+        Scope::All => ListScope {
+            departments: None,
+            user_id: actor.user_id,
+            handled_types: vec![],
+            include_confidential: cleared,
+            nothing,
+        },
+        Scope::Departments(ids) => ListScope {
+            departments: Some(ids.clone()),
+            user_id: actor.user_id,
+            handled_types,
+            include_confidential: cleared,
+            nothing,
+        },
+    }
+}
+
+impl Role {
+    /// Roles cleared to see confidential cases (employee grievances). The hardening issue names
+    /// these and nobody else: a task recipient or action owner of a grievance sees nothing of it.
+    pub fn sees_confidential(self) -> bool {
+        matches!(self, Role::Admin | Role::Gm | Role::MgmtRep)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ME: i64 = 7;
+    const MY_DEPT: i64 = 10;
+    const CHILD_DEPT: i64 = 11;
+    const OTHER_DEPT: i64 = 20;
+    const OTHER_USER: i64 = 99;
+
+    fn actor(role: Role) -> Actor {
+        let roles = vec![role];
+        let scope = Actor::scope_for(&roles, vec![MY_DEPT, CHILD_DEPT]);
+        Actor {
+            user_id: Some(ME),
+            username: "u".into(),
+            department_id: Some(MY_DEPT),
+            roles,
+            scope,
+            kind: ActorKind::Staff,
+        }
+    }
+
+    /// A case led by another department with every relation to the actor cut.
+    fn unrelated(case_type: &str) -> CaseFacts {
+        CaseFacts {
+            case_type: case_type.into(),
+            confidential: case_type == "grievance",
+            lead_department: Some(OTHER_DEPT),
+            registering_department: Some(OTHER_DEPT),
+            registered_by: Some(OTHER_USER),
+            owner: Some(OTHER_USER),
+            task_departments: vec![OTHER_DEPT],
+            action_owners: vec![OTHER_USER],
+            handling_departments: vec![],
+        }
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    enum Relation {
+        None,
+        LeadDepartment,
+        LeadChildDepartment,
+        RegisteringDepartment,
+        RegisteredByMe,
+        Owner,
+        HandlingDepartment,
+        TaskDepartment,
+        ActionOwner,
+        IntakeQueue,
+    }
+
+    const RELATIONS: [Relation; 10] = [
+        Relation::None,
+        Relation::LeadDepartment,
+        Relation::LeadChildDepartment,
+        Relation::RegisteringDepartment,
+        Relation::RegisteredByMe,
+        Relation::Owner,
+        Relation::HandlingDepartment,
+        Relation::TaskDepartment,
+        Relation::ActionOwner,
+        Relation::IntakeQueue,
+    ];
+
+    fn with(rel: Relation, case_type: &str) -> CaseFacts {
+        let mut k = unrelated(case_type);
+        match rel {
+            Relation::None => {}
+            Relation::LeadDepartment => k.lead_department = Some(MY_DEPT),
+            Relation::LeadChildDepartment => k.lead_department = Some(CHILD_DEPT),
+            Relation::RegisteringDepartment => k.registering_department = Some(MY_DEPT),
+            Relation::RegisteredByMe => k.registered_by = Some(ME),
+            Relation::Owner => k.owner = Some(ME),
+            Relation::HandlingDepartment => k.handling_departments = vec![OTHER_DEPT + 1, MY_DEPT],
+            Relation::TaskDepartment => k.task_departments = vec![OTHER_DEPT, CHILD_DEPT],
+            Relation::ActionOwner => k.action_owners = vec![OTHER_USER, ME],
+            Relation::IntakeQueue => k.lead_department = None,
+        }
+        k
+    }
+
+    /// What the rule says for a department-scoped role, by relation, for an ordinary case type.
+    fn expected_scoped(rel: Relation) -> CaseAccess {
+        use CaseAccess::*;
+        match rel {
+            Relation::None => Hidden,
+            Relation::TaskDepartment | Relation::ActionOwner => Participant,
+            _ => Handler,
+        }
+    }
+
+    #[test]
+    fn case_access_table_role_by_relation_by_type() {
+        use CaseAccess::*;
+        for role in Role::ALL {
+            for rel in RELATIONS {
+                for case_type in ["complaint", "inquiry", "grievance"] {
+                    let got = case_access(&actor(role), &with(rel, case_type));
+                    let want = if role == Role::Customer {
+                        // Portal-only accounts never read staff cases.
+                        Hidden
+                    } else if case_type == "grievance" {
+                        // Confidential: only the cleared roles, whatever the relation.
+                        if role.sees_confidential() { Handler } else { Hidden }
+                    } else if role.is_org_wide() {
+                        Handler
+                    } else {
+                        expected_scoped(rel)
+                    };
+                    assert_eq!(got, want, "{role:?} × {rel:?} × {case_type}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_grievance_task_recipient_or_action_owner_sees_nothing() {
+        for role in [Role::Agent, Role::Member, Role::DeptHead, Role::Qa, Role::Auditor, Role::Technician] {
+            for rel in [Relation::TaskDepartment, Relation::ActionOwner, Relation::Owner, Relation::LeadDepartment] {
+                let a = actor(role);
+                let access = case_access(&a, &with(rel, "grievance"));
+                assert_eq!(access, CaseAccess::Hidden, "{role:?} {rel:?}");
+                assert!(!may_answer_task(&a, access, CHILD_DEPT));
+                assert!(!may_complete_action(&a, access, Some(ME)));
+            }
+        }
+    }
+
+    #[test]
+    fn the_portal_and_the_system_are_their_own_actors() {
+        let k = with(Relation::IntakeQueue, "complaint");
+        assert_eq!(case_access(&Actor::portal(), &k), CaseAccess::Hidden);
+        assert_eq!(case_access(&Actor::system(), &k), CaseAccess::Handler);
+        assert_eq!(case_access(&Actor::system(), &with(Relation::None, "grievance")), CaseAccess::Handler);
+        assert!(list_scope(&Actor::portal(), vec![]).nothing);
+    }
+
+    #[test]
+    fn a_task_department_answers_its_own_task_only() {
+        let a = actor(Role::Member);
+        let access = case_access(&a, &with(Relation::TaskDepartment, "complaint"));
+        assert_eq!(access, CaseAccess::Participant);
+        assert!(may_answer_task(&a, access, CHILD_DEPT));
+        assert!(!may_answer_task(&a, access, OTHER_DEPT));
+        assert!(!may_answer_task(&a, CaseAccess::Hidden, CHILD_DEPT));
+        // Read-only roles answer nothing.
+        let auditor = actor(Role::Auditor);
+        assert!(!may_answer_task(&auditor, CaseAccess::Handler, CHILD_DEPT));
+    }
+
+    #[test]
+    fn an_action_item_is_completed_by_its_owner_or_an_approver_handling_the_case() {
+        let owner = actor(Role::Member);
+        let access = case_access(&owner, &with(Relation::ActionOwner, "complaint"));
+        assert!(may_complete_action(&owner, access, Some(ME)));
+        assert!(!may_complete_action(&owner, access, Some(OTHER_USER)));
+        let qa = actor(Role::Qa);
+        assert!(may_complete_action(&qa, CaseAccess::Handler, Some(OTHER_USER)));
+        assert!(!may_complete_action(&qa, CaseAccess::Participant, Some(OTHER_USER)));
+    }
+
+    #[test]
+    fn the_list_scope_carries_the_same_facts() {
+        let a = actor(Role::Agent);
+        let s = list_scope(&a, vec!["complaint".into()]);
+        assert_eq!(s.departments, Some(vec![MY_DEPT, CHILD_DEPT]));
+        assert_eq!(s.user_id, Some(ME));
+        assert!(!s.include_confidential && !s.nothing);
+        let gm = list_scope(&actor(Role::Gm), vec![]);
+        assert_eq!(gm.departments, None);
+        assert!(gm.include_confidential);
+        assert!(!list_scope(&actor(Role::Qa), vec![]).include_confidential);
+    }
+}
