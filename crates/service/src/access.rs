@@ -86,6 +86,7 @@ pub async fn actor_for(c: &mut Conn<'_>, user: &User) -> ServiceResult<Actor> {
         department_id: user.department_id,
         roles: user.roles.clone(),
         scope,
+        kind: loopdesk_domain::access::ActorKind::Staff,
     })
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use loopdesk_domain::DomainError;
-use loopdesk_domain::access::{Actor, Permission, Role, Scope};
+use loopdesk_domain::access::{Actor, ActorKind, Permission};
 use loopdesk_domain::audit::AuditAction;
 use loopdesk_domain::case::{CaseType, IntakeChannel, NumberFormat, Responsibility, Severity, check_responsibility};
 use loopdesk_domain::customer::{Coded, parse_optional_date};
@@ -24,6 +24,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::StoreResultExt;
+use crate::scope::{handled, readable};
 use crate::{Service, ServiceError, ServiceResult};
 
 /// What writing a case looks up — process definitions, the clock policies, calendars — read and
@@ -195,25 +196,7 @@ fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// Whether the actor may see confidential (employee grievance) cases.
-fn sees_confidential(actor: &Actor) -> bool {
-    actor.roles.iter().any(|r| matches!(r, Role::Admin | Role::Gm | Role::MgmtRep))
-}
-
-/// Department scoping for cases: the lead department in the actor's subtree, the actor's own
-/// cases, or cases not yet given a lead department (the intake queue).
-fn may_see(actor: &Actor, k: &Case) -> bool {
-    if k.confidential && !sees_confidential(actor) {
-        return false;
-    }
-    match &actor.scope {
-        Scope::All => true,
-        Scope::Departments(ids) => {
-            k.lead_department_id.is_none_or(|d| ids.contains(&d))
-                || (k.owner_id.is_some() && k.owner_id == actor.user_id)
-        }
-    }
-}
+// Who sees a case is decided by `domain::scope::case_access`, asked through `crate::scope`.
 
 /// The definition a case type starts with now: the newest stored version, or the shipped
 /// default stored as version 1 on first use.
@@ -254,8 +237,14 @@ impl Service {
     /// The input is checked here; the writing joins the group commit (`crate::intake`), so many
     /// concurrent registrations share one durable commit, and this returns only after it.
     pub async fn create_case(&self, actor: &Actor, i: &CaseInput) -> ServiceResult<Created> {
-        actor.require(Permission::WriteCases)?;
+        // The portal registers what a customer submits; everyone else needs the permission.
+        if actor.kind != ActorKind::Portal {
+            actor.require(Permission::WriteCases)?;
+        }
         let checked = self.check_case_input(i)?;
+        if actor.kind == ActorKind::Portal && checked.case_type == CaseType::Grievance {
+            return Err(DomainError::invalid("type", "the employee channel is internal").into());
+        }
         crate::intake::submit(self, actor.clone(), checked).await
     }
 
@@ -451,6 +440,9 @@ impl Service {
             .collect();
         tx.audit_into(events, &mut ins).await?;
         ins.run(&mut tx.conn()).await?;
+        let registrations: Vec<_> =
+            stored.iter().zip(actors).map(|((k, _), a)| (k.id, a.user_id, a.department_id)).collect();
+        loopdesk_store::scope::insert_registrations(&mut tx.conn(), &registrations).await?;
         Ok(stored
             .into_iter()
             .zip(codes)
@@ -462,10 +454,8 @@ impl Service {
         actor.require(Permission::ReadCases)?;
         let mut h = self.store.read().await?;
         let k = ks::case(&mut h.conn(), id).await.entity("case")?;
-        if !may_see(actor, &k) {
-            // Confidential and out-of-scope cases are reported as absent, not as forbidden.
-            return Err(DomainError::NotFound { entity: "case" }.into());
-        }
+        // Hidden cases are reported as absent, not as forbidden.
+        readable(&mut h.conn(), actor, &k).await?;
         Ok(k)
     }
 
@@ -473,20 +463,14 @@ impl Service {
         actor.require(Permission::ReadCases)?;
         let mut h = self.store.read().await?;
         let k = ks::case_by_number(&mut h.conn(), number.trim()).await.entity("case")?;
-        if !may_see(actor, &k) {
-            return Err(DomainError::NotFound { entity: "case" }.into());
-        }
+        readable(&mut h.conn(), actor, &k).await?;
         Ok(k)
     }
 
     pub async fn cases(&self, actor: &Actor, mut f: CaseFilter, page: Page) -> ServiceResult<Paged<Case>> {
         actor.require(Permission::ReadCases)?;
-        f.include_confidential = sees_confidential(actor);
-        if let Scope::Departments(ids) = &actor.scope {
-            f.within = Some(ids.clone());
-            f.scope_user = actor.user_id;
-        }
         let mut h = self.store.read().await?;
+        f.scope = Some(crate::scope::list_filter(&mut h.conn(), actor).await?);
         Ok(ks::cases(&mut h.conn(), &f, page).await?)
     }
 
@@ -542,9 +526,7 @@ impl Service {
         }
         let mut tx = self.store.begin().await?;
         let k = ks::case(&mut tx.conn(), id).await.entity("case")?;
-        if !may_see(actor, &k) {
-            return Err(DomainError::NotFound { entity: "case" }.into());
-        }
+        handled(&mut tx.conn(), actor, &k).await?;
         let after = apply_transition(&mut tx, actor, k, code, version, fields, self.how(false)).await?;
         tx.commit().await?;
         Ok(after)
@@ -562,9 +544,7 @@ impl Service {
         }
         let mut tx = self.store.begin().await?;
         let k = ks::case(&mut tx.conn(), id).await.entity("case")?;
-        if !may_see(actor, &k) {
-            return Err(DomainError::NotFound { entity: "case" }.into());
-        }
+        handled(&mut tx.conn(), actor, &k).await?;
         let ev = NewEvent {
             case_id: id,
             actor_id: actor.user_id,
@@ -589,9 +569,7 @@ impl Service {
         data: &[u8],
         public: bool,
     ) -> ServiceResult<ks::Attachment> {
-        if actor.username != "customer" {
-            actor.require(Permission::WriteCases)?;
-        }
+        actor.require(Permission::WriteCases)?;
         let name: String =
             file_name.rsplit(['/', '\\']).next().unwrap_or("").chars().filter(|c| !c.is_control()).take(200).collect();
         if name.trim().is_empty() {
@@ -611,9 +589,7 @@ impl Service {
         let sha = hex::encode(Sha256::digest(data));
         let mut tx = self.store.begin().await?;
         let k = ks::case(&mut tx.conn(), id).await.entity("case")?;
-        if actor.username != "customer" && !may_see(actor, &k) {
-            return Err(DomainError::NotFound { entity: "case" }.into());
-        }
+        handled(&mut tx.conn(), actor, &k).await?;
         let na = ks::NewAttachment {
             case_id: id,
             file_name: &name,
@@ -722,9 +698,7 @@ impl Service {
         let due = loopdesk_domain::customer::parse_date("due_date", due)?;
         let mut tx = self.store.begin().await?;
         let k = ks::case(&mut tx.conn(), case_id).await.entity("case")?;
-        if !may_see(actor, &k) {
-            return Err(DomainError::NotFound { entity: "case" }.into());
-        }
+        handled(&mut tx.conn(), actor, &k).await?;
         if k.closed_at.is_some() {
             return Err(DomainError::Conflict { reason: "the case is closed".into(), field: None }.into());
         }
@@ -761,7 +735,12 @@ impl Service {
         let answer = required_text("answer", answer, 8000)?;
         let mut tx = self.store.begin().await?;
         let before = ks::task(&mut tx.conn(), task_id).await.entity("task")?;
-        actor.require_in_scope(Permission::WriteCases, Some(before.department_id))?;
+        let k = ks::case(&mut tx.conn(), before.case_id).await.entity("case")?;
+        // A task of a hidden case is itself hidden.
+        let access = readable(&mut tx.conn(), actor, &k).await.map_err(|_| DomainError::NotFound { entity: "task" })?;
+        if !loopdesk_domain::scope::may_answer_task(actor, access, before.department_id) {
+            return Err(DomainError::forbidden("the task was sent to a department outside your scope").into());
+        }
         if before.answered_at.is_some() {
             return Err(DomainError::Conflict { reason: "the task is already answered".into(), field: None }.into());
         }
@@ -802,9 +781,7 @@ impl Service {
         }
         let mut tx = self.store.begin().await?;
         let k = ks::case(&mut tx.conn(), case_id).await.entity("case")?;
-        if !may_see(actor, &k) {
-            return Err(DomainError::NotFound { entity: "case" }.into());
-        }
+        handled(&mut tx.conn(), actor, &k).await?;
         let nm = NewMeeting {
             case_id,
             held_at: m.held_at.unwrap_or_else(Utc::now),
@@ -853,8 +830,12 @@ impl Service {
         let note = required_text("note", note, 4000)?;
         let mut tx = self.store.begin().await?;
         let before = ks::action(&mut tx.conn(), id).await.entity("action item")?;
-        if before.owner_id != actor.user_id {
-            actor.require(Permission::ApproveActions)?;
+        let k = ks::case(&mut tx.conn(), before.case_id).await.entity("case")?;
+        // An action item of a hidden case is itself hidden.
+        let access =
+            readable(&mut tx.conn(), actor, &k).await.map_err(|_| DomainError::NotFound { entity: "action item" })?;
+        if !loopdesk_domain::scope::may_complete_action(actor, access, before.owner_id) {
+            return Err(DomainError::forbidden("only the item's owner or an approver handling the case completes it").into());
         }
         if before.done_at.is_some() {
             return Err(DomainError::Conflict { reason: "the action item is already done".into(), field: None }.into());
@@ -893,7 +874,7 @@ impl Service {
                 StoreError::NotFound => ServiceError::from(DomainError::invalid("other", "no such case")),
                 e => e.into(),
             })?;
-            if !may_see(actor, &k) {
+            if !crate::scope::access(&mut tx.conn(), actor, &k).await?.may_handle() {
                 return Err(DomainError::invalid("other", "no such case").into());
             }
         }
@@ -921,6 +902,10 @@ impl Service {
         description: &str,
     ) -> ServiceResult<Created> {
         let k = self.case(actor, id).await?;
+        {
+            let mut h = self.store.read().await?;
+            handled(&mut h.conn(), actor, &k).await?;
+        }
         let input = CaseInput {
             case_type: case_type.map(str::to_owned).unwrap_or_else(|| k.case_type.clone()),
             customer_id: k.customer_id,
@@ -971,7 +956,13 @@ impl Service {
     pub async fn linked_cases(&self, actor: &Actor, id: i64) -> ServiceResult<Vec<(String, Case)>> {
         self.case(actor, id).await?;
         let mut h = self.store.read().await?;
-        Ok(ks::links(&mut h.conn(), id).await?.into_iter().filter(|(_, k)| may_see(actor, k)).collect())
+        let mut out = Vec::new();
+        for (rel, k) in ks::links(&mut h.conn(), id).await? {
+            if crate::scope::access(&mut h.conn(), actor, &k).await?.may_read() {
+                out.push((rel, k));
+            }
+        }
+        Ok(out)
     }
 
     /// Records the regulatory reportability decision of an adverse event (ISO 13485 8.2.3):
@@ -994,9 +985,7 @@ impl Service {
         };
         let mut tx = self.store.begin().await?;
         let before = ks::case(&mut tx.conn(), id).await.entity("case")?;
-        if !may_see(actor, &before) {
-            return Err(DomainError::NotFound { entity: "case" }.into());
-        }
+        handled(&mut tx.conn(), actor, &before).await?;
         if !before.adverse_event {
             return Err(DomainError::Conflict {
                 reason: "the case is not flagged as an adverse event".into(),
@@ -1052,8 +1041,9 @@ impl Service {
             e => e.into(),
         })?;
         let dup = ks::case(&mut tx.conn(), id).await.entity("case")?;
-        if !may_see(actor, &kept) || !may_see(actor, &dup) {
-            return Err(DomainError::NotFound { entity: "case" }.into());
+        handled(&mut tx.conn(), actor, &dup).await?;
+        if !crate::scope::access(&mut tx.conn(), actor, &kept).await?.may_handle() {
+            return Err(DomainError::invalid("into", "no such case").into());
         }
         if kept.merged_into_id.is_some() || kept.closed_at.is_some() {
             return Err(DomainError::invalid("into", "the case kept must be open").into());
@@ -1148,7 +1138,7 @@ impl Service {
         fields: &BTreeMap<String, String>,
     ) -> ServiceResult<Case> {
         let (k, _, _) = self.public_case(number, code).await?;
-        let customer = Actor { username: "customer".into(), ..Actor::system() };
+        let customer = Actor { username: "customer".into(), ..Actor::portal() };
         let mut tx = self.store.begin().await?;
         let k = ks::case(&mut tx.conn(), k.id).await?;
         let version = k.version;

@@ -155,7 +155,32 @@ impl Service {
     pub async fn inbox(&self, actor: &Actor, unread_only: bool, page: Page) -> ServiceResult<Paged<InboxItem>> {
         let user = actor.user_id.ok_or_else(|| DomainError::forbidden("only users have an inbox"))?;
         let mut h = self.store.read().await?;
-        Ok(es::inbox(&mut h.conn(), user, unread_only, page).await?)
+        let mut p = es::inbox(&mut h.conn(), user, unread_only, page).await?;
+        // An item about a case the reader may no longer see is not shown (nor counted on this page).
+        let mut shown = Vec::with_capacity(p.items.len());
+        for item in std::mem::take(&mut p.items) {
+            if self.inbox_item_visible(&mut h.conn(), actor, &item).await? {
+                shown.push(item);
+            } else {
+                p.total -= 1;
+            }
+        }
+        p.items = shown;
+        Ok(p)
+    }
+
+    async fn inbox_item_visible(
+        &self,
+        c: &mut loopdesk_store::Conn<'_>,
+        actor: &Actor,
+        item: &InboxItem,
+    ) -> ServiceResult<bool> {
+        let Some(case_id) = item.case_id else { return Ok(true) };
+        match ks::case(c, case_id).await {
+            Ok(k) => Ok(crate::scope::access(c, actor, &k).await?.may_read()),
+            Err(StoreError::NotFound) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub async fn unread_count(&self, actor: &Actor) -> ServiceResult<i64> {
@@ -170,7 +195,7 @@ impl Service {
         let mut tx = self.store.begin().await?;
         if let Some(id) = id {
             match es::inbox_item(&mut tx.conn(), id).await {
-                Ok(item) if item.user_id == user => {}
+                Ok(item) if item.user_id == user && self.inbox_item_visible(&mut tx.conn(), actor, &item).await? => {}
                 Ok(_) | Err(StoreError::NotFound) => {
                     return Err(DomainError::NotFound { entity: "inbox item" }.into());
                 }

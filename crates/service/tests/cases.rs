@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use loopdesk_domain::DomainError;
-use loopdesk_domain::access::{Actor, Role, Scope};
+use loopdesk_domain::access::{Actor, ActorKind, Role, Scope};
 use loopdesk_domain::page::Page;
 use loopdesk_domain::process::default_definition;
 use loopdesk_service::cases::{CaseInput, Created};
@@ -61,7 +61,7 @@ fn f(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 fn role(roles: Vec<Role>) -> Actor {
-    Actor { user_id: None, username: "tester".into(), department_id: None, roles, scope: Scope::All }
+    Actor { user_id: None, username: "tester".into(), department_id: None, roles, scope: Scope::All, kind: ActorKind::Staff }
 }
 
 both_engines!(complaint_walks_the_default_lifecycle_and_reopens_on_rejection, |db: TestDb| async move {
@@ -445,6 +445,7 @@ both_engines!(open_department_tasks_block_resolution_unless_explained, |db: Test
         department_id: Some(999),
         roles: vec![Role::Member],
         scope: Scope::Departments(vec![999]),
+        kind: ActorKind::Staff,
     };
     assert!(svc.answer_task(&other, task.id, task.version, "不是我们").await.is_err());
     let engineer = Actor {
@@ -453,6 +454,7 @@ both_engines!(open_department_tasks_block_resolution_unless_explained, |db: Test
         department_id: Some(eng.id),
         roles: vec![Role::Member],
         scope: Scope::Departments(vec![eng.id]),
+        kind: ActorKind::Staff,
     };
     svc.answer_task(&engineer, task.id, task.version, "模具磨损，已更换").await.unwrap();
     assert!(svc.transition(&sys, k.id, "propose", k.version, &f(&[("resolution", "返工")])).await.is_ok());
@@ -547,6 +549,7 @@ both_engines!(
             department_id: None,
             roles: vec![Role::Qa],
             scope: Scope::All,
+            kind: ActorKind::Staff,
         };
         svc.complete_action(&zhou, actions[0].id, actions[0].version, "工艺文件已修订").await.unwrap();
         k = svc

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, TimeZone, Utc};
 use loopdesk_domain::DomainError;
-use loopdesk_domain::access::{Actor, Role, Scope};
+use loopdesk_domain::access::{Actor, ActorKind, Role, Scope};
 use loopdesk_domain::calendar::Duration;
 use loopdesk_domain::page::Page;
 use loopdesk_domain::sla::PolicySet;
@@ -47,7 +47,7 @@ struct Org {
 }
 
 fn actor(id: i64, name: &str, role: Role) -> Actor {
-    Actor { user_id: Some(id), username: name.into(), department_id: None, roles: vec![role], scope: Scope::All }
+    Actor { user_id: Some(id), username: name.into(), department_id: None, roles: vec![role], scope: Scope::All, kind: ActorKind::Staff }
 }
 
 async fn org(svc: &Service) -> Org {

@@ -298,12 +298,9 @@ pub struct CaseFilter {
     pub received_to: Option<DateTime<Utc>>,
     /// Only open (not terminal) cases: the caller passes the terminal state codes.
     pub exclude_states: Vec<String>,
-    /// Department scoping: cases led by these departments, owned by `scope_user`, or not yet given
-    /// a lead department (the intake queue).
-    pub within: Option<Vec<i64>>,
-    pub scope_user: Option<i64>,
-    /// Confidential cases are listed only for those allowed to see them.
-    pub include_confidential: bool,
+    /// Who is asking: only the cases `domain::scope::case_access` lets them read are listed.
+    /// `None` lists every case (the system itself).
+    pub scope: Option<loopdesk_domain::scope::ListScope>,
     /// Only cases with a clock running past its due time at this instant.
     pub overdue_at: Option<DateTime<Utc>>,
     pub sort: CaseSort,
@@ -368,17 +365,8 @@ fn case_where(f: &CaseFilter) -> (String, Vec<Arg<'_>>) {
             cond.push(format!("state NOT IN ({})", list.join(",")));
         }
     }
-    if let Some(ids) = &f.within {
-        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-        let mine = f.scope_user.map(|u| format!(" OR owner_id = {u}")).unwrap_or_default();
-        cond.push(if list.is_empty() {
-            format!("(lead_department_id IS NULL{mine})")
-        } else {
-            format!("(lead_department_id IS NULL OR lead_department_id IN ({}){mine})", list.join(","))
-        });
-    }
-    if !f.include_confidential {
-        cond.push("NOT confidential".into());
+    if let Some(scope) = &f.scope {
+        cond.extend(crate::scope::list_condition(scope));
     }
     (cond.join(" AND "), args)
 }

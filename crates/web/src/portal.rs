@@ -32,7 +32,7 @@ pub struct Submission {
 pub const PUBLIC_TYPES: [&str; 6] = ["complaint", "inquiry", "suggestion", "service_request", "return", "praise"];
 
 fn portal_actor() -> Actor {
-    Actor { username: "portal".into(), ..Actor::system() }
+    Actor::portal()
 }
 
 pub async fn submit(st: &AppState, addr: &str, s: Submission) -> Result<Created, ServiceError> {

@@ -10,6 +10,7 @@ mod errors;
 mod escalation;
 mod org;
 mod reports;
+mod scope;
 mod surveys;
 
 use axum::extract::FromRequestParts;
@@ -55,6 +56,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(org::get_user, org::patch_user))
         .routes(routes!(org::list_departments, org::create_department))
         .routes(routes!(org::get_department, org::patch_department, org::delete_department))
+        .routes(routes!(scope::list_handling))
+        .routes(routes!(scope::put_handled_types))
         .routes(routes!(audit::list_events))
         .routes(routes!(audit::verify))
         .routes(routes!(calendars::list_calendars))
