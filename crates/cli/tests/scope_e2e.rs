@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-use loopdesk_test_support::app::{self, DEMO_PASSWORD, client, get_json, token};
+use loopdesk_test_support::app::{self, DEMO_PASSWORD, browser_login, client, csrf_of, get_json, token};
 use loopdesk_test_support::{TestDb, both_engines};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -115,4 +115,33 @@ both_engines!(task_departments_read_the_case_and_grievances_stay_hidden, |db: Te
     let r = put(&admin, json!({"case_types":["complaint"]})).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(get_json(&s, &agent, "/handling-departments").await, json!([{"department_id":cs,"case_types":["complaint"]}]));
+
+    // The same setting on the page: an administrator ticks the types, others read them.
+    let page = |cookie: String| {
+        let (c, u) = (c.clone(), format!("{}/handling-departments", s.base));
+        async move { c.get(u).header("cookie", cookie).send().await.unwrap().text().await.unwrap() }
+    };
+    let admin_cookie = browser_login(&s, "admin", DEMO_PASSWORD).await;
+    let html = page(admin_cookie.clone()).await;
+    assert!(html.contains("受理部门设置") && html.contains("name=\"case_type\" value=\"complaint\" checked"), "{html}");
+    assert!(!html.contains("value=\"grievance\""), "grievances cannot be handed to a department");
+    let r = c
+        .post(format!("{}/handling-departments/{cs}", s.base))
+        .header("cookie", &admin_cookie)
+        .form(&[("_csrf", csrf_of(&html).as_str()), ("case_type", "complaint"), ("case_type", "return")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(get_json(&s, &agent, "/handling-departments").await[0]["case_types"], json!(["complaint", "return"]));
+    let r = c
+        .post(format!("{}/handling-departments/{cs}", s.base))
+        .header("cookie", &admin_cookie)
+        .form(&[("_csrf", "forged"), ("case_type", "praise")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "a form without the session's CSRF token changes nothing");
+    let agent_html = page(browser_login(&s, "agent", DEMO_PASSWORD).await).await;
+    assert!(agent_html.contains("退货") && !agent_html.contains("type=\"checkbox\""), "{agent_html}");
 });

@@ -9,6 +9,7 @@ mod customers;
 mod escalation;
 mod portal;
 mod reports;
+mod scope;
 mod session;
 mod surveys;
 
@@ -49,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .merge(surveys::routes())
         .merge(escalation::routes())
         .merge(reports::routes())
+        .merge(scope::routes())
 }
 
 async fn css() -> impl IntoResponse {
