@@ -86,7 +86,8 @@ pub fn write_csv(rows: &[Vec<String>]) -> Result<Vec<u8>, ServiceError> {
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     for r in rows {
         // No cell may start a formula when the file is opened in a spreadsheet (OWASP).
-        w.write_record(r.iter().map(|c| loopdesk_domain::input::csv_cell(c).into_owned())).map_err(|e| ServiceError::Internal(format!("csv: {e}")))?;
+        w.write_record(r.iter().map(|c| loopdesk_domain::input::csv_cell(c).into_owned()))
+            .map_err(|e| ServiceError::Internal(format!("csv: {e}")))?;
     }
     w.into_inner().map_err(|e| ServiceError::Internal(format!("csv: {e}")))
 }

@@ -8,6 +8,7 @@ mod api;
 mod error;
 mod extract;
 pub mod i18n;
+mod input;
 mod metrics;
 mod pages;
 mod portal;
@@ -50,6 +51,7 @@ pub fn router(svc: Service) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), input::guard))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(
