@@ -46,6 +46,8 @@ pub struct UserPatch {
     pub locale: Option<String>,
     pub active: Option<bool>,
     pub password: Option<String>,
+    /// Needed, and checked, when users change their own password.
+    pub current_password: Option<String>,
 }
 
 fn optional_text(field: &str, v: Option<&str>, max: usize) -> ServiceResult<Option<String>> {
@@ -238,6 +240,9 @@ impl Service {
                 );
             }
         }
+        if p.password.is_some() && actor.user_id == Some(id) {
+            self.check_current_password(id, p.current_password.as_deref()).await?;
+        }
         let mut tx = self.store.begin().await?;
         let before = org::user(&mut tx.conn(), id).await.entity("user")?;
         let display_name = match &p.display_name {
@@ -289,8 +294,10 @@ impl Service {
         if let Some(pw) = &p.password {
             check_password(pw)?;
             org::set_password(&mut tx.conn(), id, &password::hash(pw)?).await?;
-            // Changing a password signs out every other session of that user.
+            // A new password ends every session and API token of that user: whoever knew the
+            // old one keeps nothing it gave them.
             loopdesk_store::auth::delete_user_sessions(&mut tx.conn(), id).await?;
+            loopdesk_store::auth::revoke_user_tokens(&mut tx.conn(), id).await?;
             after = org::user(&mut tx.conn(), id).await?;
         }
         if !after.active {
@@ -300,5 +307,21 @@ impl Service {
         tx.commit().await?;
         self.tokens.forget();
         Ok(after)
+    }
+
+    /// Refuses a change of one's own password unless the current one is given and right.
+    async fn check_current_password(&self, id: i64, current: Option<&str>) -> ServiceResult<()> {
+        let current = current.unwrap_or("");
+        if current.is_empty() {
+            return Err(DomainError::invalid("current_password", "give your current password to change it").into());
+        }
+        let mut h = self.store.read().await?;
+        let user = org::user(&mut h.conn(), id).await.entity("user")?;
+        let (_, hash) = org::user_for_login(&mut h.conn(), &user.username).await.entity("user")?;
+        drop(h);
+        if !password::verify(current, &hash) {
+            return Err(DomainError::invalid("current_password", "is not your current password").into());
+        }
+        Ok(())
     }
 }

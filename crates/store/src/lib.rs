@@ -16,6 +16,7 @@ pub mod customers;
 pub mod escalation;
 pub mod org;
 pub mod surveys;
+pub mod throttle;
 
 pub use conn::{Conn, Engine, ReadHandle, Savepoint, Store, StoreOptions, Tx};
 pub use error::{StoreError, StoreResult};

@@ -119,7 +119,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             axum::http::StatusCode::UNPROCESSABLE_ENTITY
         };
         let code = if status == axum::http::StatusCode::BAD_REQUEST { "malformed_json" } else { "invalid" };
-        ApiError { status, code, message: msg, field }
+        ApiError { status, code, message: msg, field, retry_after: None }
     })
 }
 

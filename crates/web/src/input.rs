@@ -61,3 +61,21 @@ pub async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Resp
     }
     next.run(req).await
 }
+
+/// With an https public URL, every cookie the server sets is `Secure`: the browser never sends
+/// the session over plain http.
+pub async fn secure_cookies(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let cookies: Vec<_> = res.headers().get_all(axum::http::header::SET_COOKIE).iter().cloned().collect();
+    res.headers_mut().remove(axum::http::header::SET_COOKIE);
+    for c in cookies {
+        let secured = c
+            .to_str()
+            .ok()
+            .filter(|v| !v.to_ascii_lowercase().contains("; secure"))
+            .and_then(|v| axum::http::HeaderValue::from_str(&format!("{v}; Secure")).ok())
+            .unwrap_or(c);
+        res.headers_mut().append(axum::http::header::SET_COOKIE, secured);
+    }
+    res
+}

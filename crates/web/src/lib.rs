@@ -43,8 +43,9 @@ pub struct AppState {
 pub fn router(svc: Service) -> Router {
     let (api_routes, openapi) = api::routes();
     let openapi = openapi.to_pretty_json().unwrap_or_else(|_| "{}".into());
+    let secure = svc.settings.secure_cookies();
     let state = AppState { svc, metrics: Arc::new(metrics::Metrics::default()), openapi: Arc::new(openapi) };
-    Router::new()
+    let app = Router::new()
         .merge(api_routes)
         .merge(pages::routes())
         .route("/api/openapi.json", get(openapi_json))
@@ -63,7 +64,8 @@ pub fn router(svc: Service) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .with_state(state)
+        .with_state(state);
+    if secure { app.layer(axum::middleware::from_fn(input::secure_cookies)) } else { app }
 }
 
 async fn openapi_json(State(st): State<AppState>) -> impl IntoResponse {

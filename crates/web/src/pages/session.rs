@@ -112,8 +112,8 @@ async fn login(
             )
                 .into_response()
         }
-        Err(ServiceError::Domain(DomainError::RateLimited { .. })) => {
-            fail(StatusCode::TOO_MANY_REQUESTS, t.get("login.throttled").to_owned())
+        Err(e @ ServiceError::Domain(DomainError::RateLimited { .. })) => {
+            super::with_retry_after(&e, fail(StatusCode::TOO_MANY_REQUESTS, t.get("login.throttled").to_owned()))
         }
         Err(ServiceError::Domain(_)) => fail(StatusCode::UNAUTHORIZED, t.get("login.failed").to_owned()),
         Err(e) => super::PageError::Service(e, locale).into_response(),
