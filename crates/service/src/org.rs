@@ -12,7 +12,7 @@ use loopdesk_store::org::{self, Department, DepartmentFields, User, UserFields, 
 use serde::Deserialize;
 
 use crate::error::StoreResultExt;
-use crate::{Service, ServiceResult, password};
+use crate::{Service, ServiceError, ServiceResult, password};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct DepartmentInput {
@@ -128,6 +128,9 @@ impl Service {
         let name = required_text("name", &input.name, 100)?;
         let kind = parse_department_kind(&input.kind)?;
         let mut tx = self.store.begin().await?;
+        // The cycle check and the write must see one tree: two moves at once could otherwise
+        // make two departments each other's parent.
+        org::lock_departments(&mut tx.conn()).await?;
         let before = org::department(&mut tx.conn(), id).await.entity("department")?;
         let tree: Vec<(i64, Option<i64>)> =
             org::departments(&mut tx.conn()).await?.iter().map(|d| (d.id, d.parent_id)).collect();
@@ -151,16 +154,27 @@ impl Service {
     pub async fn delete_department(&self, actor: &Actor, id: i64, version: i64) -> ServiceResult<()> {
         actor.require(Permission::ManageDepartments)?;
         let mut tx = self.store.begin().await?;
+        org::lock_departments(&mut tx.conn()).await?;
         let before = org::department(&mut tx.conn(), id).await.entity("department")?;
         let (users, children) = org::department_usage(&mut tx.conn(), id).await?;
-        if users > 0 || children > 0 {
+        let (cases, tasks) = org::department_cases(&mut tx.conn(), id).await?;
+        if users > 0 || children > 0 || cases > 0 || tasks > 0 {
             return Err(DomainError::Conflict {
-                reason: format!("the department still has {users} users and {children} sub-departments"),
+                reason: format!(
+                    "the department still has {users} users, {children} sub-departments, {cases} cases and {tasks} department tasks"
+                ),
                 field: None,
             }
             .into());
         }
-        org::delete_department(&mut tx.conn(), id, version).await.entity("department")?;
+        org::delete_department(&mut tx.conn(), id, version).await.map_err(|e| {
+            if org::is_still_referenced(&e) {
+                DomainError::Conflict { reason: "other records still refer to the department".into(), field: None }
+                    .into()
+            } else {
+                ServiceError::from_store("department", e)
+            }
+        })?;
         tx.audit(actor, AuditAction::Delete, "department", id, Some(&before), None::<&()>).await?;
         tx.commit().await?;
         self.tokens.forget();
