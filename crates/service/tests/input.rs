@@ -162,12 +162,8 @@ both_engines!(a_new_password_ends_every_session_and_token_and_needs_the_current_
 both_engines!(deleting_a_department_with_cases_is_a_conflict_naming_why, |db: TestDb| async move {
     let svc = node(&db, OrgSettings::default()).await;
     let sys = Actor::system();
-    let dept = |code: &str| DepartmentInput {
-        code: code.into(),
-        name: code.into(),
-        kind: "quality".into(),
-        parent_id: None,
-    };
+    let dept =
+        |code: &str| DepartmentInput { code: code.into(), name: code.into(), kind: "quality".into(), parent_id: None };
     let d = svc.create_department(&sys, &dept("QA")).await.unwrap();
     let input = CaseInput {
         case_type: "complaint".into(),
@@ -181,7 +177,9 @@ both_engines!(deleting_a_department_with_cases_is_a_conflict_naming_why, |db: Te
     db.exec(&format!("UPDATE cases SET lead_department_id = {} WHERE id = {}", d.id, created.case.id)).await;
     let r = svc.delete_department(&sys, d.id, d.version).await;
     match r {
-        Err(ServiceError::Domain(DomainError::Conflict { reason, .. })) => assert!(reason.contains("1 cases"), "{reason}"),
+        Err(ServiceError::Domain(DomainError::Conflict { reason, .. })) => {
+            assert!(reason.contains("1 cases"), "{reason}")
+        }
         other => panic!("expected a conflict, got {other:?}"),
     }
     assert!(svc.department(&sys, d.id).await.is_ok(), "nothing was deleted");
