@@ -108,7 +108,6 @@ pub struct UserPatchBody {
     /// A new password; it ends every session and API token of the user.
     pub password: Option<String>,
     /// Your current password, needed when you change your own.
-    #[schema(max_length = 1000)]
     pub current_password: Option<String>,
 }
 
