@@ -22,6 +22,11 @@ pub struct Config {
     /// Seconds between passes of the escalation scheduler (clock warnings, breaches, the chain);
     /// 0 turns it off in this process.
     pub escalation_interval_secs: u64,
+    /// Where users reach the server, e.g. `https://desk.example.com`; an https URL makes the
+    /// session cookie `Secure`. Empty: not known.
+    pub public_url: String,
+    /// Days a new API token lives unless its request says otherwise; 0: tokens never expire.
+    pub token_days: u32,
 }
 
 impl Default for Config {
@@ -36,6 +41,8 @@ impl Default for Config {
             max_connections: 16,
             case_number_format: loopdesk_domain::case::DEFAULT_NUMBER_FORMAT.into(),
             escalation_interval_secs: 30,
+            public_url: String::new(),
+            token_days: loopdesk_service::access::DEFAULT_TOKEN_DAYS,
         }
     }
 }
@@ -65,6 +72,8 @@ impl std::fmt::Debug for Config {
             .field("timezone", &self.timezone)
             .field("case_number_format", &self.case_number_format)
             .field("escalation_interval_secs", &self.escalation_interval_secs)
+            .field("public_url", &self.public_url)
+            .field("token_days", &self.token_days)
             .finish()
     }
 }
@@ -93,7 +102,23 @@ impl Config {
             self.timezone.parse().map_err(|_| anyhow::anyhow!("timezone: unknown time zone {:?}", self.timezone))?;
         let number_format = loopdesk_domain::case::NumberFormat::parse(&self.case_number_format)
             .map_err(|e| anyhow::anyhow!("case_number_format: {e}"))?;
-        Ok(loopdesk_service::OrgSettings { name: self.org_name.clone(), default_locale, timezone, number_format })
+        let public_url = self.public_url.trim().to_owned();
+        if !public_url.is_empty() && !public_url.starts_with("http://") && !public_url.starts_with("https://") {
+            anyhow::bail!("public_url: must start with http:// or https://, not {public_url:?}");
+        }
+        anyhow::ensure!(
+            self.token_days <= loopdesk_service::access::MAX_TOKEN_DAYS,
+            "token_days: at most {}",
+            loopdesk_service::access::MAX_TOKEN_DAYS
+        );
+        Ok(loopdesk_service::OrgSettings {
+            name: self.org_name.clone(),
+            default_locale,
+            timezone,
+            number_format,
+            token_days: self.token_days,
+            public_url,
+        })
     }
 }
 

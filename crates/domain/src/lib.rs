@@ -12,6 +12,7 @@ pub mod error;
 #[cfg(test)]
 mod fuzz;
 pub mod import;
+pub mod input;
 pub mod locale;
 pub mod org;
 pub mod page;

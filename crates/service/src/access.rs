@@ -14,9 +14,13 @@ use loopdesk_store::{Conn, StoreError};
 use sha2::{Digest, Sha256};
 
 use crate::error::StoreResultExt;
-use crate::{Service, ServiceError, ServiceResult, password};
+use crate::{Service, ServiceError, ServiceResult, password, ratelimit};
 
 pub const SESSION_HOURS: i64 = 12;
+/// Days an API token lives by default (`token_days` in the configuration).
+pub const DEFAULT_TOKEN_DAYS: u32 = 90;
+/// The longest lifetime a token may ask for.
+pub const MAX_TOKEN_DAYS: u32 = 3650;
 
 pub(crate) fn random_secret() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
@@ -94,14 +98,20 @@ impl Service {
     /// Checks a password, with throttling. Fails the same way for an unknown user and a wrong password.
     pub async fn authenticate(&self, username: &str, password: &str, addr: &str) -> ServiceResult<User> {
         let key = username.trim().to_lowercase();
-        if let Some(secs) = self.limiter.check(&key, addr, Instant::now()) {
-            return Err(DomainError::RateLimited { retry_after_secs: secs }.into());
-        }
-        let mut h = self.store.read().await?;
-        let found = match org::user_for_login(&mut h.conn(), &key).await {
-            Ok(f) => Some(f),
-            Err(StoreError::NotFound) => None,
-            Err(e) => return Err(e.into()),
+        let now = self.now();
+        let (account_key, addr_key) = (ratelimit::account_key(&key, addr), ratelimit::addr_key(addr));
+        self.throttle_check(
+            &[(account_key.clone(), ratelimit::MAX_PER_ACCOUNT_AT_ADDR), (addr_key.clone(), ratelimit::MAX_PER_ADDR)],
+            now,
+        )
+        .await?;
+        let found = {
+            let mut h = self.store.read().await?;
+            match org::user_for_login(&mut h.conn(), &key).await {
+                Ok(f) => Some(f),
+                Err(StoreError::NotFound) => None,
+                Err(e) => return Err(e.into()),
+            }
         };
         let ok = match &found {
             Some((u, hash)) => {
@@ -114,11 +124,11 @@ impl Service {
         };
         match (ok, found) {
             (true, Some((u, _))) => {
-                self.limiter.succeed(&key);
+                self.throttle_clear(&account_key).await?;
                 Ok(u)
             }
             _ => {
-                self.limiter.fail(&key, addr, Instant::now());
+                self.throttle_hit(&[account_key, addr_key], now).await?;
                 Err(DomainError::invalid("password", "wrong username or password").into())
             }
         }
@@ -170,7 +180,7 @@ impl Service {
             return Ok(known);
         }
         let mut h = self.store.read().await?;
-        let user_id = auth::token_user(&mut h.conn(), &key).await?.ok_or(DomainError::Unauthenticated)?;
+        let user_id = auth::token_user(&mut h.conn(), &key, self.now()).await?.ok_or(DomainError::Unauthenticated)?;
         let user = org::user(&mut h.conn(), user_id).await.entity("user")?;
         if !user.active {
             return Err(DomainError::Unauthenticated.into());
@@ -182,8 +192,28 @@ impl Service {
     }
 
     /// Issues an API token for `username`: the user themself, or an administrator for anyone.
-    /// Returns the secret, which is shown once and never stored.
+    /// Returns the secret, which is shown once and never stored. The token expires after the
+    /// configured `token_days` (90 by default; 0 means never).
     pub async fn create_token(&self, actor: &Actor, username: &str, name: &str) -> ServiceResult<(String, ApiToken)> {
+        let days = self.settings.token_days;
+        self.create_token_for(actor, username, name, (days > 0).then_some(days)).await
+    }
+
+    /// Like [`Service::create_token`], with the token's own lifetime in days (`None`: never
+    /// expires), 1 to 3650.
+    pub async fn create_token_for(
+        &self,
+        actor: &Actor,
+        username: &str,
+        name: &str,
+        days: Option<u32>,
+    ) -> ServiceResult<(String, ApiToken)> {
+        if let Some(d) = days
+            && !(1..=MAX_TOKEN_DAYS).contains(&d)
+        {
+            return Err(DomainError::invalid("expires_in_days", format!("must be 1 to {MAX_TOKEN_DAYS}")).into());
+        }
+        let expires_at = days.map(|d| self.now() + Duration::days(i64::from(d)));
         let mut tx = self.store.begin().await?;
         let (user, _) = org::user_for_login(&mut tx.conn(), &username.trim().to_lowercase()).await.entity("user")?;
         if actor.user_id != Some(user.id) {
@@ -191,7 +221,7 @@ impl Service {
         }
         let name = loopdesk_domain::org::required_text("name", name, 100)?;
         let secret = format!("ldt_{}", random_secret());
-        let token = auth::insert_token(&mut tx.conn(), user.id, &name, &digest(&secret)).await?;
+        let token = auth::insert_token(&mut tx.conn(), user.id, &name, &digest(&secret), expires_at).await?;
         tx.audit(actor, AuditAction::Create, "api_token", token.id, None::<&()>, Some(&token)).await?;
         tx.commit().await?;
         Ok((secret, token))

@@ -273,6 +273,7 @@ impl Service {
             None => self.settings.default_locale,
         };
         let received_at = micros(i.received_at.unwrap_or_else(|| self.now()));
+        loopdesk_domain::input::check_received_at(received_at)?;
         if received_at > self.now() + chrono::Duration::minutes(5) {
             return Err(DomainError::invalid("received_at", "lies in the future").into());
         }

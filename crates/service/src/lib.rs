@@ -14,7 +14,7 @@ pub mod escalation;
 pub mod intake;
 pub mod org;
 mod password;
-mod ratelimit;
+pub mod ratelimit;
 pub mod reports;
 pub mod scope;
 pub mod surveys;
@@ -36,6 +36,18 @@ pub struct OrgSettings {
     pub timezone: Tz,
     /// How case numbers look, e.g. `TS-{YYYY}-{NNNNNN}`.
     pub number_format: loopdesk_domain::case::NumberFormat,
+    /// Days an API token lives unless its request says otherwise; 0: tokens never expire.
+    pub token_days: u32,
+    /// Where users reach the server (`LOOPDESK_PUBLIC_URL`); empty when not configured. An
+    /// `https://` URL makes the cookies `Secure`.
+    pub public_url: String,
+}
+
+impl OrgSettings {
+    /// Cookies carry `Secure` when users reach the server over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.trim().to_ascii_lowercase().starts_with("https://")
+    }
 }
 
 impl Default for OrgSettings {
@@ -45,18 +57,18 @@ impl Default for OrgSettings {
             default_locale: Locale::ZhCn,
             timezone: chrono_tz::Asia::Shanghai,
             number_format: Default::default(),
+            token_days: access::DEFAULT_TOKEN_DAYS,
+            public_url: String::new(),
         }
     }
 }
 
-/// Everything a use case needs; cheap to clone.
+/// Everything a use case needs; cheap to clone. Throttling counts live in the database
+/// (`ratelimit`), shared by every node.
 #[derive(Clone)]
 pub struct Service {
     pub store: Store,
     pub settings: Arc<OrgSettings>,
-    limiter: Arc<ratelimit::LoginLimiter>,
-    /// Throttles the public portal (case submission and tracking look-ups) per client address.
-    portal_limiter: Arc<ratelimit::LoginLimiter>,
     /// Where "now" comes from: the system clock, or a test's own.
     now: Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync>,
     /// The group commit of case intake.
@@ -76,19 +88,6 @@ impl Service {
 
     pub(crate) fn rules_generation(&self) -> u64 {
         self.rules.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// Counts one portal request from `addr` (`kind` separates submissions from failed look-ups)
-    /// and refuses it when the address is over its limit.
-    pub fn portal_throttle(&self, kind: &str, addr: &str) -> ServiceResult<()> {
-        let now = std::time::Instant::now();
-        // Per address: 5 of a kind and 30 in all every 15 minutes.
-        let key = format!("{kind}:{addr}");
-        if let Some(secs) = self.portal_limiter.check(&key, addr, now) {
-            return Err(loopdesk_domain::DomainError::RateLimited { retry_after_secs: secs }.into());
-        }
-        self.portal_limiter.fail(&key, addr, now);
-        Ok(())
     }
 
     /// The current time as the rules see it (clocks, due times, escalation).
@@ -111,8 +110,6 @@ impl Service {
         Service {
             store,
             settings: Arc::new(settings),
-            limiter: Arc::new(ratelimit::LoginLimiter::default()),
-            portal_limiter: Arc::new(ratelimit::LoginLimiter::default()),
             now: Arc::new(chrono::Utc::now),
             intake: Arc::new(intake::Intake::default()),
             tokens: Arc::new(access::TokenMemory::default()),

@@ -12,7 +12,7 @@ use loopdesk_store::org::{self, Department, DepartmentFields, User, UserFields, 
 use serde::Deserialize;
 
 use crate::error::StoreResultExt;
-use crate::{Service, ServiceResult, password};
+use crate::{Service, ServiceError, ServiceResult, password};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct DepartmentInput {
@@ -46,6 +46,8 @@ pub struct UserPatch {
     pub locale: Option<String>,
     pub active: Option<bool>,
     pub password: Option<String>,
+    /// Needed, and checked, when users change their own password.
+    pub current_password: Option<String>,
 }
 
 fn optional_text(field: &str, v: Option<&str>, max: usize) -> ServiceResult<Option<String>> {
@@ -126,6 +128,9 @@ impl Service {
         let name = required_text("name", &input.name, 100)?;
         let kind = parse_department_kind(&input.kind)?;
         let mut tx = self.store.begin().await?;
+        // The cycle check and the write must see one tree: two moves at once could otherwise
+        // make two departments each other's parent.
+        org::lock_departments(&mut tx.conn()).await?;
         let before = org::department(&mut tx.conn(), id).await.entity("department")?;
         let tree: Vec<(i64, Option<i64>)> =
             org::departments(&mut tx.conn()).await?.iter().map(|d| (d.id, d.parent_id)).collect();
@@ -149,16 +154,27 @@ impl Service {
     pub async fn delete_department(&self, actor: &Actor, id: i64, version: i64) -> ServiceResult<()> {
         actor.require(Permission::ManageDepartments)?;
         let mut tx = self.store.begin().await?;
+        org::lock_departments(&mut tx.conn()).await?;
         let before = org::department(&mut tx.conn(), id).await.entity("department")?;
         let (users, children) = org::department_usage(&mut tx.conn(), id).await?;
-        if users > 0 || children > 0 {
+        let (cases, tasks) = org::department_cases(&mut tx.conn(), id).await?;
+        if users > 0 || children > 0 || cases > 0 || tasks > 0 {
             return Err(DomainError::Conflict {
-                reason: format!("the department still has {users} users and {children} sub-departments"),
+                reason: format!(
+                    "the department still has {users} users, {children} sub-departments, {cases} cases and {tasks} department tasks"
+                ),
                 field: None,
             }
             .into());
         }
-        org::delete_department(&mut tx.conn(), id, version).await.entity("department")?;
+        org::delete_department(&mut tx.conn(), id, version).await.map_err(|e| {
+            if org::is_still_referenced(&e) {
+                DomainError::Conflict { reason: "other records still refer to the department".into(), field: None }
+                    .into()
+            } else {
+                ServiceError::from_store("department", e)
+            }
+        })?;
         tx.audit(actor, AuditAction::Delete, "department", id, Some(&before), None::<&()>).await?;
         tx.commit().await?;
         self.tokens.forget();
@@ -238,6 +254,9 @@ impl Service {
                 );
             }
         }
+        if p.password.is_some() && actor.user_id == Some(id) {
+            self.check_current_password(id, p.current_password.as_deref()).await?;
+        }
         let mut tx = self.store.begin().await?;
         let before = org::user(&mut tx.conn(), id).await.entity("user")?;
         let display_name = match &p.display_name {
@@ -289,8 +308,10 @@ impl Service {
         if let Some(pw) = &p.password {
             check_password(pw)?;
             org::set_password(&mut tx.conn(), id, &password::hash(pw)?).await?;
-            // Changing a password signs out every other session of that user.
+            // A new password ends every session and API token of that user: whoever knew the
+            // old one keeps nothing it gave them.
             loopdesk_store::auth::delete_user_sessions(&mut tx.conn(), id).await?;
+            loopdesk_store::auth::revoke_user_tokens(&mut tx.conn(), id).await?;
             after = org::user(&mut tx.conn(), id).await?;
         }
         if !after.active {
@@ -300,5 +321,21 @@ impl Service {
         tx.commit().await?;
         self.tokens.forget();
         Ok(after)
+    }
+
+    /// Refuses a change of one's own password unless the current one is given and right.
+    async fn check_current_password(&self, id: i64, current: Option<&str>) -> ServiceResult<()> {
+        let current = current.unwrap_or("");
+        if current.is_empty() {
+            return Err(DomainError::invalid("current_password", "give your current password to change it").into());
+        }
+        let mut h = self.store.read().await?;
+        let user = org::user(&mut h.conn(), id).await.entity("user")?;
+        let (_, hash) = org::user_for_login(&mut h.conn(), &user.username).await.entity("user")?;
+        drop(h);
+        if !password::verify(current, &hash) {
+            return Err(DomainError::invalid("current_password", "is not your current password").into());
+        }
+        Ok(())
     }
 }

@@ -1,68 +1,83 @@
-//! Sign-in throttling: failures are counted per username and per client address in a sliding
-//! window. In memory, per process: with several nodes each node limits on its own.
+//! Throttling of sign-in and of the public portal. Attempts are counted in the database
+//! (`store::throttle`), so every node on one database shares the count, in a sliding window.
+//!
+//! Sign-in failures are counted per account *at an address* and per address: a wrong password
+//! typed from one address locks that address out of that account (and a spray of accounts from
+//! one address out of all), but never the real user signing in from elsewhere.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use chrono::{DateTime, Duration, Utc};
+use loopdesk_domain::DomainError;
+use loopdesk_store::throttle;
 
-pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-pub const MAX_PER_USER: usize = 5;
-pub const MAX_PER_ADDR: usize = 30;
+use crate::{Service, ServiceResult};
 
-#[derive(Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
+/// How far back attempts count.
+pub const WINDOW_SECS: i64 = 15 * 60;
+/// Failed sign-ins to one account from one address.
+pub const MAX_PER_ACCOUNT_AT_ADDR: i64 = 5;
+/// Failed sign-ins from one address, whatever the account.
+pub const MAX_PER_ADDR: i64 = 30;
+/// Portal requests of one kind (submissions, failed look-ups) from one address.
+pub const MAX_PORTAL_PER_KIND: i64 = 5;
+/// Portal requests of all kinds from one address.
+pub const MAX_PORTAL_PER_ADDR: i64 = 30;
+
+fn window() -> Duration {
+    Duration::seconds(WINDOW_SECS)
 }
 
-impl LoginLimiter {
-    /// `Some(seconds)` to wait if either key is over its limit.
-    pub fn check(&self, user: &str, addr: &str, now: Instant) -> Option<u64> {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let mut wait = None;
-        for (key, max) in [(format!("u:{user}"), MAX_PER_USER), (format!("a:{addr}"), MAX_PER_ADDR)] {
-            if let Some(v) = map.get_mut(&key) {
-                v.retain(|t| now.duration_since(*t) < WINDOW);
-                if v.len() >= max {
-                    let oldest = v[0];
-                    let secs = WINDOW.saturating_sub(now.duration_since(oldest)).as_secs().max(1);
-                    wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
-                }
+pub(crate) fn account_key(account: &str, addr: &str) -> String {
+    format!("signin:account:{account}@{addr}")
+}
+
+pub(crate) fn addr_key(addr: &str) -> String {
+    format!("signin:addr:{addr}")
+}
+
+impl Service {
+    /// `Err(RateLimited)` with the seconds until the fullest of `limits` has room again.
+    pub(crate) async fn throttle_check(&self, limits: &[(String, i64)], now: DateTime<Utc>) -> ServiceResult<()> {
+        let mut h = self.store.read().await?;
+        let mut wait: Option<i64> = None;
+        for (key, max) in limits {
+            let (n, oldest) = throttle::since(&mut h.conn(), key, now - window()).await?;
+            if n >= *max {
+                let secs = oldest.map_or(WINDOW_SECS, |o| (o + window() - now).num_seconds()).max(1);
+                wait = Some(wait.map_or(secs, |w| w.max(secs)));
             }
         }
-        wait
-    }
-
-    pub fn fail(&self, user: &str, addr: &str, now: Instant) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(format!("u:{user}")).or_default().push(now);
-        map.entry(format!("a:{addr}")).or_default().push(now);
-        // Keep the table from growing without bound under a spray of usernames.
-        if map.len() > 100_000 {
-            map.retain(|_, v| v.last().is_some_and(|t| now.duration_since(*t) < WINDOW));
+        match wait {
+            Some(secs) => Err(DomainError::RateLimited { retry_after_secs: secs.unsigned_abs() }.into()),
+            None => Ok(()),
         }
     }
 
-    pub fn succeed(&self, user: &str) {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&format!("u:{user}"));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn blocks_after_five_failures_for_a_user_and_recovers() {
-        let l = LoginLimiter::default();
-        let t0 = Instant::now();
-        for _ in 0..MAX_PER_USER {
-            assert!(l.check("zhang", "1.2.3.4", t0).is_none());
-            l.fail("zhang", "1.2.3.4", t0);
+    /// Counts one attempt under every key; now and then drops what no longer counts.
+    pub(crate) async fn throttle_hit(&self, keys: &[String], now: DateTime<Utc>) -> ServiceResult<()> {
+        let mut tx = self.store.begin().await?;
+        throttle::hit(&mut tx.conn(), keys, now).await?;
+        if rand::random::<u8>() < 4 {
+            throttle::prune(&mut tx.conn(), now - window()).await?;
         }
-        assert!(l.check("zhang", "5.6.7.8", t0).is_some());
-        assert!(l.check("li", "5.6.7.8", t0).is_none());
-        assert!(l.check("zhang", "1.2.3.4", t0 + WINDOW).is_none());
-        l.succeed("zhang");
-        assert!(l.check("zhang", "9.9.9.9", t0).is_none());
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn throttle_clear(&self, key: &str) -> ServiceResult<()> {
+        let mut tx = self.store.begin().await?;
+        throttle::clear(&mut tx.conn(), key).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Counts one portal request from `addr` (`kind` separates submissions from failed look-ups)
+    /// and refuses it when the address is over its limit: 5 of a kind and 30 in all every
+    /// 15 minutes, on every node together.
+    pub async fn portal_throttle(&self, kind: &str, addr: &str) -> ServiceResult<()> {
+        let now = self.now();
+        let (kind_key, all_key) = (format!("portal:{kind}:{addr}"), format!("portal:addr:{addr}"));
+        self.throttle_check(&[(kind_key.clone(), MAX_PORTAL_PER_KIND), (all_key.clone(), MAX_PORTAL_PER_ADDR)], now)
+            .await?;
+        self.throttle_hit(&[kind_key, all_key], now).await
     }
 }

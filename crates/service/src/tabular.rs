@@ -44,7 +44,8 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>, ServiceError> {
     let mut rows = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
         let rec = rec.map_err(|e| DomainError::invalid("file", format!("row {}: {e}", i + 1)))?;
-        rows.push(rec.iter().map(str::to_owned).collect());
+        // A cell exported with a `'` against formula injection reads back as it was.
+        rows.push(rec.iter().map(|c| loopdesk_domain::input::csv_cell_read(c).to_owned()).collect());
     }
     Ok(rows)
 }
@@ -84,7 +85,9 @@ pub fn write_csv(rows: &[Vec<String>]) -> Result<Vec<u8>, ServiceError> {
     // A BOM makes Excel open the UTF-8 file with Chinese text intact.
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     for r in rows {
-        w.write_record(r).map_err(|e| ServiceError::Internal(format!("csv: {e}")))?;
+        // No cell may start a formula when the file is opened in a spreadsheet (OWASP).
+        w.write_record(r.iter().map(|c| loopdesk_domain::input::csv_cell(c).into_owned()))
+            .map_err(|e| ServiceError::Internal(format!("csv: {e}")))?;
     }
     w.into_inner().map_err(|e| ServiceError::Internal(format!("csv: {e}")))
 }
@@ -132,6 +135,26 @@ mod tests {
         let xlsx = write_xlsx("customers", &rows).unwrap();
         assert_eq!(Format::detect("upload", &xlsx), Format::Xlsx);
         assert_eq!(read("x.xlsx", &xlsx).unwrap(), rows);
+    }
+
+    #[test]
+    fn csv_cells_that_would_start_a_formula_get_a_quote_and_read_back_unchanged() {
+        let rows = vec![
+            vec!["name".to_owned(), "note".into()],
+            vec!["=HYPERLINK(\"http://evil\",\"x\")".into(), "+86 138".into()],
+            vec!["-1".into(), "@SUM(A1)".into()],
+            vec!["\tcmd".into(), "\rcmd".into()],
+        ];
+        let csv = write_csv(&rows).unwrap();
+        let mut raw = csv::ReaderBuilder::new().has_headers(true).from_reader(&csv[3..]);
+        for rec in raw.records() {
+            for cell in rec.unwrap().iter() {
+                assert!(cell.starts_with('\''), "{cell:?} is written as it came");
+            }
+        }
+        assert_eq!(read("x.csv", &csv).unwrap(), rows);
+        // XLSX cells are strings already and stay as they are.
+        assert_eq!(read("x.xlsx", &write_xlsx("s", &rows).unwrap()).unwrap(), rows);
     }
 
     #[test]

@@ -61,27 +61,39 @@ pub struct ApiToken {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// After this the token is refused; `None`: it never expires.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
-const TOKEN_COLS: &str = "id, user_id, name, created_at, last_used_at, revoked_at";
+const TOKEN_COLS: &str = "id, user_id, name, created_at, last_used_at, revoked_at, expires_at";
 
-pub async fn insert_token(c: &mut Conn<'_>, user_id: i64, name: &str, token_hash: &str) -> StoreResult<ApiToken> {
+pub async fn insert_token(
+    c: &mut Conn<'_>,
+    user_id: i64,
+    name: &str,
+    token_hash: &str,
+    expires_at: Option<DateTime<Utc>>,
+) -> StoreResult<ApiToken> {
     on!(c, e => sqlx::query_as(sql!(
-        "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING {TOKEN_COLS}"
+        "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING {TOKEN_COLS}"
     ))
     .bind(user_id)
     .bind(name)
     .bind(token_hash)
     .bind(Utc::now())
+    .bind(expires_at)
     .fetch_one(e)
     .await
     .map_err(map_err))
 }
 
-/// The owner of a live (not revoked) token.
-pub async fn token_user(c: &mut Conn<'_>, token_hash: &str) -> StoreResult<Option<i64>> {
-    on!(c, e => sqlx::query_scalar("SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+/// The owner of a live token: not revoked, not expired at `now`.
+pub async fn token_user(c: &mut Conn<'_>, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<i64>> {
+    on!(c, e => sqlx::query_scalar(
+        "SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)"
+    )
         .bind(token_hash)
+        .bind(now)
         .fetch_optional(e)
         .await
         .map_err(map_err))
@@ -113,4 +125,15 @@ pub async fn revoke_token(c: &mut Conn<'_>, id: i64) -> StoreResult<ApiToken> {
     .await
     .map_err(map_err))?;
     t.ok_or(StoreError::NotFound)
+}
+
+/// Revokes every live token of a user (their password changed); returns how many.
+pub async fn revoke_user_tokens(c: &mut Conn<'_>, user_id: i64) -> StoreResult<u64> {
+    on!(c, e => sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(Utc::now())
+        .bind(user_id)
+        .execute(e)
+        .await
+        .map_err(map_err)
+        .map(|r| r.rows_affected()))
 }

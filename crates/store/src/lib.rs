@@ -17,6 +17,7 @@ pub mod escalation;
 pub mod org;
 pub mod scope;
 pub mod surveys;
+pub mod throttle;
 
 pub use conn::{Conn, Engine, ReadHandle, Savepoint, Store, StoreOptions, Tx};
 pub use error::{StoreError, StoreResult};

@@ -144,6 +144,32 @@ pub async fn delete_department(c: &mut Conn<'_>, id: i64, version: i64) -> Store
 }
 
 /// How many users and sub-departments hang on a department (a department in use is not deleted).
+/// Makes changes to the department tree take turns until commit, so that a move's cycle check
+/// and its write see the same tree. ENGINE: PostgreSQL writers run in parallel (an advisory lock);
+/// SQLite's single writer connection already takes turns.
+pub async fn lock_departments(c: &mut Conn<'_>) -> StoreResult<()> {
+    if let Conn::Postgres(pg) = c {
+        sqlx::query("SELECT pg_advisory_xact_lock(7406016)").execute(&mut **pg).await.map_err(map_err)?;
+    }
+    Ok(())
+}
+
+/// Cases led by the department and department tasks addressed to it.
+pub async fn department_cases(c: &mut Conn<'_>, id: i64) -> StoreResult<(i64, i64)> {
+    on!(c, e => sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM cases WHERE lead_department_id = $1), (SELECT COUNT(*) FROM case_tasks WHERE department_id = $1)",
+    )
+    .bind(id)
+    .fetch_one(e)
+    .await
+    .map_err(map_err))
+}
+
+/// Whether a store error is a foreign key refusing to let a referenced row go.
+pub fn is_still_referenced(e: &StoreError) -> bool {
+    matches!(e, StoreError::Other(sqlx::Error::Database(db)) if db.is_foreign_key_violation())
+}
+
 pub async fn department_usage(c: &mut Conn<'_>, id: i64) -> StoreResult<(i64, i64)> {
     on!(c, e => sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM users WHERE department_id = $1), (SELECT COUNT(*) FROM departments WHERE parent_id = $1)",

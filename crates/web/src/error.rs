@@ -13,6 +13,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// Seconds to send as `Retry-After` (throttling).
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -31,7 +33,7 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), field: None }
+        ApiError { status, code, message: message.into(), field: None, retry_after: None }
     }
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError {
@@ -39,10 +41,17 @@ impl ApiError {
             code: "invalid",
             message: message.into(),
             field: Some(field.into()),
+            retry_after: None,
         }
     }
     pub fn bad_request(field: Option<String>, message: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::BAD_REQUEST, code: "bad_request", message: message.into(), field }
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad_request",
+            message: message.into(),
+            field,
+            retry_after: None,
+        }
     }
 }
 
@@ -56,11 +65,15 @@ impl From<DomainError> for ApiError {
                 code: "conflict",
                 message: reason,
                 field: field.map(str::to_owned),
+                retry_after: None,
             },
             DomainError::Invalid { field, reason } => ApiError::invalid(field, reason),
             DomainError::Forbidden { .. } => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
             DomainError::Unauthenticated => ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message),
-            DomainError::RateLimited { .. } => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message),
+            DomainError::RateLimited { retry_after_secs } => ApiError {
+                retry_after: Some(retry_after_secs),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+            },
         }
     }
 }
@@ -81,7 +94,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body =
             ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message, field: self.field } };
-        (self.status, axum::Json(body)).into_response()
+        let mut out = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            out.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        out
     }
 }
 

@@ -36,41 +36,116 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             .get(axum::http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
             .is_some_and(|n| n > crate::MAX_JSON_BYTES);
-        if too_big {
-            return Err(ApiError::new(
+        let too_large = || {
+            ApiError::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
                 format!("a JSON body may be at most {} bytes", crate::MAX_JSON_BYTES),
-            ));
+            )
+        };
+        if too_big {
+            return Err(too_large());
         }
+        // A chunked body announces no length: the limit is counted while it is read.
+        let req = req.map(|b| axum::body::Body::new(http_body_util::Limited::new(b, crate::MAX_JSON_BYTES)));
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::new(e.status(), "body", format!("could not read the request body: {}", e.body_text()))
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                ApiError::new(e.status(), "body", format!("could not read the request body: {}", e.body_text()))
+            }
         })?;
         parse_json(&bytes).map(JsonBody)
     }
 }
 
+/// Where the first string holding a NUL character sits in a JSON value (a key counts as its
+/// value's place), named as serde names fields: `items[2].note`.
+fn nul_at(v: &serde_json::Value, path: &mut String) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            let found = nul_at(item, path);
+            if !found {
+                path.truncate(len);
+            }
+            found
+        }),
+        Value::Object(map) => map.iter().any(|(k, item)| {
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(k);
+            let found = k.contains('\0') || nul_at(item, path);
+            if !found {
+                path.truncate(len);
+            }
+            found
+        }),
+        _ => false,
+    }
+}
+
+/// Every JSON body of the API is read here. Text may not hold the NUL character (PostgreSQL
+/// cannot store it; SQLite would keep it silently): a 422 names the field, whatever the endpoint.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // JSON can only carry NUL as the escape `\u0000`; look closer only when that text appears.
+    if bytes.windows(6).any(|w| w == b"\\u0000")
+        && let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes)
+    {
+        let mut path = String::new();
+        if nul_at(&v, &mut path) {
+            let field = if path.is_empty() { "body".to_owned() } else { path };
+            let reason = match loopdesk_domain::input::check_text(&field, "\0") {
+                Err(loopdesk_domain::DomainError::Invalid { reason, .. }) => reason,
+                _ => "must not contain the NUL character".to_owned(),
+            };
+            return Err(ApiError::invalid(field, reason));
+        }
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let msg = inner.to_string();
-        // serde names a missing field only in its message: "missing field `x`".
-        let field = msg
-            .split('`')
-            .nth(1)
-            .filter(|_| msg.starts_with("missing field") || msg.starts_with("unknown field"))
-            .map(|f| if path == "." { f.to_owned() } else { format!("{path}.{f}") })
-            .or_else(|| (path != "." && !path.is_empty()).then_some(path));
+        let field = field_of(&path, &msg);
         let status = if inner.is_syntax() || inner.is_eof() {
             axum::http::StatusCode::BAD_REQUEST
         } else {
             axum::http::StatusCode::UNPROCESSABLE_ENTITY
         };
         let code = if status == axum::http::StatusCode::BAD_REQUEST { "malformed_json" } else { "invalid" };
-        ApiError { status, code, message: msg, field }
+        ApiError { status, code, message: msg, field, retry_after: None }
     })
+}
+
+/// The field a serde error is about. serde names a missing field only in its message ("missing
+/// field `x`", the path being the object that lacks it); for an unknown field the path already
+/// ends with the field's own name. Other messages quote what was expected (`true` or `false`),
+/// which is no field name: the path is.
+pub(crate) fn field_of(path: &str, msg: &str) -> Option<String> {
+    let path = if path == "." { "" } else { path };
+    let quoted = msg.split('`').nth(1);
+    if msg.starts_with("missing field")
+        && let Some(f) = quoted
+    {
+        return Some(if path.is_empty() { f.to_owned() } else { format!("{path}.{f}") });
+    }
+    if msg.starts_with("unknown field")
+        && let Some(f) = quoted
+    {
+        let named = path == f || path.ends_with(&format!(".{f}")) || path.ends_with(&format!("]{f}"));
+        return Some(match (named, path.is_empty()) {
+            (true, _) => path.to_owned(),
+            (false, true) => f.to_owned(),
+            (false, false) => format!("{path}.{f}"),
+        });
+    }
+    (!path.is_empty()).then(|| path.to_owned())
 }
 
 pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
@@ -105,5 +180,56 @@ impl FromRequestParts<AppState> for ApiActor {
             return Ok(ApiActor { actor, user });
         }
         Err(loopdesk_domain::DomainError::Unauthenticated.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        note: String,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        subject: String,
+        open: Option<bool>,
+        items: Option<Vec<Inner>>,
+    }
+
+    fn field(json: &str) -> (u16, Option<String>) {
+        let e = parse_json::<Body>(json.as_bytes()).unwrap_err();
+        (e.status.as_u16(), e.field)
+    }
+
+    #[test]
+    fn an_unknown_field_is_named_once() {
+        assert_eq!(field(r#"{"subject":"x","evil":1}"#), (422, Some("evil".into())));
+        assert_eq!(field(r#"{"subject":"x","items":[{"note":"a","evil":1}]}"#), (422, Some("items[0].evil".into())));
+    }
+
+    #[test]
+    fn a_wrong_value_names_its_field_not_what_was_expected() {
+        assert_eq!(field(r#"{"subject":"x","open":"maybe"}"#), (422, Some("open".into())));
+        assert_eq!(field(r#"{"open":true}"#), (422, Some("subject".into())));
+        assert_eq!(field(r#"{"subject":"x","items":[{}]}"#), (422, Some("items[0].note".into())));
+    }
+
+    #[test]
+    fn nul_in_any_json_text_is_refused_naming_the_field() {
+        assert_eq!(field(r#"{"subject":"a\u0000b"}"#), (422, Some("subject".into())));
+        assert_eq!(
+            field(r#"{"subject":"x","items":[{"note":"ok"},{"note":"\u0000"}]}"#),
+            (422, Some("items[1].note".into()))
+        );
+        // An escaped backslash before "u0000" is no NUL.
+        assert!(parse_json::<Body>(br#"{"subject":"\\u0000"}"#).is_ok());
     }
 }

@@ -8,6 +8,7 @@ mod api;
 mod error;
 mod extract;
 pub mod i18n;
+mod input;
 mod metrics;
 mod pages;
 mod portal;
@@ -42,14 +43,16 @@ pub struct AppState {
 pub fn router(svc: Service) -> Router {
     let (api_routes, openapi) = api::routes();
     let openapi = openapi.to_pretty_json().unwrap_or_else(|_| "{}".into());
+    let secure = svc.settings.secure_cookies();
     let state = AppState { svc, metrics: Arc::new(metrics::Metrics::default()), openapi: Arc::new(openapi) };
-    Router::new()
+    let app = Router::new()
         .merge(api_routes)
         .merge(pages::routes())
         .route("/api/openapi.json", get(openapi_json))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), input::guard))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -61,7 +64,8 @@ pub fn router(svc: Service) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .with_state(state)
+        .with_state(state);
+    if secure { app.layer(axum::middleware::from_fn(input::secure_cookies)) } else { app }
 }
 
 async fn openapi_json(State(st): State<AppState>) -> impl IntoResponse {

@@ -49,7 +49,7 @@ pub async fn submit(st: &AppState, addr: &str, s: Submission) -> Result<Created,
     if !s.phone.trim().is_empty() {
         loopdesk_domain::customer::parse_phones("phone", &s.phone)?;
     }
-    st.svc.portal_throttle("submit", addr)?;
+    st.svc.portal_throttle("submit", addr).await?;
     let contact = if s.company.trim().is_empty() { name } else { format!("{name}（{}）", s.company.trim()) };
     let nonempty = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
     let input = CaseInput {
@@ -72,7 +72,7 @@ pub async fn submit(st: &AppState, addr: &str, s: Submission) -> Result<Created,
 /// Throttles failed look-ups so numbers cannot be paired with guessed codes at speed.
 async fn guarded<T>(st: &AppState, addr: &str, r: Result<T, ServiceError>) -> Result<T, ServiceError> {
     if let Err(ServiceError::Domain(DomainError::NotFound { .. })) = &r {
-        st.svc.portal_throttle("lookup", addr)?;
+        st.svc.portal_throttle("lookup", addr).await?;
     }
     r
 }

@@ -15,7 +15,11 @@ pub struct TokenRequest {
     pub username: String,
     pub password: String,
     /// A label to recognise the token by later (default "api").
+    #[schema(max_length = 100)]
     pub name: Option<String>,
+    /// Days until the token expires; left out: the server's `token_days` (90 unless configured).
+    #[schema(minimum = 1, maximum = 3650)]
+    pub expires_in_days: Option<u32>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -23,6 +27,8 @@ pub struct TokenResponse {
     /// The bearer token. Shown once; only its hash is stored.
     pub token: String,
     pub id: i64,
+    /// When the token stops working; absent: never.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Exchange a username and password for a bearer token.
@@ -38,8 +44,12 @@ pub async fn create_token(
         let mut h = st.svc.store.read().await.map_err(loopdesk_service::ServiceError::from)?;
         loopdesk_service::access::actor_for(&mut h.conn(), &user).await?
     };
-    let (token, t) = st.svc.create_token(&actor, &user.username, req.name.as_deref().unwrap_or("api")).await?;
-    Ok((StatusCode::CREATED, Json(TokenResponse { token, id: t.id })))
+    let name = req.name.as_deref().unwrap_or("api");
+    let (token, t) = match req.expires_in_days {
+        Some(days) => st.svc.create_token_for(&actor, &user.username, name, Some(days)).await?,
+        None => st.svc.create_token(&actor, &user.username, name).await?,
+    };
+    Ok((StatusCode::CREATED, Json(TokenResponse { token, id: t.id, expires_at: t.expires_at })))
 }
 
 /// The signed-in user.

@@ -77,11 +77,20 @@ pub struct TokenDto {
     pub name: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When the token stops working; absent: never.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl From<ApiToken> for TokenDto {
     fn from(t: ApiToken) -> Self {
-        TokenDto { id: t.id, user_id: t.user_id, name: t.name, created_at: t.created_at, revoked_at: t.revoked_at }
+        TokenDto {
+            id: t.id,
+            user_id: t.user_id,
+            name: t.name,
+            created_at: t.created_at,
+            revoked_at: t.revoked_at,
+            expires_at: t.expires_at,
+        }
     }
 }
 

@@ -54,7 +54,7 @@ pub(super) async fn json_errors(req: Request, next: Next) -> Response {
     } else {
         text
     };
-    let mut out = ApiError { status, code, message, field }.into_response();
+    let mut out = ApiError { status, code, message, field, retry_after: None }.into_response();
     // Keep what the client needs from the original, e.g. `Allow` on a 405.
     for (name, value) in &parts.headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {

@@ -141,7 +141,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
             let path = e.path().to_string();
             let msg = e.into_inner().to_string();
-            let field = msg.split('`').nth(1).map(str::to_owned).or((path != ".").then_some(path));
+            let field = crate::extract::field_of(&path, &msg);
             ApiError::invalid(field.unwrap_or_else(|| "query".into()), msg)
         })
     }

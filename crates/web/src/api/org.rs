@@ -105,7 +105,10 @@ pub struct UserPatchBody {
     pub roles: Option<Vec<String>>,
     pub locale: Option<String>,
     pub active: Option<bool>,
+    /// A new password; it ends every session and API token of the user.
     pub password: Option<String>,
+    /// Your current password, needed when you change your own.
+    pub current_password: Option<String>,
 }
 
 /// Change a user; fields left out keep their value.
@@ -127,6 +130,7 @@ pub async fn patch_user(
         locale: b.locale,
         active: b.active,
         password: b.password,
+        current_password: b.current_password,
     };
     Ok(Json(st.svc.update_user(&a.actor, id, &p).await?.into()))
 }

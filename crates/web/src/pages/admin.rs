@@ -119,6 +119,9 @@ struct UserForm {
     locale: String,
     active: bool,
     can_manage: bool,
+    /// The user's API tokens: (name, created, expires — empty for never, revoked).
+    tokens: Vec<(String, String, String, bool)>,
+    token_days: u32,
 }
 
 impl UserForm {
@@ -156,6 +159,8 @@ impl UserForm {
             locale: pick("locale", user.map(|u| u.locale.clone()).or(Some(s.locale.code().to_owned()))),
             active: form.map(|f| f.get("active") == "1").or(user.map(|u| u.active)).unwrap_or(true),
             can_manage: s.actor.can(Permission::ManageUsers),
+            tokens: Vec::new(),
+            token_days: s.st.svc.settings.token_days,
         })
     }
 }
@@ -208,6 +213,22 @@ async fn edit_user(s: SignedIn, Path(id): Path<i64>, Query(q): Query<Saved>) -> 
     let u = s.st.svc.user(&s.actor, id).await.page(&s)?;
     let mut page = UserForm::build(&s, Some(&u), None, None).await?;
     page.saved = q.saved.is_some();
+    page.tokens =
+        s.st.svc
+            .tokens(&s.actor, id)
+            .await
+            .page(&s)?
+            .iter()
+            .map(|t| {
+                let c = &page.c;
+                (
+                    t.name.clone(),
+                    c.time(&t.created_at),
+                    t.expires_at.map(|e| c.time(&e)).unwrap_or_default(),
+                    t.revoked_at.is_some(),
+                )
+            })
+            .collect();
     Ok(render(&page))
 }
 
@@ -230,6 +251,7 @@ async fn save_user(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Resp
         locale: f.opt("locale"),
         active: admin.then(|| f.get("active") == "1"),
         password: f.opt("password"),
+        current_password: f.opt("current_password"),
     };
     match s.st.svc.update_user(&s.actor, id, &patch).await {
         Ok(_) => Ok(Redirect::to(&format!("/users/{id}?saved=1")).into_response()),

@@ -266,6 +266,14 @@ impl IntoResponse for PageError {
     }
 }
 
+/// A throttled request's page says when to come back (`Retry-After`), as the API does.
+pub fn with_retry_after(e: &ServiceError, mut page: Response) -> Response {
+    if let ServiceError::Domain(DomainError::RateLimited { retry_after_secs }) = e {
+        page.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_secs));
+    }
+    page
+}
+
 /// Lets page handlers use `?` on service calls.
 pub trait OrPage<T> {
     fn page(self, s: &SignedIn) -> Result<T, PageError>;

@@ -155,7 +155,7 @@ async fn submit(
             };
             page.error = Some(user_message(t, &e).unwrap_or_else(|| t.get("error.internal").to_owned()));
             page.f = f;
-            with_cookie(&csrf, status, render(&page))
+            super::with_retry_after(&e, with_cookie(&csrf, status, render(&page)))
         }
     }
 }
@@ -203,7 +203,7 @@ async fn track_page(st: &AppState, headers: &HeaderMap, addr: &str, f: &FormData
             };
             page.error = Some(user_message(t, &e).unwrap_or_else(|| t.get("error.internal").to_owned()));
             page.message = None;
-            with_cookie(&csrf, status, render(&page))
+            super::with_retry_after(&e, with_cookie(&csrf, status, render(&page)))
         }
     }
 }

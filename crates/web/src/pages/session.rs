@@ -40,9 +40,9 @@ pub(super) fn anonymous_chrome(st: &AppState, locale: Locale, csrf: String) -> C
     Chrome::anonymous(locale, st.svc.settings.name.clone(), st.svc.settings.timezone, csrf)
 }
 
-/// Only same-site paths are followed after sign-in.
+/// Only same-site paths are followed after sign-in (`domain::input::same_site_path`).
 fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') { next.to_owned() } else { "/".into() }
+    loopdesk_domain::input::same_site_path(next).to_owned()
 }
 
 #[derive(Deserialize)]
@@ -112,8 +112,8 @@ async fn login(
             )
                 .into_response()
         }
-        Err(ServiceError::Domain(DomainError::RateLimited { .. })) => {
-            fail(StatusCode::TOO_MANY_REQUESTS, t.get("login.throttled").to_owned())
+        Err(e @ ServiceError::Domain(DomainError::RateLimited { .. })) => {
+            super::with_retry_after(&e, fail(StatusCode::TOO_MANY_REQUESTS, t.get("login.throttled").to_owned()))
         }
         Err(ServiceError::Domain(_)) => fail(StatusCode::UNAUTHORIZED, t.get("login.failed").to_owned()),
         Err(e) => super::PageError::Service(e, locale).into_response(),
@@ -139,11 +139,13 @@ async fn switch_language(State(st): State<AppState>, headers: HeaderMap, body: B
         return (StatusCode::UNPROCESSABLE_ENTITY, "locale: must be zh-CN or en").into_response();
     };
     let mut parts = Parts::from_headers(headers.clone());
+    // Back to the page the switch was made on, when that page is on this site.
+    let host = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
     let back = headers
         .get(axum::http::header::REFERER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|r| r.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_owned())))
-        .map(|p| safe_next(&p))
+        .and_then(|r| loopdesk_domain::input::referer_path(r, host))
+        .map(safe_next)
         .unwrap_or_else(|| "/".into());
     if let Ok(s) = SignedIn::from_request_parts(&mut parts, &st).await {
         if let Err(e) = s.check_csrf(&form) {
