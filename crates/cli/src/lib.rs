@@ -190,6 +190,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let addr = listener.local_addr()?;
             println!("Loopdesk is serving http://{addr}/ (database: {})", config::redact(&cfg.database_url));
             tracing::info!(%addr, "listening");
+            for m in svc.missing_holiday_tables().await? {
+                let years: Vec<String> = m.years.iter().map(ToString::to_string).collect();
+                println!(
+                    "warning: calendar {} has no public holiday table for {}; load it or paste the State Council notice at /calendars/{}",
+                    m.code,
+                    years.join(", "),
+                    m.code
+                );
+            }
             if cfg.escalation_interval_secs > 0 {
                 tokio::spawn(escalate_every(svc.clone(), std::time::Duration::from_secs(cfg.escalation_interval_secs)));
             }

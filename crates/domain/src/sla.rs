@@ -536,8 +536,9 @@ mod tests {
         let cal = office();
         let target = t("resolution", Duration::WorkingDays(5), "OFFICE");
         let mut c = Clock::start(&target, &cal, sh(2025, 9, 26, 10, 0)).unwrap();
-        let deadline = customer_deadline_at(chrono::NaiveDate::from_ymd_opt(2025, 9, 30).unwrap(), chrono_tz::Asia::Shanghai)
-            .unwrap();
+        let deadline =
+            customer_deadline_at(chrono::NaiveDate::from_ymd_opt(2025, 9, 30).unwrap(), chrono_tz::Asia::Shanghai)
+                .unwrap();
         assert_eq!(deadline, sh(2025, 10, 1, 0, 0));
         assert!(c.cap_due(deadline));
         assert_eq!(c.due_at, sh(2025, 10, 1, 0, 0));

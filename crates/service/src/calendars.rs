@@ -395,8 +395,7 @@ impl Service {
         text: &str,
     ) -> ServiceResult<CalendarRecord> {
         let festivals = parse_holiday_notice(year, text)?;
-        self.change_calendar(actor, code, Expect::Version(version), |cal| apply_festivals(cal, year, &festivals))
-            .await
+        self.change_calendar(actor, code, Expect::Version(version), |cal| apply_festivals(cal, year, &festivals)).await
     }
 
     /// Calendars that miss the holiday table of the current year or, from 1 November, the next
@@ -470,8 +469,9 @@ impl Service {
                         spec: &spec,
                         is_default: before.is_default,
                     };
-                    let after =
-                        calendars::update(&mut tx.conn(), before.id, before.version, &fields).await.entity("calendar")?;
+                    let after = calendars::update(&mut tx.conn(), before.id, before.version, &fields)
+                        .await
+                        .entity("calendar")?;
                     tx.audit(&sys, AuditAction::Update, "calendar", after.id, Some(&before), Some(&after)).await?;
                     continue;
                 }

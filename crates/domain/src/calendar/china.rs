@@ -81,9 +81,7 @@ pub fn exceptions_in_year_from(
     let mut rows: Vec<(NaiveDate, DayRule)> = Vec::new();
     for f in festivals {
         rows.extend(f.off.iter().filter(|d| d.year() == year).map(|d| (*d, DayRule::Holiday)));
-        rows.extend(
-            f.work.iter().filter(|d| d.year() == year).map(|d| (*d, DayRule::Workday(makeup_hours.to_vec()))),
-        );
+        rows.extend(f.work.iter().filter(|d| d.year() == year).map(|d| (*d, DayRule::Workday(makeup_hours.to_vec()))));
     }
     rows.sort_by_key(|(d, _)| *d);
     rows.dedup_by_key(|(d, _)| *d);
@@ -270,9 +268,8 @@ fn parse_section(year: i32, field: &str, name: &str, body: &str) -> Result<Festi
             let mut iter = mentions.iter().peekable();
             while let Some(m) = iter.next() {
                 if m.to_next {
-                    let last = iter
-                        .next()
-                        .ok_or_else(|| DomainError::invalid(field, "a range with 至 has no end date"))?;
+                    let last =
+                        iter.next().ok_or_else(|| DomainError::invalid(field, "a range with 至 has no end date"))?;
                     if last.date < m.date || (last.date - m.date).num_days() > 60 {
                         return Err(DomainError::invalid(
                             field,

@@ -138,8 +138,12 @@ fn notice_parser_refuses_a_day_count_that_disagrees() {
 
 #[test]
 fn notice_parser_refuses_another_years_notice_and_text_without_sections() {
-    assert!(matches!(parse_holiday_notice(2027, NOTICE_2026), Err(DomainError::Invalid { ref field, .. }) if field == "text"));
-    assert!(matches!(parse_holiday_notice(2026, "hello"), Err(DomainError::Invalid { ref field, .. }) if field == "text"));
+    assert!(
+        matches!(parse_holiday_notice(2027, NOTICE_2026), Err(DomainError::Invalid { ref field, .. }) if field == "text")
+    );
+    assert!(
+        matches!(parse_holiday_notice(2026, "hello"), Err(DomainError::Invalid { ref field, .. }) if field == "text")
+    );
 }
 
 /// Writes a table as a notice in one of the wordings seen in real notices.
@@ -177,11 +181,8 @@ fn render(festivals: &[Festival], style: u8) -> String {
 }
 
 fn table() -> impl Strategy<Value = (i32, Vec<Festival>)> {
-    (
-        2000_i32..2100,
-        prop::collection::vec((1_u32..=20, 1_u32..=12, prop::bool::ANY, 0_u32..2), 1..=6),
-    )
-        .prop_map(|(year, specs)| {
+    (2000_i32..2100, prop::collection::vec((1_u32..=20, 1_u32..=12, prop::bool::ANY, 0_u32..2), 1..=6)).prop_map(
+        |(year, specs)| {
             let festivals = specs
                 .into_iter()
                 .enumerate()
@@ -200,7 +201,8 @@ fn table() -> impl Strategy<Value = (i32, Vec<Festival>)> {
                 })
                 .collect();
             (year, festivals)
-        })
+        },
+    )
 }
 
 proptest! {

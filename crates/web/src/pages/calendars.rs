@@ -11,9 +11,9 @@ use axum::routing::{get, post};
 use chrono::{Datelike, NaiveDate, Utc, Weekday};
 use loopdesk_domain::DomainError;
 use loopdesk_domain::access::Permission;
+use loopdesk_domain::calendar::official_years;
 use loopdesk_domain::calendar::{DAY_KEYS, DayRule, ExceptionSpec, PeriodSpec, WeeklySpec};
 use loopdesk_service::ServiceError;
-use loopdesk_domain::calendar::official_years;
 use loopdesk_service::calendars::{CalendarRecord, ExceptionsFormat, calendar_missing_years};
 use serde::Deserialize;
 
