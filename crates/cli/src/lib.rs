@@ -3,7 +3,7 @@
 mod config;
 mod demo;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -192,10 +192,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tracing::info!(%addr, "listening");
             for m in svc.missing_holiday_tables().await? {
                 let years: Vec<String> = m.years.iter().map(ToString::to_string).collect();
-                println!(
-                    "warning: calendar {} has no public holiday table for {}; load it or paste the State Council notice at /calendars/{}",
+                let years = years.join(", ");
+                tracing::warn!(calendar = %m.code, %years, "no public holiday table");
+                // Part of the banner; a closed stdout (the banner already read) must not stop the server.
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "warning: calendar {} has no public holiday table for {years}; load it or paste the State Council notice at /calendars/{}",
                     m.code,
-                    years.join(", "),
                     m.code
                 );
             }
