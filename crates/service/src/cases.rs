@@ -1289,12 +1289,13 @@ async fn apply_clocks(
     let existing = ks::clocks(&mut tx.conn(), k.id).await?;
     let deadline = customer_deadline_of(k);
     // A deadline given or changed by this step applies to a resolution clock already running.
-    if deadline.is_some() && !effects.iter().any(|(n, _)| n == sla::CUSTOMER_DEADLINE_CLOCK) {
-        if let Some(r) = existing.iter().find(|r| r.name == sla::CUSTOMER_DEADLINE_CLOCK) {
-            let mut c = to_clock(r)?;
-            if cap_by_customer_deadline(&mut c, deadline, tz) {
-                ks::save_clock(&mut tx.conn(), &to_row(k.id, &c, Some(r), &set.escalation)).await?;
-            }
+    if deadline.is_some()
+        && !effects.iter().any(|(n, _)| n == sla::CUSTOMER_DEADLINE_CLOCK)
+        && let Some(r) = existing.iter().find(|r| r.name == sla::CUSTOMER_DEADLINE_CLOCK)
+    {
+        let mut c = to_clock(r)?;
+        if cap_by_customer_deadline(&mut c, deadline, tz) {
+            ks::save_clock(&mut tx.conn(), &to_row(k.id, &c, Some(r), &set.escalation)).await?;
         }
     }
     for (name, action) in effects {
