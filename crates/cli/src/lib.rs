@@ -3,7 +3,7 @@
 mod config;
 mod demo;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -190,6 +190,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let addr = listener.local_addr()?;
             println!("Loopdesk is serving http://{addr}/ (database: {})", config::redact(&cfg.database_url));
             tracing::info!(%addr, "listening");
+            for m in svc.missing_holiday_tables().await? {
+                let years: Vec<String> = m.years.iter().map(ToString::to_string).collect();
+                let years = years.join(", ");
+                tracing::warn!(calendar = %m.code, %years, "no public holiday table");
+                // Part of the banner; a closed stdout (the banner already read) must not stop the server.
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "warning: calendar {} has no public holiday table for {years}; load it or paste the State Council notice at /calendars/{}",
+                    m.code,
+                    m.code
+                );
+            }
             if cfg.escalation_interval_secs > 0 {
                 tokio::spawn(escalate_every(svc.clone(), std::time::Duration::from_secs(cfg.escalation_interval_secs)));
             }

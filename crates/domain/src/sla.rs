@@ -266,6 +266,50 @@ impl Clock {
     }
 }
 
+/// The clock a customer's own deadline (`customer_deadline`, seed 004 第八条) caps.
+pub const CUSTOMER_DEADLINE_CLOCK: &str = "resolution";
+
+/// The instant a customer's deadline falls: the end of that day (the following midnight) in `tz`.
+pub fn customer_deadline_at(date: chrono::NaiveDate, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+    let next = date.succ_opt()?.and_hms_opt(0, 0, 0)?;
+    crate::calendar::resolve_wall(tz, next)
+}
+
+/// Parses a `customer_deadline` (`YYYY-MM-DD`); it may not lie before the day the case was received.
+pub fn parse_customer_deadline(
+    text: &str,
+    received_on: chrono::NaiveDate,
+) -> Result<Option<chrono::NaiveDate>, DomainError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| DomainError::invalid("customer_deadline", "is not a date YYYY-MM-DD"))?;
+    if date < received_on {
+        return Err(DomainError::invalid(
+            "customer_deadline",
+            format!("{date} is before the case was received ({received_on})"),
+        ));
+    }
+    Ok(Some(date))
+}
+
+impl Clock {
+    /// Brings an open clock's due time forward to `deadline` when that is earlier (never before
+    /// the clock started); the warning moves with it. True when the due time changed.
+    pub fn cap_due(&mut self, deadline: DateTime<Utc>) -> bool {
+        if !self.is_open() || deadline >= self.due_at {
+            return false;
+        }
+        let due_at = deadline.max(self.started_at);
+        let span = (due_at - self.started_at).num_seconds();
+        self.warn_at = self.warn_at.min(self.started_at + chrono::Duration::seconds(span * 3 / 4));
+        self.due_at = due_at;
+        true
+    }
+}
+
 /// Whom a step of the escalation chain notifies (spec C5: owner → department head → management
 /// representative → GM office).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -485,6 +529,42 @@ mod tests {
 
     fn sh(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
         chrono_tz::Asia::Shanghai.with_ymd_and_hms(y, m, d, h, min, 0).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn customer_deadline_earlier_than_policy_sets_resolution_due() {
+        let cal = office();
+        let target = t("resolution", Duration::WorkingDays(5), "OFFICE");
+        let mut c = Clock::start(&target, &cal, sh(2025, 9, 26, 10, 0)).unwrap();
+        let deadline =
+            customer_deadline_at(chrono::NaiveDate::from_ymd_opt(2025, 9, 30).unwrap(), chrono_tz::Asia::Shanghai)
+                .unwrap();
+        assert_eq!(deadline, sh(2025, 10, 1, 0, 0));
+        assert!(c.cap_due(deadline));
+        assert_eq!(c.due_at, sh(2025, 10, 1, 0, 0));
+        assert!(c.warn_at < c.due_at && c.warn_at > c.started_at);
+    }
+
+    #[test]
+    fn customer_deadline_later_than_policy_leaves_resolution_due() {
+        let cal = office();
+        let target = t("resolution", Duration::WorkingDays(5), "OFFICE");
+        let mut c = Clock::start(&target, &cal, sh(2025, 9, 26, 10, 0)).unwrap();
+        let before = c.clone();
+        assert!(!c.cap_due(sh(2025, 12, 1, 0, 0)));
+        assert_eq!(c, before);
+    }
+
+    #[test]
+    fn customer_deadline_before_received_day_is_refused() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        assert!(matches!(
+            parse_customer_deadline("2026-03-01", day),
+            Err(DomainError::Invalid { ref field, .. }) if field == "customer_deadline"
+        ));
+        assert!(matches!(parse_customer_deadline("3/4", day), Err(DomainError::Invalid { .. })));
+        assert_eq!(parse_customer_deadline(" ", day).unwrap(), None);
+        assert_eq!(parse_customer_deadline("2026-03-02", day).unwrap(), Some(day));
     }
 
     #[test]

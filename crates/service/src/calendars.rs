@@ -8,8 +8,9 @@ use loopdesk_domain::DomainError;
 use loopdesk_domain::access::{Actor, Permission};
 use loopdesk_domain::audit::AuditAction;
 use loopdesk_domain::calendar::{
-    Calendar, CalendarSpec, Duration, ExceptionSpec, WeeklySpec, china_2025_exceptions, due, elapsed_working,
-    exceptions_to_csv, exceptions_to_ical, parse_exceptions_csv, parse_exceptions_ical,
+    Calendar, CalendarSpec, DayRule, Duration, ExceptionSpec, Festival, WeeklySpec, due, elapsed_working,
+    exceptions_in_year_from, exceptions_to_csv, exceptions_to_ical, official_exceptions, official_years,
+    parse_exceptions_csv, parse_exceptions_ical, parse_holiday_notice, years_missing_table,
 };
 use loopdesk_domain::org::{DepartmentCode, required_text};
 use loopdesk_store::StoreError;
@@ -83,7 +84,8 @@ fn check_year(year: i32) -> Result<(), DomainError> {
     if (1900..=2200).contains(&year) { Ok(()) } else { Err(DomainError::invalid("year", "must be 1900 to 2200")) }
 }
 
-/// Standard office hours: Monday to Friday 08:30–12:00 and 13:30–17:30, with the 2025 China table.
+/// Standard office hours: Monday to Friday 08:30–12:00 and 13:30–17:30, with every shipped China
+/// holiday table (2007 onwards).
 pub(crate) fn office_calendar() -> Result<Calendar, DomainError> {
     let day = || vec![["08:30".to_owned(), "12:00".to_owned()], ["13:30".to_owned(), "17:30".to_owned()]];
     let spec = CalendarSpec {
@@ -92,9 +94,56 @@ pub(crate) fn office_calendar() -> Result<Calendar, DomainError> {
         exceptions: Vec::new(),
     };
     let mut cal = Calendar::from_spec(&spec)?;
-    let makeup = cal.makeup_workday()?;
-    cal.replace_exceptions_in_year(2025, china_2025_exceptions(makeup.periods()))?;
+    fill_official_years(&mut cal, |_| true)?;
     Ok(cal)
+}
+
+/// Loads the shipped table into every year `which` selects; returns the years loaded.
+fn fill_official_years(cal: &mut Calendar, which: impl Fn(i32) -> bool) -> Result<Vec<i32>, DomainError> {
+    let makeup = cal.makeup_workday()?;
+    let mut loaded = Vec::new();
+    for year in official_years().filter(|y| which(*y)) {
+        if let Some(rows) = official_exceptions(year, makeup.periods()) {
+            cal.replace_exceptions_in_year(year, rows)?;
+            loaded.push(year);
+        }
+    }
+    Ok(loaded)
+}
+
+/// True when the calendar keeps holiday tables at all (an always-open calendar has none to miss).
+fn uses_holiday_tables(cal: &Calendar) -> bool {
+    cal.exceptions().values().any(|r| *r == DayRule::Holiday)
+}
+
+/// The years, as of `today`, for which a calendar that keeps holiday tables has none: the current
+/// year and, from 1 November, the next.
+pub fn calendar_missing_years(cal: &Calendar, today: NaiveDate) -> Vec<i32> {
+    if !uses_holiday_tables(cal) {
+        return Vec::new();
+    }
+    years_missing_table(today, |y| cal.exceptions_in_year(y).any(|(_, r)| *r == DayRule::Holiday))
+}
+
+/// Applies a parsed notice for `year`: its rows dated in `year` replace that year's exceptions, rows
+/// of the neighbouring years (a 元旦 break from 30 December) are set one by one.
+fn apply_festivals(cal: &mut Calendar, year: i32, festivals: &[Festival]) -> Result<(), DomainError> {
+    let makeup = cal.makeup_workday()?;
+    cal.replace_exceptions_in_year(year, exceptions_in_year_from(year, festivals, makeup.periods()))?;
+    for other in [year - 1, year + 1] {
+        for (date, rule) in exceptions_in_year_from(other, festivals, makeup.periods()) {
+            cal.set_exception(date, rule)?;
+        }
+    }
+    Ok(())
+}
+
+/// A calendar without the holiday table of a year it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingHolidayTable {
+    pub code: String,
+    pub name: String,
+    pub years: Vec<i32>,
 }
 
 impl Service {
@@ -297,6 +346,76 @@ impl Service {
         })
     }
 
+    /// Replaces the exceptions of `year` by the shipped official table ("load the official table for
+    /// year N"). Refused naming `year` when no table for it is shipped.
+    pub async fn load_official_holidays(
+        &self,
+        actor: &Actor,
+        code: &str,
+        version: i64,
+        year: i32,
+    ) -> ServiceResult<CalendarRecord> {
+        check_year(year)?;
+        if !official_years().any(|y| y == year) {
+            return Err(DomainError::invalid(
+                "year",
+                format!("no official table is shipped for {year}; paste the State Council notice instead"),
+            )
+            .into());
+        }
+        self.change_calendar(actor, code, Expect::Version(version), |cal| {
+            fill_official_years(cal, |y| y == year).map(|_| ())
+        })
+        .await
+    }
+
+    /// Parses a pasted State Council notice for `year` and shows what the calendar would become,
+    /// without storing anything.
+    pub async fn preview_holiday_notice(
+        &self,
+        actor: &Actor,
+        code: &str,
+        year: i32,
+        text: &str,
+    ) -> ServiceResult<(CalendarRecord, Vec<Festival>)> {
+        actor.require(Permission::ManageSettings)?;
+        let festivals = parse_holiday_notice(year, text)?;
+        let mut rec = self.calendar(actor, code).await?;
+        apply_festivals(&mut rec.calendar, year, &festivals)?;
+        Ok((rec, festivals))
+    }
+
+    /// Parses a pasted notice again and applies it to the calendar read at `version`.
+    pub async fn apply_holiday_notice(
+        &self,
+        actor: &Actor,
+        code: &str,
+        version: i64,
+        year: i32,
+        text: &str,
+    ) -> ServiceResult<CalendarRecord> {
+        let festivals = parse_holiday_notice(year, text)?;
+        self.change_calendar(actor, code, Expect::Version(version), |cal| apply_festivals(cal, year, &festivals)).await
+    }
+
+    /// Calendars that miss the holiday table of the current year or, from 1 November, the next
+    /// (for the calendar page, the administrators' home page and the server's start-up banner).
+    pub async fn missing_holiday_tables(&self) -> ServiceResult<Vec<MissingHolidayTable>> {
+        let mut h = self.store.read().await?;
+        let rows = calendars::list(&mut h.conn()).await?;
+        drop(h);
+        let now = self.now();
+        let mut out = Vec::new();
+        for row in rows {
+            let rec = CalendarRecord::from_row(row)?;
+            let years = calendar_missing_years(&rec.calendar, rec.calendar.local_date(now));
+            if !years.is_empty() {
+                out.push(MissingHolidayTable { code: rec.code, name: rec.name, years });
+            }
+        }
+        Ok(out)
+    }
+
     /// When a target of `duration` started at `start` falls due, in the calendar's zone.
     pub async fn calendar_due(
         &self,
@@ -322,8 +441,9 @@ impl Service {
         Ok(elapsed_working(&rec.calendar, from, to))
     }
 
-    /// Creates the built-in calendars if missing: `OFFICE` (Asia/Shanghai office hours with the 2025
-    /// China holiday table, the default) and `24X7` (always open). Existing ones are left alone.
+    /// Creates the built-in calendars if missing: `OFFICE` (Asia/Shanghai office hours with every
+    /// shipped China holiday table, the default) and `24X7` (always open). An existing `OFFICE` gets
+    /// the shipped tables of the years in which it has no exception at all; nothing else changes.
     pub async fn ensure_default_calendars(&self) -> ServiceResult<()> {
         let sys = Actor::system();
         let builtin = [
@@ -333,6 +453,28 @@ impl Service {
         let mut tx = self.store.begin().await?;
         for (code, name, calendar, is_default) in builtin {
             match calendars::get_by_code(&mut tx.conn(), code).await {
+                Ok(before) if code == "OFFICE" => {
+                    let mut cal = CalendarRecord::from_row(before.clone())?.calendar;
+                    let empty: Vec<i32> =
+                        official_years().filter(|y| cal.exceptions_in_year(*y).next().is_none()).collect();
+                    if empty.is_empty() || cal.makeup_workday().is_err() {
+                        continue;
+                    }
+                    fill_official_years(&mut cal, |y| empty.contains(&y))?;
+                    let spec = to_json(&cal.to_spec())?;
+                    let fields = CalendarFields {
+                        code,
+                        name: &before.name,
+                        timezone: cal.timezone().name(),
+                        spec: &spec,
+                        is_default: before.is_default,
+                    };
+                    let after = calendars::update(&mut tx.conn(), before.id, before.version, &fields)
+                        .await
+                        .entity("calendar")?;
+                    tx.audit(&sys, AuditAction::Update, "calendar", after.id, Some(&before), Some(&after)).await?;
+                    continue;
+                }
                 Ok(_) => continue,
                 Err(StoreError::NotFound) => {}
                 Err(e) => return Err(ServiceError::from_store("calendar", e)),

@@ -13,7 +13,7 @@ use loopdesk_domain::customer::{Coded, parse_optional_date};
 use loopdesk_domain::org::required_text;
 use loopdesk_domain::page::{Page, Paged};
 use loopdesk_domain::process::{ClockAction, ProcessDefinition, default_definition};
-use loopdesk_domain::sla::{Clock, ClockState, EscalationStep, Watch, target_for};
+use loopdesk_domain::sla::{self, Clock, ClockState, EscalationStep, Watch, target_for};
 use loopdesk_store::bulk;
 use loopdesk_store::cases::{
     self as ks, Case, CaseEvent, CaseFilter, CaseTask, Meeting, MeetingAction, NewCase, NewEvent, NewMeeting,
@@ -104,6 +104,7 @@ pub(crate) struct CheckedCase {
     ship_date: Option<chrono::NaiveDate>,
     locale: loopdesk_domain::locale::Locale,
     received_at: DateTime<Utc>,
+    customer_deadline: Option<chrono::NaiveDate>,
 }
 
 /// A new case as typed by staff or sent by an API client.
@@ -128,6 +129,9 @@ pub struct CaseInput {
     pub adverse_event: Option<bool>,
     /// The customer's language for the portal and replies (zh-CN or en).
     pub locale: Option<String>,
+    /// The customer's own deadline (`YYYY-MM-DD`, the end of that day in the organisation's zone):
+    /// the resolution clock falls due no later than it.
+    pub customer_deadline: Option<String>,
 }
 
 /// A coordination meeting as recorded (重大投诉协调会).
@@ -277,6 +281,9 @@ impl Service {
         if received_at > self.now() + chrono::Duration::minutes(5) {
             return Err(DomainError::invalid("received_at", "lies in the future").into());
         }
+        let received_on = received_at.with_timezone(&self.settings.timezone).date_naive();
+        let customer_deadline =
+            sla::parse_customer_deadline(i.customer_deadline.as_deref().unwrap_or(""), received_on)?;
         Ok(CheckedCase {
             input: i.clone(),
             case_type,
@@ -287,6 +294,7 @@ impl Service {
             ship_date,
             locale,
             received_at,
+            customer_deadline,
         })
     }
 
@@ -313,6 +321,7 @@ impl Service {
             ship_date,
             locale,
             received_at,
+            customer_deadline,
         } = c;
         let (case_type, channel, severity, locale, received_at) =
             (*case_type, *channel, *severity, *locale, *received_at);
@@ -363,7 +372,8 @@ impl Service {
         for name in &start_clocks {
             let Some(target) = target_for(&set.policies, case_type.code(), &severity, name) else { continue };
             let cal = lookups.calendar(tx, &target.calendar, tz).await?;
-            let clock = Clock::start(target, cal, received_at)?;
+            let mut clock = Clock::start(target, cal, received_at)?;
+            cap_by_customer_deadline(&mut clock, *customer_deadline, tz);
             clocks.push(to_row(0, &clock, None, &set.escalation));
         }
         let code = tracking_code();
@@ -386,6 +396,10 @@ impl Service {
             ship_date: *ship_date,
             subject: subject.clone(),
             description: description.clone(),
+            fields: match customer_deadline {
+                Some(d) => serde_json::json!({ "customer_deadline": d.to_string() }).to_string(),
+                None => String::new(),
+            },
             severity,
             lead_department_id: i.lead_department_id,
             owner_id: None,
@@ -1211,6 +1225,20 @@ pub(crate) fn to_clock(r: &ks::ClockRow) -> ServiceResult<Clock> {
     })
 }
 
+/// The customer's deadline caps the resolution clock (seed 004 第八条).
+fn cap_by_customer_deadline(clock: &mut Clock, deadline: Option<chrono::NaiveDate>, tz: chrono_tz::Tz) -> bool {
+    match deadline.and_then(|d| sla::customer_deadline_at(d, tz)) {
+        Some(at) if clock.name == sla::CUSTOMER_DEADLINE_CLOCK => clock.cap_due(at),
+        _ => false,
+    }
+}
+
+/// The deadline stored in a case's fields, if any.
+pub(crate) fn customer_deadline_of(k: &Case) -> Option<chrono::NaiveDate> {
+    let fields: BTreeMap<String, serde_json::Value> = serde_json::from_str(&k.fields).unwrap_or_default();
+    fields.get("customer_deadline")?.as_str()?.parse().ok()
+}
+
 fn to_row(case_id: i64, c: &Clock, keep: Option<&ks::ClockRow>, chain: &[EscalationStep]) -> ks::ClockRow {
     let watch = Watch {
         warned: keep.is_some_and(|k| k.warned),
@@ -1250,6 +1278,17 @@ async fn apply_clocks(
     let set = lookups.policies(tx).await?;
     let policies = &set.policies;
     let existing = ks::clocks(&mut tx.conn(), k.id).await?;
+    let deadline = customer_deadline_of(k);
+    // A deadline given or changed by this step applies to a resolution clock already running.
+    if deadline.is_some()
+        && !effects.iter().any(|(n, _)| n == sla::CUSTOMER_DEADLINE_CLOCK)
+        && let Some(r) = existing.iter().find(|r| r.name == sla::CUSTOMER_DEADLINE_CLOCK)
+    {
+        let mut c = to_clock(r)?;
+        if cap_by_customer_deadline(&mut c, deadline, tz) {
+            ks::save_clock(&mut tx.conn(), &to_row(k.id, &c, Some(r), &set.escalation)).await?;
+        }
+    }
     for (name, action) in effects {
         let row = existing.iter().find(|r| &r.name == name);
         let clock = match (action, row) {
@@ -1261,13 +1300,16 @@ async fn apply_clocks(
             (ClockAction::Start, _) => {
                 let Some(target) = target_for(policies, &k.case_type, &k.severity, name) else { continue };
                 let cal = lookups.calendar(tx, &target.calendar, tz).await?;
-                Clock::start(target, cal, at)?
+                let mut c = Clock::start(target, cal, at)?;
+                cap_by_customer_deadline(&mut c, deadline, tz);
+                c
             }
             (_, None) => continue,
             (a, Some(r)) => {
                 let mut c = to_clock(r)?;
                 let cal = lookups.calendar(tx, &c.calendar, tz).await?;
                 c.apply(*a, at, cal)?;
+                cap_by_customer_deadline(&mut c, deadline, tz);
                 c
             }
         };
@@ -1358,6 +1400,13 @@ async fn apply_transition(
                 after.lead_department_id = Some(
                     d.map_err(|_| DomainError::invalid("lead_department", format!("no department '{value}'")))?.id,
                 );
+            }
+            "customer_deadline" => {
+                let received_on = after.received_at.with_timezone(&tz).date_naive();
+                let d = sla::parse_customer_deadline(value, received_on)?;
+                if let Some(d) = d {
+                    extra.insert(name.clone(), d.to_string());
+                }
             }
             "owner" => {
                 let (u, _) = org::user_for_login(&mut tx.conn(), &value.to_lowercase())

@@ -394,7 +394,7 @@ pub async fn register_cases(
             locale: n.locale,
             tracking_hash: n.tracking_hash,
             merged_into_id: None,
-            fields: "{}".into(),
+            fields: if n.fields.is_empty() { "{}".into() } else { n.fields },
             closed_at: None,
             version: 1,
             created_at: now,
@@ -421,7 +421,7 @@ struct Rows {
     counts: HashMap<(String, String, String, i64, String), i64>,
 }
 
-const CASE_COLS: [(&str, &str); 32] = [
+const CASE_COLS: [(&str, &str); 33] = [
     ("id", "bigint"),
     ("number", "text"),
     ("case_type", "text"),
@@ -450,6 +450,7 @@ const CASE_COLS: [(&str, &str); 32] = [
     ("adverse_event", "boolean"),
     ("locale", "text"),
     ("tracking_hash", "text"),
+    ("fields", "text"),
     ("closed_at", "timestamptz"),
     ("next_due_at", "timestamptz"),
     ("created_at", "timestamptz"),
@@ -529,6 +530,7 @@ impl Rows {
             k.adverse_event,
             k.locale,
             k.tracking_hash,
+            k.fields,
             ts_opt(k.closed_at),
             ts_opt(k.next_due_at),
             ts(k.created_at),

@@ -135,6 +135,8 @@ pub struct NewCase {
     pub ship_date: Option<NaiveDate>,
     pub subject: String,
     pub description: String,
+    /// Values taken at intake (e.g. `customer_deadline`), as a JSON object; empty means `{}`.
+    pub fields: String,
     pub severity: String,
     pub lead_department_id: Option<i64>,
     pub owner_id: Option<i64>,

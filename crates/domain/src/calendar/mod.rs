@@ -61,7 +61,11 @@ use chrono_tz::Tz;
 
 use crate::DomainError;
 
-pub use china::china_2025_exceptions;
+pub use china::{
+    FIRST_OFFICIAL_YEAR, Festival, LAST_OFFICIAL_YEAR, MAX_NOTICE_CHARS, OfficialTable, china_2025_exceptions,
+    exceptions_in_year_from, official_exceptions, official_table, official_years, parse_holiday_notice,
+    years_missing_table,
+};
 pub use clock::{Duration, due, elapsed_working};
 pub use csv::{exceptions_to_csv, parse_exceptions_csv};
 pub use ical::{exceptions_to_ical, parse_exceptions_ical};

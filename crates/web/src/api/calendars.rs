@@ -283,3 +283,79 @@ pub async fn import_ics(
 ) -> ApiResult<Json<CalendarDto>> {
     import(&st, &a, &code, q.year, ExceptionsFormat::Ical, &body).await
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfficialBody {
+    /// The version you read (stale → 409).
+    pub version: i64,
+    /// A year with a shipped table (2007–2026).
+    #[schema(minimum = 1900, maximum = 2200)]
+    pub year: i32,
+}
+
+/// Load the shipped official China holiday table of one year into a calendar (administrators);
+/// that year's exceptions are replaced.
+#[utoipa::path(post, path = "/calendars/{code}/official", tag = "calendars", params(("code" = String, Path)), request_body = OfficialBody,
+    responses((status = 200, body = CalendarDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn load_official(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(code): Path<String>,
+    JsonBody(b): JsonBody<OfficialBody>,
+) -> ApiResult<Json<CalendarDto>> {
+    Ok(Json(st.svc.load_official_holidays(&a.actor, &code, b.version, b.year).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeBody {
+    #[schema(minimum = 1900, maximum = 2200)]
+    pub year: i32,
+    /// The notice's text (国务院办公厅关于N年部分节假日安排的通知), at least its numbered sections.
+    #[schema(max_length = 20000)]
+    pub text: String,
+    /// Give the version you read to apply the notice; leave it out to preview only.
+    pub version: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FestivalDto {
+    pub name: String,
+    pub off: Vec<String>,
+    pub work: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NoticeDto {
+    pub applied: bool,
+    pub festivals: Vec<FestivalDto>,
+    /// The calendar as it is (applied) or would be (preview).
+    pub calendar: CalendarDto,
+}
+
+/// Read a pasted State Council holiday notice: preview the holidays and make-up days it names, or
+/// (with `version`) apply them to the calendar. Errors name `text`, `section N` or `year`.
+#[utoipa::path(post, path = "/calendars/{code}/notice", tag = "calendars", params(("code" = String, Path)), request_body = NoticeBody,
+    responses((status = 200, body = NoticeDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn notice(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(code): Path<String>,
+    JsonBody(b): JsonBody<NoticeBody>,
+) -> ApiResult<Json<NoticeDto>> {
+    let (rec, festivals) = st.svc.preview_holiday_notice(&a.actor, &code, b.year, &b.text).await?;
+    let festivals = festivals
+        .into_iter()
+        .map(|f| FestivalDto {
+            name: f.name,
+            off: f.off.iter().map(ToString::to_string).collect(),
+            work: f.work.iter().map(ToString::to_string).collect(),
+        })
+        .collect();
+    let (applied, rec) = match b.version {
+        Some(v) => (true, st.svc.apply_holiday_notice(&a.actor, &code, v, b.year, &b.text).await?),
+        None => (false, rec),
+    };
+    Ok(Json(NoticeDto { applied, festivals, calendar: rec.into() }))
+}

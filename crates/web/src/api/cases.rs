@@ -172,6 +172,10 @@ pub struct CaseBody {
     pub adverse_event: Option<bool>,
     /// The customer's language: zh-CN or en.
     pub locale: Option<String>,
+    /// The customer's own deadline, `YYYY-MM-DD` (the end of that day in the organisation's zone;
+    /// not before the day received): the resolution clock falls due no later than it.
+    #[schema(format = Date, max_length = 10, example = "2026-10-09")]
+    pub customer_deadline: Option<String>,
 }
 
 fn input(b: CaseBody) -> CaseInput {
@@ -194,6 +198,7 @@ fn input(b: CaseBody) -> CaseInput {
         lead_department_id: b.lead_department_id,
         adverse_event: b.adverse_event,
         locale: b.locale,
+        customer_deadline: b.customer_deadline,
     }
 }
 

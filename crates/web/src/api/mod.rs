@@ -64,6 +64,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(calendars::get_calendar, calendars::put_calendar))
         .routes(routes!(calendars::due))
         .routes(routes!(calendars::elapsed))
+        .routes(routes!(calendars::load_official))
+        .routes(routes!(calendars::notice))
         .routes(routes!(calendars::export_csv, calendars::import_csv))
         .routes(routes!(calendars::export_ics, calendars::import_ics))
         .routes(routes!(customers::list_customers, customers::create_customer))

@@ -11,9 +11,10 @@ use axum::routing::{get, post};
 use chrono::{Datelike, NaiveDate, Utc, Weekday};
 use loopdesk_domain::DomainError;
 use loopdesk_domain::access::Permission;
+use loopdesk_domain::calendar::official_years;
 use loopdesk_domain::calendar::{DAY_KEYS, DayRule, ExceptionSpec, PeriodSpec, WeeklySpec};
 use loopdesk_service::ServiceError;
-use loopdesk_service::calendars::{CalendarRecord, ExceptionsFormat};
+use loopdesk_service::calendars::{CalendarRecord, ExceptionsFormat, calendar_missing_years};
 use serde::Deserialize;
 
 use super::{Chrome, FormData, OrPage, PageError, SignedIn, render};
@@ -27,6 +28,8 @@ pub fn routes() -> Router<AppState> {
         .route("/calendars/{code}/exceptions", post(add_exception))
         .route("/calendars/{code}/exceptions/remove", post(remove_exception))
         .route("/calendars/{code}/import", post(import))
+        .route("/calendars/{code}/official", post(load_official))
+        .route("/calendars/{code}/notice", post(notice))
 }
 
 pub struct CalendarRow {
@@ -101,6 +104,21 @@ struct CalendarPage {
     weekly: Vec<(String, String, String)>,
     exceptions: Vec<ExceptionRow>,
     import_text: String,
+    /// Years this calendar has no holiday table for (this year; from 1 November the next).
+    missing_years: Vec<i32>,
+    /// The years whose official table can be loaded.
+    official_years: Vec<i32>,
+    notice: Option<NoticePreview>,
+}
+
+/// A pasted notice shown for confirmation before it is applied.
+pub struct NoticePreview {
+    year: i32,
+    text: String,
+    /// (festival, days off, days worked)
+    festivals: Vec<(String, String, String)>,
+    /// (month title, weeks) for every month of the year, as the calendar would be.
+    months: Vec<(String, Vec<Vec<Option<DayCell>>>)>,
 }
 
 #[derive(Deserialize)]
@@ -213,6 +231,9 @@ impl CalendarPage {
                 })
                 .collect(),
             import_text: form.map(|f| f.get("csv").to_owned()).unwrap_or_default(),
+            missing_years: calendar_missing_years(cal, cal.local_date(s.st.svc.now())),
+            official_years: official_years().collect(),
+            notice: None,
         })
     }
 }
@@ -319,4 +340,52 @@ async fn import(s: SignedIn, Path(code): Path<String>, body: Bytes) -> Result<Re
         f.get("year").trim().parse::<i32>().map_err(|_| DomainError::invalid("year", "is not a year")).page(&s)?;
     let result = s.st.svc.import_calendar_exceptions(&s.actor, &code, year, ExceptionsFormat::Csv, f.get("csv")).await;
     finish(&s, &code, &f, result).await
+}
+
+fn year_of(s: &SignedIn, f: &FormData) -> Result<i32, PageError> {
+    f.get("year").trim().parse::<i32>().map_err(|_| DomainError::invalid("year", "is not a year")).page(s)
+}
+
+/// "Load the official table for year N".
+async fn load_official(s: SignedIn, Path(code): Path<String>, body: Bytes) -> Result<Response, PageError> {
+    let f = FormData::parse(&body);
+    s.check_csrf(&f)?;
+    let version = version_of(&s, &f)?;
+    let year = year_of(&s, &f)?;
+    let result = s.st.svc.load_official_holidays(&s.actor, &code, version, year).await;
+    finish(&s, &code, &f, result).await
+}
+
+/// A pasted State Council notice: "preview" shows the year as it would be; "apply" stores it.
+async fn notice(s: SignedIn, Path(code): Path<String>, body: Bytes) -> Result<Response, PageError> {
+    let f = FormData::parse(&body);
+    s.check_csrf(&f)?;
+    let year = year_of(&s, &f)?;
+    let text = f.get("text");
+    if f.get("apply") == "1" {
+        let version = version_of(&s, &f)?;
+        let result = s.st.svc.apply_holiday_notice(&s.actor, &code, version, year, text).await;
+        return finish(&s, &code, &f, result).await;
+    }
+    let (preview, festivals) = match s.st.svc.preview_holiday_notice(&s.actor, &code, year, text).await {
+        Ok(p) => p,
+        Err(e) => return finish(&s, &code, &f, Err(e)).await,
+    };
+    let current = s.st.svc.calendar(&s.actor, &code).await.page(&s)?;
+    let mut page = CalendarPage::build(&s, &current, None, Some(&f))?;
+    let join = |d: &[NaiveDate]| d.iter().map(|x| x.format("%m-%d").to_string()).collect::<Vec<_>>().join(" ");
+    let months = (1..=12)
+        .filter_map(|m| NaiveDate::from_ymd_opt(year, m, 1))
+        .map(|first| {
+            let title = first.format(if s.locale.code() == "en" { "%B %Y" } else { "%Y年%-m月" }).to_string();
+            (title, month_grid(&s, &preview, first))
+        })
+        .collect();
+    page.notice = Some(NoticePreview {
+        year,
+        text: text.to_owned(),
+        festivals: festivals.iter().map(|x| (x.name.clone(), join(&x.off), join(&x.work))).collect(),
+        months,
+    });
+    Ok(render(&page))
 }

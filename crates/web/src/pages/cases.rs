@@ -281,6 +281,7 @@ async fn create(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
             description: f.get("description").into(),
             severity: f.opt("severity"),
             adverse_event: Some(f.get("adverse_event") == "1"),
+            customer_deadline: f.opt("customer_deadline"),
             ..Default::default()
         };
         s.st.svc.create_case(&s.actor, &input).await
@@ -403,6 +404,10 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
                 let mut names = t.required.clone();
                 if names.iter().any(|n| n == "responsibility") && !names.iter().any(|n| n == "responsibility_note") {
                     names.push("responsibility_note".into());
+                }
+                // The assessment may record (or correct) the customer's own deadline.
+                if names.iter().any(|n| n == "severity") && !names.iter().any(|n| n == "customer_deadline") {
+                    names.push("customer_deadline".into());
                 }
                 if open_tasks && ProcessDefinition::resolves(t) {
                     names.push("open_tasks_reason".into());

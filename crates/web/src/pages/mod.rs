@@ -312,6 +312,8 @@ struct Home {
     /// Open cases owned by me, then the newest open cases in my scope: (id, number, subject, received).
     my_cases: Vec<(i64, String, String, String)>,
     queue: Vec<(i64, String, String, String)>,
+    /// For administrators: calendars without this (or, from November, next) year's holiday table.
+    missing_tables: Vec<(String, String, String)>,
 }
 
 async fn home(s: SignedIn) -> Result<Response, PageError> {
@@ -333,6 +335,17 @@ async fn home(s: SignedIn) -> Result<Response, PageError> {
                 (m.id, m.version, m.customer_id, name, m.subject, due, overdue)
             })
             .collect();
+    let missing_tables = if s.actor.can(Permission::ManageSettings) {
+        s.st.svc
+            .missing_holiday_tables()
+            .await
+            .page(&s)?
+            .into_iter()
+            .map(|m| (m.code, m.name, m.years.iter().map(ToString::to_string).collect::<Vec<_>>().join("、")))
+            .collect()
+    } else {
+        vec![]
+    };
     let (mut my_cases, mut queue) = (vec![], vec![]);
     if s.actor.can(Permission::ReadCases) {
         let open = s.st.svc.terminal_states().await.page(&s)?;
@@ -363,7 +376,7 @@ async fn home(s: SignedIn) -> Result<Response, PageError> {
                 .map(row)
                 .collect();
     }
-    Ok(render(&Home { c: s.chrome("home"), roles, department, follow_ups, my_cases, queue }))
+    Ok(render(&Home { c: s.chrome("home"), roles, department, follow_ups, my_cases, queue, missing_tables }))
 }
 
 /// Keeps pages from rendering raw URIs: used by the pager.

@@ -1,0 +1,193 @@
+//! Issue #14 items 1–2 on both engines: the official holiday tables on the shipped `OFFICE`
+//! calendar, pasted notices, the missing-table warning, and the customer's deadline capping the
+//! resolution clock.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, TimeZone, Utc};
+use loopdesk_domain::DomainError;
+use loopdesk_domain::access::Actor;
+use loopdesk_domain::calendar::{CalendarSpec, Duration, WeeklySpec};
+use loopdesk_service::calendars::CalendarInput;
+use loopdesk_service::cases::CaseInput;
+use loopdesk_service::{OrgSettings, Service, ServiceError};
+use loopdesk_store::{Store, StoreOptions};
+use loopdesk_test_support::{TestDb, both_engines};
+
+fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    chrono_tz::Asia::Shanghai.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap().with_timezone(&Utc)
+}
+
+async fn service(db: &TestDb, now: &Arc<AtomicI64>) -> Service {
+    let s = Store::connect(&db.url, &StoreOptions { max_connections: 20 }).await.unwrap();
+    s.migrate().await.unwrap();
+    let source = now.clone();
+    let svc = Service::new(s, OrgSettings::default())
+        .with_time_source(move || DateTime::from_timestamp_millis(source.load(Ordering::SeqCst)).unwrap());
+    svc.ensure_default_calendars().await.unwrap();
+    svc
+}
+
+fn set(now: &AtomicI64, t: DateTime<Utc>) {
+    now.store(t.timestamp_millis(), Ordering::SeqCst);
+}
+
+fn complaint(received: DateTime<Utc>, deadline: Option<&str>) -> CaseInput {
+    CaseInput {
+        case_type: "complaint".into(),
+        contact_name: Some("王先生".into()),
+        subject: "电源冒烟".into(),
+        description: "批次 L2309 上电后冒烟".into(),
+        received_at: Some(received),
+        customer_deadline: deadline.map(Into::into),
+        ..Default::default()
+    }
+}
+
+async fn resolution_due(svc: &Service, id: i64) -> DateTime<Utc> {
+    let clocks = svc.clocks(&Actor::system(), id).await.unwrap();
+    clocks.into_iter().find(|c| c.name == "resolution").unwrap().due_at
+}
+
+const NOTICE_2026: &str = "一、元旦：1月1日（周四）至3日（周六）放假调休，共3天。1月4日（周日）上班。
+二、春节：2月15日（农历腊月二十八、周日）至23日（农历正月初七、周一）放假调休，共9天。2月14日（周六）、2月28日（周六）上班。
+三、清明节：4月4日（周六）至6日（周一）放假，共3天。
+四、劳动节：5月1日（周五）至5日（周二）放假调休，共5天。5月9日（周六）上班。
+五、端午节：6月19日（周五）至21日（周日）放假，共3天。
+六、中秋节：9月25日（周五）至27日（周日）放假，共3天。
+七、国庆节：10月1日（周四）至7日（周三）放假调休，共7天。9月20日（周日）、10月10日（周六）上班。";
+
+both_engines!(office_calendar_five_working_days_from_2026_09_30_land_after_national_day, |db: TestDb| async move {
+    let now = Arc::new(AtomicI64::new(0));
+    set(&now, at(2026, 12, 3, 9, 0));
+    let svc = service(&db, &now).await;
+    let due = svc.calendar_due(&Actor::system(), "OFFICE", at(2026, 9, 30, 10, 0), Duration::WorkingDays(5)).await;
+    // 1–7 Oct off; Thu 8, Fri 9, the make-up Saturday 10, Mon 12, Tue 13.
+    assert_eq!(due.unwrap().with_timezone(&Utc), at(2026, 10, 13, 17, 30));
+    // Every shipped year is on the calendar, 2007 included.
+    let rec = svc.calendar(&Actor::system(), "OFFICE").await.unwrap();
+    assert!(rec.calendar.exceptions_in_year(2007).count() > 20);
+});
+
+both_engines!(missing_table_warning_names_next_year_from_november_until_loaded, |db: TestDb| async move {
+    let now = Arc::new(AtomicI64::new(0));
+    set(&now, at(2026, 10, 31, 9, 0));
+    let svc = service(&db, &now).await;
+    assert!(svc.missing_holiday_tables().await.unwrap().is_empty(), "2026 is shipped");
+    set(&now, at(2026, 11, 1, 9, 0));
+    let missing = svc.missing_holiday_tables().await.unwrap();
+    assert_eq!(missing.len(), 1, "the always-open calendar keeps no holiday tables");
+    assert_eq!((missing[0].code.as_str(), missing[0].years.clone()), ("OFFICE", vec![2027]));
+    // No table is shipped for 2027 yet: loading it is refused naming the year, and nothing changes.
+    let sys = Actor::system();
+    let v = svc.calendar(&sys, "OFFICE").await.unwrap().version;
+    let err = svc.load_official_holidays(&sys, "OFFICE", v, 2027).await.unwrap_err();
+    assert!(matches!(err, ServiceError::Domain(DomainError::Invalid { ref field, .. }) if field == "year"), "{err:?}");
+    assert_eq!(svc.calendar(&sys, "OFFICE").await.unwrap().version, v);
+});
+
+both_engines!(pasted_notice_previews_without_storing_then_applies_like_the_official_table, |db: TestDb| async move {
+    let now = Arc::new(AtomicI64::new(0));
+    set(&now, at(2026, 3, 2, 9, 0));
+    let svc = service(&db, &now).await;
+    let sys = Actor::system();
+    let d = || vec![["08:30".to_owned(), "12:00".to_owned()], ["13:30".to_owned(), "17:30".to_owned()]];
+    let spec = CalendarSpec {
+        timezone: "Asia/Shanghai".into(),
+        weekly: WeeklySpec { mon: d(), tue: d(), wed: d(), thu: d(), fri: d(), ..Default::default() },
+        exceptions: vec![],
+    };
+    let blank =
+        svc.put_calendar(&sys, "PASTED", &CalendarInput { name: None, version: None, spec: spec.clone() }).await;
+    let blank = blank.unwrap();
+    let (preview, festivals) = svc.preview_holiday_notice(&sys, "PASTED", 2026, NOTICE_2026).await.unwrap();
+    assert_eq!(festivals.len(), 7);
+    assert_eq!(preview.calendar.exceptions_in_year(2026).count(), 33 + 6);
+    let stored = svc.calendar(&sys, "PASTED").await.unwrap();
+    assert_eq!((stored.version, stored.calendar.exceptions().len()), (blank.version, 0), "a preview stores nothing");
+    let applied = svc.apply_holiday_notice(&sys, "PASTED", blank.version, 2026, NOTICE_2026).await.unwrap();
+    // The pasted notice gives the same year as the shipped table loaded into another calendar.
+    let other = svc.put_calendar(&sys, "LOADED", &CalendarInput { name: None, version: None, spec }).await.unwrap();
+    let loaded = svc.load_official_holidays(&sys, "LOADED", other.version, 2026).await.unwrap();
+    let year = |c: &loopdesk_service::calendars::CalendarRecord| {
+        c.calendar.exceptions_in_year(2026).map(|(d, r)| (*d, r.clone())).collect::<Vec<_>>()
+    };
+    assert_eq!(year(&applied), year(&loaded));
+    // A stale version is refused.
+    let stale = svc.apply_holiday_notice(&sys, "PASTED", blank.version, 2026, NOTICE_2026).await.unwrap_err();
+    assert!(matches!(stale, ServiceError::Domain(DomainError::Conflict { .. })), "{stale:?}");
+});
+
+both_engines!(customer_deadline_earlier_than_policy_sets_resolution_due, |db: TestDb| async move {
+    let now = Arc::new(AtomicI64::new(0));
+    let t0 = at(2026, 9, 28, 9, 0);
+    set(&now, t0);
+    let svc = service(&db, &now).await;
+    let sys = Actor::system();
+    let k = svc.create_case(&sys, &complaint(t0, Some("2026-09-30"))).await.unwrap().case;
+    let k = svc.transition(&sys, k.id, "acknowledge", k.version, &BTreeMap::new()).await.unwrap();
+    // The policy's 5 working days would end on 13 October; the customer wants it by 30 September.
+    assert_eq!(resolution_due(&svc, k.id).await, at(2026, 10, 1, 0, 0));
+    // Without a deadline the policy's time applies.
+    let plain = svc.create_case(&sys, &complaint(t0, None)).await.unwrap().case;
+    let plain = svc.transition(&sys, plain.id, "acknowledge", plain.version, &BTreeMap::new()).await.unwrap();
+    assert_eq!(resolution_due(&svc, plain.id).await, at(2026, 10, 10, 17, 30));
+});
+
+both_engines!(customer_deadline_later_than_policy_leaves_resolution_due, |db: TestDb| async move {
+    let now = Arc::new(AtomicI64::new(0));
+    let t0 = at(2026, 9, 28, 9, 0);
+    set(&now, t0);
+    let svc = service(&db, &now).await;
+    let sys = Actor::system();
+    let k = svc.create_case(&sys, &complaint(t0, Some("2026-12-31"))).await.unwrap().case;
+    let k = svc.transition(&sys, k.id, "acknowledge", k.version, &BTreeMap::new()).await.unwrap();
+    assert_eq!(resolution_due(&svc, k.id).await, at(2026, 10, 10, 17, 30));
+});
+
+both_engines!(customer_deadline_given_at_assessment_caps_the_running_resolution_clock, |db: TestDb| async move {
+    let now = Arc::new(AtomicI64::new(0));
+    let t0 = at(2026, 9, 28, 9, 0);
+    set(&now, t0);
+    let svc = service(&db, &now).await;
+    let sys = Actor::system();
+    let k = svc.create_case(&sys, &complaint(t0, None)).await.unwrap().case;
+    let k = svc.transition(&sys, k.id, "acknowledge", k.version, &BTreeMap::new()).await.unwrap();
+    let dept = svc
+        .create_department(
+            &sys,
+            &loopdesk_service::org::DepartmentInput {
+                code: "QA".into(),
+                name: "品保部".into(),
+                kind: "quality".into(),
+                parent_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let cats = svc.categories(&sys).await.unwrap();
+    let mut f: BTreeMap<String, String> = [
+        ("category", cats[0].code.as_str()),
+        ("severity", "general"),
+        ("responsibility", "yes"),
+        ("lead_department", "QA"),
+        ("customer_deadline", "2026-09-29"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    .collect();
+    let _ = dept;
+    // A deadline before the day the case came in is refused, naming the field, and changes nothing.
+    f.insert("customer_deadline".into(), "2026-09-01".into());
+    let err = svc.transition(&sys, k.id, "assess", k.version, &f).await.unwrap_err();
+    assert!(
+        matches!(err, ServiceError::Domain(DomainError::Invalid { ref field, .. }) if field == "customer_deadline")
+    );
+    f.insert("customer_deadline".into(), "2026-09-29".into());
+    svc.transition(&sys, k.id, "assess", k.version, &f).await.unwrap();
+    assert_eq!(resolution_due(&svc, k.id).await, at(2026, 9, 30, 0, 0));
+});
