@@ -13,6 +13,7 @@ pub mod error;
 mod fuzz;
 pub mod import;
 pub mod locale;
+pub mod notify;
 pub mod org;
 pub mod page;
 pub mod process;
