@@ -21,7 +21,8 @@ pub enum Channel {
 }
 
 impl Channel {
-    pub const ALL: [Channel; 5] = [Channel::Email, Channel::Webhook, Channel::Wecom, Channel::Dingtalk, Channel::Feishu];
+    pub const ALL: [Channel; 5] =
+        [Channel::Email, Channel::Webhook, Channel::Wecom, Channel::Dingtalk, Channel::Feishu];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -103,11 +104,19 @@ pub fn next_attempt(created: DateTime<Utc>, now: DateTime<Utc>, attempts: i64) -
 pub enum Outcome {
     Sent,
     /// Certainly not delivered (refused connection, 429/5xx, a robot's rate limit): try again.
-    NotDelivered { code: String, reason: String },
+    NotDelivered {
+        code: String,
+        reason: String,
+    },
     /// Refused for good (bad address, bad signature, missing keyword, 4xx): failed at once.
-    Rejected { code: String, reason: String },
+    Rejected {
+        code: String,
+        reason: String,
+    },
     /// The request went out and no answer came back.
-    Ambiguous { reason: String },
+    Ambiguous {
+        reason: String,
+    },
 }
 
 impl Outcome {
@@ -352,16 +361,14 @@ pub fn feishu_sign(secret: &str, timestamp_s: i64) -> String {
 pub fn webhook_signature(secrets: &[&str], id: &str, timestamp_s: i64, body: &[u8]) -> String {
     let mut msg = format!("{id}.{timestamp_s}.").into_bytes();
     msg.extend_from_slice(body);
-    secrets
-        .iter()
-        .map(|s| format!("v1,{}", b64(&hmac_sha256(&webhook_key(s), &msg))))
-        .collect::<Vec<_>>()
-        .join(" ")
+    secrets.iter().map(|s| format!("v1,{}", b64(&hmac_sha256(&webhook_key(s), &msg)))).collect::<Vec<_>>().join(" ")
 }
 
 fn webhook_key(secret: &str) -> Vec<u8> {
     match secret.strip_prefix("whsec_") {
-        Some(rest) => base64::engine::general_purpose::STANDARD.decode(rest).unwrap_or_else(|_| rest.as_bytes().to_vec()),
+        Some(rest) => {
+            base64::engine::general_purpose::STANDARD.decode(rest).unwrap_or_else(|_| rest.as_bytes().to_vec())
+        }
         None => secret.as_bytes().to_vec(),
     }
 }
@@ -412,7 +419,8 @@ pub struct Acknowledgement<'a> {
 }
 
 pub fn acknowledgement(l: Locale, a: &Acknowledgement<'_>) -> Rendered {
-    let (org, number, subj, name) = (one_line(a.org), one_line(a.number), one_line(a.subject), one_line(a.contact_name));
+    let (org, number, subj, name) =
+        (one_line(a.org), one_line(a.number), one_line(a.subject), one_line(a.contact_name));
     let (code, url) = (a.tracking_code, a.portal_url);
     let e = html_escape;
     match l {
@@ -547,11 +555,20 @@ mod tests {
     fn robot_answers_are_classified_from_the_body() {
         let ok = r#"{"errcode":0,"errmsg":"ok"}"#;
         assert_eq!(classify_http(Channel::Wecom, 200, ok), Outcome::Sent);
-        assert_eq!(classify_http(Channel::Wecom, 200, r#"{"errcode":45009,"errmsg":"api freq out of limit"}"#).word(), "retry");
-        assert_eq!(classify_http(Channel::Wecom, 200, r#"{"errcode":93000,"errmsg":"invalid webhook url"}"#).word(), "rejected");
+        assert_eq!(
+            classify_http(Channel::Wecom, 200, r#"{"errcode":45009,"errmsg":"api freq out of limit"}"#).word(),
+            "retry"
+        );
+        assert_eq!(
+            classify_http(Channel::Wecom, 200, r#"{"errcode":93000,"errmsg":"invalid webhook url"}"#).word(),
+            "rejected"
+        );
         let kw = classify_http(Channel::Dingtalk, 200, r#"{"errcode":310000,"errmsg":"keywords not in content"}"#);
         assert_eq!((kw.word(), kw.code()), ("rejected", "310000"));
-        assert_eq!(classify_http(Channel::Dingtalk, 200, r#"{"errcode":130101,"errmsg":"send too fast"}"#).word(), "retry");
+        assert_eq!(
+            classify_http(Channel::Dingtalk, 200, r#"{"errcode":130101,"errmsg":"send too fast"}"#).word(),
+            "retry"
+        );
         assert_eq!(classify_http(Channel::Feishu, 200, r#"{"code":0,"msg":"success","data":{}}"#), Outcome::Sent);
         assert_eq!(classify_http(Channel::Feishu, 200, r#"{"StatusCode":0,"StatusMessage":"success"}"#), Outcome::Sent);
         assert_eq!(classify_http(Channel::Feishu, 200, r#"{"code":19021,"msg":"sign match fail"}"#).word(), "rejected");

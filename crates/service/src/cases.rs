@@ -746,7 +746,7 @@ impl Service {
             ..Default::default()
         };
         ks::insert_event(&mut tx.conn(), &ev).await?;
-        self.tell_task_sent(&mut tx, &k, task.id, d.id, &d.name, &question, &due.to_string()).await?;
+        self.tell_task_sent(&mut tx, &k, task.id, &d, &question, &due.to_string()).await?;
         tx.audit(actor, AuditAction::Create, "case_task", task.id, None::<&()>, Some(&task)).await?;
         tx.commit().await?;
         self.outbox_woken();

@@ -56,6 +56,7 @@ impl Default for NotifyConfig {
 }
 
 /// The configuration and the transports built from it.
+#[derive(Default)]
 pub(crate) struct Notifier {
     cfg: NotifyConfig,
     mailer: Option<AsyncSmtpTransport<Tokio1Executor>>,
@@ -63,12 +64,6 @@ pub(crate) struct Notifier {
     reply_to: Option<Mailbox>,
     /// Woken when this process enqueued something, so the dispatcher need not wait for its tick.
     pub(crate) wake: tokio::sync::Notify,
-}
-
-impl Default for Notifier {
-    fn default() -> Self {
-        Notifier { cfg: NotifyConfig::default(), mailer: None, from: None, reply_to: None, wake: Default::default() }
-    }
 }
 
 impl Notifier {
@@ -207,13 +202,13 @@ impl Service {
         tx: &mut Tx,
         k: &Case,
         task_id: i64,
-        department_id: i64,
-        department: &str,
+        d: &loopdesk_store::org::Department,
         question: &str,
         due: &str,
     ) -> ServiceResult<()> {
         let now = crate::cases::micros(self.now());
-        let people = ob::department_people(&mut tx.conn(), department_id).await?;
+        let department = d.name.as_str();
+        let people = ob::department_people(&mut tx.conn(), d.id).await?;
         let params = serde_json::json!({ "number": k.number, "department": department, "due_date": due }).to_string();
         let mut mail = vec![];
         for (uid, name, email, locale) in people {
@@ -355,7 +350,8 @@ impl Service {
 
     /// A message failed for good: every administrator finds it in their inbox.
     async fn tell_admins(&self, tx: &mut Tx, m: &Message, at: DateTime<Utc>) -> ServiceResult<()> {
-        let params = serde_json::json!({ "channel": m.channel, "recipient": m.recipient, "outbox_id": m.id }).to_string();
+        let params =
+            serde_json::json!({ "channel": m.channel, "recipient": m.recipient, "outbox_id": m.id }).to_string();
         for uid in ob::admins(&mut tx.conn()).await? {
             es::insert_inbox(&mut tx.conn(), uid, m.case_id, "notify_failed", &params, at).await?;
         }

@@ -333,13 +333,7 @@ pub async fn list(c: &mut Conn<'_>, f: &Filter, page: Page) -> StoreResult<Paged
 }
 
 /// Moves a message from one of `from` to `to`, due at `at`; returns whether it was in one of them.
-pub async fn set_status(
-    c: &mut Conn<'_>,
-    id: i64,
-    from: &[&str],
-    to: &str,
-    at: DateTime<Utc>,
-) -> StoreResult<bool> {
+pub async fn set_status(c: &mut Conn<'_>, id: i64, from: &[&str], to: &str, at: DateTime<Utc>) -> StoreResult<bool> {
     let list: Vec<String> = from.iter().map(|s| format!("'{}'", s.replace('\'', ""))).collect();
     let n = on!(c, e => sqlx::query(sql!(
         "UPDATE outbox SET status = $1, next_attempt_at = $2 WHERE id = $3 AND status IN ({})",
