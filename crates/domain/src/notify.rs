@@ -77,7 +77,8 @@ impl Status {
     }
 }
 
-/// How long a node may hold a claimed message before another node treats the send as ambiguous.
+/// How long a node may hold a claimed message before another node treats the send as ambiguous
+/// (the default; the configuration may shorten it).
 pub const LEASE: Duration = Duration::seconds(120);
 
 /// How long after its first enqueue a message is still retried.

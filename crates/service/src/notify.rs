@@ -40,6 +40,9 @@ pub struct NotifyConfig {
     pub send_timeout: Duration,
     /// This process's name on the leases it takes.
     pub node: String,
+    /// How long a claimed message stays this process's before others treat its send as
+    /// ambiguous; longer than `send_timeout`.
+    pub lease: Duration,
 }
 
 impl Default for NotifyConfig {
@@ -51,6 +54,7 @@ impl Default for NotifyConfig {
             public_url: "http://127.0.0.1:8080".into(),
             send_timeout: Duration::from_secs(30),
             node: format!("node-{}-{}", std::process::id(), hex::encode(rand::random::<[u8; 4]>())),
+            lease: Duration::from_secs(120),
         }
     }
 }
@@ -67,8 +71,10 @@ pub(crate) struct Notifier {
 }
 
 impl Notifier {
-    fn new(cfg: NotifyConfig) -> ServiceResult<Notifier> {
+    fn new(mut cfg: NotifyConfig) -> ServiceResult<Notifier> {
         let bad = |field: &'static str, e: String| ServiceError::from(DomainError::invalid(field, e));
+        // A send must end (in a timeout) while its lease still holds.
+        cfg.send_timeout = cfg.send_timeout.min(cfg.lease / 2).max(Duration::from_millis(500));
         let (mailer, from) = match &cfg.smtp {
             None => (None, None),
             Some(u) => {
@@ -253,6 +259,7 @@ impl Service {
     /// sends them concurrently and stores each outcome.
     pub async fn dispatch_outbox(&self, limit: i64) -> ServiceResult<DispatchReport> {
         let node = self.notify.cfg.node.clone();
+        let lease = chrono::Duration::from_std(self.notify.cfg.lease).unwrap_or(dn::LEASE);
         let mut report = DispatchReport::default();
         let now = crate::cases::micros(self.now());
         let mut tx = self.store.begin().await?;
@@ -260,10 +267,12 @@ impl Service {
             let channel = Channel::parse(&m.channel).unwrap_or(Channel::Wecom);
             let outcome = Outcome::Ambiguous { reason: "the sending node's lease ran out".into() };
             let next = dn::decide(channel, &outcome, m.created_at, now, m.attempts);
-            let (status, at) = next_status(next, now);
+            // The lease already made it wait: an abandoned send is retried at once.
+            let (status, _) = next_status(next, now);
+            let at = now;
             if ob::settle_abandoned(&mut tx.conn(), &m, status.code(), at, outcome.reason()).await? {
                 report.abandoned += 1;
-                let started = m.lease_until.map_or(now, |l| l - dn::LEASE);
+                let started = m.lease_until.map_or(now, |l| l - lease);
                 let a = ob::NewAttempt {
                     outbox_id: m.id,
                     attempt: m.attempts,
@@ -280,7 +289,7 @@ impl Service {
                 }
             }
         }
-        let claimed = ob::claim(&mut tx.conn(), &node, now, now + dn::LEASE, limit).await?;
+        let claimed = ob::claim(&mut tx.conn(), &node, now, now + lease, limit).await?;
         tx.commit().await?;
         report.claimed = claimed.len();
         if claimed.is_empty() {
