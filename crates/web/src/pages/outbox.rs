@@ -100,7 +100,11 @@ async fn list(s: SignedIn, Query(q): Query<ListQuery>) -> Result<Response, PageE
     s.actor.require(Permission::ManageSettings).page(&s)?;
     let page = Page::parse(q.page, None).page(&s)?;
     let case_id = match blank(&q.case_id) {
-        Some(v) => Some(v.parse::<i64>().map_err(|_| loopdesk_domain::DomainError::invalid("case_id", "must be a number")).page(&s)?),
+        Some(v) => Some(
+            v.parse::<i64>()
+                .map_err(|_| loopdesk_domain::DomainError::invalid("case_id", "must be a number"))
+                .page(&s)?,
+        ),
         None => None,
     };
     let f = Filter {
@@ -113,11 +117,21 @@ async fn list(s: SignedIn, Query(q): Query<ListQuery>) -> Result<Response, PageE
     let p = s.st.svc.outbox(&s.actor, &f, page).await.page(&s)?;
     let c = s.chrome("outbox");
     let rows = p.items.into_iter().map(|m| row(&c, m)).collect();
-    let statuses =
-        Status::ALL.iter().map(|st| (st.code().to_owned(), c.t.get(&format!("notify.status.{}", st.code())).to_owned())).collect();
+    let statuses = Status::ALL
+        .iter()
+        .map(|st| (st.code().to_owned(), c.t.get(&format!("notify.status.{}", st.code())).to_owned()))
+        .collect();
     let pages = u32::try_from((p.total + i64::from(p.per_page) - 1) / i64::from(p.per_page)).unwrap_or(1).max(1);
-    let enc = |v: &Option<String>| blank(v).map(|v| v.replace('&', "%26").replace('#', "%23").replace('+', "%2B")).unwrap_or_default();
-    let query = format!("status={}&channel={}&recipient={}&case_id={}", enc(&q.status), enc(&q.channel), enc(&q.recipient), enc(&q.case_id));
+    let enc = |v: &Option<String>| {
+        blank(v).map(|v| v.replace('&', "%26").replace('#', "%23").replace('+', "%2B")).unwrap_or_default()
+    };
+    let query = format!(
+        "status={}&channel={}&recipient={}&case_id={}",
+        enc(&q.status),
+        enc(&q.channel),
+        enc(&q.recipient),
+        enc(&q.case_id)
+    );
     Ok(render(&List {
         c,
         rows,
@@ -159,7 +173,8 @@ struct Detail {
 async fn detail(s: SignedIn, Path(id): Path<i64>) -> Result<Response, PageError> {
     let (m, tries) = s.st.svc.outbox_message(&s.actor, id).await.page(&s)?;
     let c = s.chrome("outbox");
-    let (event_id, dedupe_key, body, next) = (m.event_id.clone(), m.dedupe_key.clone(), m.body_text.clone(), c.time(&m.next_attempt_at));
+    let (event_id, dedupe_key, body, next) =
+        (m.event_id.clone(), m.dedupe_key.clone(), m.body_text.clone(), c.time(&m.next_attempt_at));
     let tries = tries
         .into_iter()
         .map(|a| TryRow {
