@@ -23,6 +23,12 @@ if [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# The mail tests receive through a real SMTP listener: aiosmtpd from PyPI, in a venv under target/.
+if [ ! -x target/smtp-venv/bin/python ] || ! target/smtp-venv/bin/python -c 'import aiosmtpd' 2>/dev/null; then
+  python3 -m venv target/smtp-venv
+  target/smtp-venv/bin/pip install --quiet --disable-pip-version-check "aiosmtpd==1.4.6"
+fi
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 if cargo nextest --version >/dev/null 2>&1; then

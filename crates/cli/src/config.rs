@@ -22,11 +22,24 @@ pub struct Config {
     /// Seconds between passes of the escalation scheduler (clock warnings, breaches, the chain);
     /// 0 turns it off in this process.
     pub escalation_interval_secs: u64,
-    /// Where users reach the server, e.g. `https://desk.example.com`; an https URL makes the
-    /// session cookie `Secure`. Empty: not known.
+    /// Outgoing mail: `smtp://host:port`, `smtp+starttls://…` or `smtps://…`, with
+    /// `user:password@` when needed; empty sends no mail.
+    pub smtp_url: String,
+    /// The sender of outgoing mail, `Name <address>` or an address.
+    pub mail_from: String,
+    /// Where replies to outgoing mail go (empty: to the sender).
+    pub mail_reply_to: String,
+    /// The address people reach this server at, e.g. `https://desk.example.com`, for links in
+    /// messages (empty: `http://<listen>`); an https URL makes the session cookie `Secure`.
     pub public_url: String,
     /// Days a new API token lives unless its request says otherwise; 0: tokens never expire.
     pub token_days: u32,
+    /// Longest wait, in milliseconds, between two looks at the outbox when nothing was enqueued
+    /// by this process; 0 turns the dispatcher off in this process.
+    pub outbox_interval_ms: u64,
+    /// Seconds a server process holds a message it is sending before other processes treat the
+    /// send as ambiguous (at least 2).
+    pub outbox_lease_secs: u64,
 }
 
 impl Default for Config {
@@ -41,8 +54,13 @@ impl Default for Config {
             max_connections: 16,
             case_number_format: loopdesk_domain::case::DEFAULT_NUMBER_FORMAT.into(),
             escalation_interval_secs: 30,
+            smtp_url: String::new(),
+            mail_from: String::new(),
+            mail_reply_to: String::new(),
             public_url: String::new(),
             token_days: loopdesk_service::access::DEFAULT_TOKEN_DAYS,
+            outbox_interval_ms: 1000,
+            outbox_lease_secs: 120,
         }
     }
 }
@@ -72,8 +90,13 @@ impl std::fmt::Debug for Config {
             .field("timezone", &self.timezone)
             .field("case_number_format", &self.case_number_format)
             .field("escalation_interval_secs", &self.escalation_interval_secs)
+            .field("smtp_url", &redact(&self.smtp_url))
+            .field("mail_from", &self.mail_from)
+            .field("mail_reply_to", &self.mail_reply_to)
             .field("public_url", &self.public_url)
             .field("token_days", &self.token_days)
+            .field("outbox_interval_ms", &self.outbox_interval_ms)
+            .field("outbox_lease_secs", &self.outbox_lease_secs)
             .finish()
     }
 }
@@ -122,6 +145,33 @@ impl Config {
     }
 }
 
+impl Config {
+    /// How this process sends messages.
+    pub fn notify(&self) -> anyhow::Result<loopdesk_service::notify::NotifyConfig> {
+        let smtp = match self.smtp_url.trim() {
+            "" => None,
+            u => Some(
+                loopdesk_domain::notify::SmtpUrl::parse(u)
+                    .map_err(|e| anyhow::anyhow!("smtp_url: {e} ({})", redact(u)))?,
+            ),
+        };
+        anyhow::ensure!(smtp.is_none() || !self.mail_from.trim().is_empty(), "mail_from: is required with smtp_url");
+        let public_url = match self.public_url.trim() {
+            "" => format!("http://{}", self.listen),
+            u => u.trim_end_matches('/').to_owned(),
+        };
+        let reply_to = Some(self.mail_reply_to.trim().to_owned()).filter(|r| !r.is_empty());
+        Ok(loopdesk_service::notify::NotifyConfig {
+            smtp,
+            mail_from: self.mail_from.trim().to_owned(),
+            reply_to,
+            public_url,
+            lease: std::time::Duration::from_secs(self.outbox_lease_secs.max(2)),
+            ..Default::default()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +184,20 @@ mod tests {
         assert!(bad.settings().unwrap_err().to_string().starts_with("timezone:"));
         let good = Config { case_number_format: "KS-{YY}-{NNNN}".into(), ..Default::default() };
         assert_eq!(good.settings().unwrap().number_format.format(2026, 1), "KS-26-0001");
+    }
+
+    #[test]
+    fn mail_settings_name_the_bad_field_and_hide_the_password() {
+        let bad =
+            Config { smtp_url: "smtp://u:hunter2@mail:x".into(), mail_from: "a@b.cn".into(), ..Default::default() };
+        let e = bad.notify().unwrap_err().to_string();
+        assert!(e.starts_with("smtp_url:") && !e.contains("hunter2"), "{e}");
+        let no_from = Config { smtp_url: "smtp://mail:25".into(), ..Default::default() };
+        assert!(no_from.notify().unwrap_err().to_string().starts_with("mail_from:"));
+        let good =
+            Config { smtp_url: "smtps://u:hunter2@mail".into(), mail_from: "a@b.cn".into(), ..Default::default() };
+        assert_eq!(good.notify().unwrap().smtp.unwrap().port, 465);
+        assert!(!format!("{good:?}").contains("hunter2"));
     }
 
     #[test]

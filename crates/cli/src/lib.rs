@@ -149,7 +149,23 @@ async fn open(cfg: &Config, migrate: bool) -> anyhow::Result<Service> {
             pending.len()
         );
     }
-    Ok(Service::new(store, cfg.settings()?))
+    Ok(Service::new(store, cfg.settings()?).with_notify(cfg.notify()?).map_err(|e| anyhow::anyhow!("{e}"))?)
+}
+
+/// The outbox dispatcher: every server process runs one; leases keep them from sending a message
+/// twice (see `Service::dispatch_outbox`).
+async fn dispatch_every(svc: Service, idle: std::time::Duration) {
+    loop {
+        match svc.dispatch_outbox(32).await {
+            Ok(r) if r.claimed > 0 => {
+                tracing::debug!(?r, "outbox pass");
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "outbox pass failed; retrying shortly"),
+        }
+        svc.outbox_wait(idle).await;
+    }
 }
 
 /// The escalation scheduler: a pass now and then. Several server processes may run it against one
@@ -204,6 +220,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             if cfg.escalation_interval_secs > 0 {
                 tokio::spawn(escalate_every(svc.clone(), std::time::Duration::from_secs(cfg.escalation_interval_secs)));
+            }
+            if cfg.outbox_interval_ms > 0 {
+                tokio::spawn(dispatch_every(svc.clone(), std::time::Duration::from_millis(cfg.outbox_interval_ms)));
             }
             loopdesk_web::serve(listener, svc.clone(), shutdown_signal()).await?;
             svc.store.close().await;

@@ -14,6 +14,7 @@ mod fuzz;
 pub mod import;
 pub mod input;
 pub mod locale;
+pub mod notify;
 pub mod org;
 pub mod page;
 pub mod process;

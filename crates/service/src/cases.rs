@@ -454,6 +454,8 @@ impl Service {
             .map(|((k, _), a)| (*a, loopdesk_store::audit::PendingEvent::created("case", k.id, k)))
             .collect();
         tx.audit_into(events, &mut ins).await?;
+        let acks: Vec<(&Case, &str)> = stored.iter().zip(&codes).map(|((k, _), c)| (k, c.as_str())).collect();
+        loopdesk_store::outbox::add_to(&mut ins, &self.acknowledgements(&acks));
         ins.run(&mut tx.conn()).await?;
         let registrations: Vec<_> =
             stored.iter().zip(actors).map(|((k, _), a)| (k.id, a.user_id, a.department_id)).collect();
@@ -733,8 +735,10 @@ impl Service {
             ..Default::default()
         };
         ks::insert_event(&mut tx.conn(), &ev).await?;
+        self.tell_task_sent(&mut tx, &k, task.id, &d, &question, &due.to_string()).await?;
         tx.audit(actor, AuditAction::Create, "case_task", task.id, None::<&()>, Some(&task)).await?;
         tx.commit().await?;
+        self.outbox_woken();
         Ok(task)
     }
 

@@ -113,6 +113,7 @@ impl Service {
                 vec![Err(e)]
             }
         };
+        self.outbox_woken();
         for (job, r) in batch.into_iter().zip(results) {
             let _ = job.reply.send(r);
         }

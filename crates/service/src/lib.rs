@@ -12,6 +12,7 @@ pub mod customers;
 mod error;
 pub mod escalation;
 pub mod intake;
+pub mod notify;
 pub mod org;
 mod password;
 pub mod ratelimit;
@@ -78,6 +79,8 @@ pub struct Service {
     /// Counts changes to process definitions, clock policies and calendars made through this
     /// process, so what intake remembers of them is dropped at once.
     rules: Arc<std::sync::atomic::AtomicU64>,
+    /// How messages are sent (outbox dispatcher, mail transport).
+    notify: Arc<notify::Notifier>,
 }
 
 impl Service {
@@ -114,6 +117,7 @@ impl Service {
             intake: Arc::new(intake::Intake::default()),
             tokens: Arc::new(access::TokenMemory::default()),
             rules: Arc::default(),
+            notify: Arc::default(),
         }
     }
 }

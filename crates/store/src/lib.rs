@@ -16,6 +16,7 @@ pub mod customers;
 pub mod escalation;
 pub mod org;
 pub mod scope;
+pub mod outbox;
 pub mod surveys;
 pub mod throttle;
 

@@ -9,6 +9,7 @@ mod dto;
 mod errors;
 mod escalation;
 mod org;
+mod outbox;
 mod reports;
 mod scope;
 mod surveys;
@@ -117,6 +118,10 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(escalation::mark_read))
         .routes(routes!(escalation::mark_all_read))
         .routes(routes!(escalation::sla_report))
+        .routes(routes!(outbox::list_outbox))
+        .routes(routes!(outbox::get_outbox))
+        .routes(routes!(outbox::retry_outbox))
+        .routes(routes!(outbox::cancel_outbox))
         .routes(routes!(surveys::get_plan))
         .routes(routes!(surveys::period_results))
         .routes(routes!(surveys::period_export))

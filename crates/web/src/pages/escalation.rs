@@ -54,6 +54,11 @@ pub(crate) fn alert_text(t: &Tr, c: &Chrome, kind: &str, params: &serde_json::Va
         .replace("{due}", &due)
         .replace("{to}", &to)
         .replace("{level}", &level)
+        .replace("{number}", &get("number"))
+        .replace("{department}", &get("department"))
+        .replace("{due_date}", &get("due_date"))
+        .replace("{channel}", &get("channel"))
+        .replace("{recipient}", &get("recipient"))
 }
 
 /// Time left (or over) as people read it: `2 d 3 h`, `45 min`; working time says so.

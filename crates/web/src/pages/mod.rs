@@ -7,6 +7,7 @@ mod calendars;
 mod cases;
 mod customers;
 mod escalation;
+mod outbox;
 mod portal;
 mod reports;
 mod scope;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .merge(portal::routes())
         .merge(surveys::routes())
         .merge(escalation::routes())
+        .merge(outbox::routes())
         .merge(reports::routes())
         .merge(scope::routes())
 }
