@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use loopdesk_domain::access::{Actor, Role, Scope};
+use loopdesk_domain::access::{Actor, ActorKind, Role, Scope};
 use loopdesk_domain::notify::{LEASE, SmtpUrl};
 use loopdesk_domain::page::Page;
 use loopdesk_service::cases::CaseInput;
@@ -67,7 +67,14 @@ fn service(s: Store, clock: &Clock, cfg: NotifyConfig) -> Service {
 }
 
 fn admin() -> Actor {
-    Actor { user_id: None, username: "root".into(), department_id: None, roles: vec![Role::Admin], scope: Scope::All }
+    Actor {
+        user_id: None,
+        username: "root".into(),
+        department_id: None,
+        roles: vec![Role::Admin],
+        scope: Scope::All,
+        kind: ActorKind::Staff,
+    }
 }
 
 fn case(email: &str, locale: &str) -> CaseInput {

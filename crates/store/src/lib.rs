@@ -15,8 +15,8 @@ pub mod cases;
 pub mod customers;
 pub mod escalation;
 pub mod org;
-pub mod scope;
 pub mod outbox;
+pub mod scope;
 pub mod surveys;
 pub mod throttle;
 
