@@ -55,7 +55,9 @@ pub fn required_text(field: &str, s: &str, max: usize) -> Result<String, DomainE
     if t.is_empty() {
         return Err(DomainError::invalid(field, "is required"));
     }
-    if t.chars().count() > max {
+    // Counted before trimming, as the OpenAPI document's maxLength counts: a longer text is
+    // refused even when its padding would bring it under the limit.
+    if s.chars().count() > max {
         return Err(DomainError::invalid(field, format!("must be at most {max} characters")));
     }
     if t.chars().any(|c| c.is_control()) {

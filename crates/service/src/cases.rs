@@ -262,7 +262,7 @@ impl Service {
         if description.is_empty() {
             return Err(DomainError::invalid("description", "is required").into());
         }
-        if description.chars().count() > 20_000 {
+        if i.description.chars().count() > 20_000 {
             return Err(DomainError::invalid("description", "must be at most 20000 characters").into());
         }
         let channel = match i.channel.as_deref() {

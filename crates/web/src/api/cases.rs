@@ -163,7 +163,9 @@ pub struct CaseBody {
     pub serial: Option<String>,
     /// YYYY-MM-DD
     pub ship_date: Option<String>,
+    #[schema(max_length = 200)]
     pub subject: String,
+    #[schema(max_length = 20000)]
     pub description: String,
     /// minor, general, major, critical
     pub severity: Option<String>,

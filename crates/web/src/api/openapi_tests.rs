@@ -98,3 +98,28 @@ fn import_rejection_documents_only_the_error_as_required() {
     let doc = document();
     assert_eq!(doc["components"]["schemas"]["ImportRejectedDto"]["required"], serde_json::json!(["error"]));
 }
+
+/// Issue #13 item 15: the limits the server enforces are in the document, so generated requests
+/// inside the schema pass them and requests outside it are refused.
+#[test]
+fn text_limits_the_server_enforces_are_documented() {
+    let doc = document();
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field, key, value) in [
+        ("CaseBody", "subject", "maxLength", 200),
+        ("CaseBody", "description", "maxLength", 20_000),
+        ("NewUserBody", "display_name", "maxLength", 100),
+        ("NewUserBody", "password", "minLength", 8),
+        ("NewUserBody", "password", "maxLength", 256),
+        ("UserPatchBody", "display_name", "maxLength", 100),
+        ("UserPatchBody", "password", "maxLength", 256),
+        ("DepartmentBody", "name", "maxLength", 100),
+        ("DepartmentPatchBody", "name", "maxLength", 100),
+        ("TokenRequest", "name", "maxLength", 100),
+        ("TokenRequest", "expires_in_days", "minimum", 1),
+        ("TokenRequest", "expires_in_days", "maximum", loopdesk_service::access::MAX_TOKEN_DAYS as i64),
+    ] {
+        let prop = &schemas[schema]["properties"][field];
+        assert_eq!(prop[key], value, "{schema}.{field} {key}: {prop}");
+    }
+}

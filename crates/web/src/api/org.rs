@@ -47,6 +47,7 @@ pub async fn list_users(
 #[serde(deny_unknown_fields)]
 pub struct NewUserBody {
     pub username: String,
+    #[schema(max_length = 100)]
     pub display_name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
@@ -55,6 +56,7 @@ pub struct NewUserBody {
     pub roles: Vec<String>,
     /// zh-CN or en.
     pub locale: Option<String>,
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
 }
 
@@ -96,6 +98,7 @@ fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result
 pub struct UserPatchBody {
     /// The version you read; a stale version answers 409 and changes nothing.
     pub version: i64,
+    #[schema(max_length = 100)]
     pub display_name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
@@ -106,6 +109,7 @@ pub struct UserPatchBody {
     pub locale: Option<String>,
     pub active: Option<bool>,
     /// A new password; it ends every session and API token of the user.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: Option<String>,
     /// Your current password, needed when you change your own.
     pub current_password: Option<String>,
@@ -146,6 +150,7 @@ pub async fn list_departments(State(st): State<AppState>, a: ApiActor) -> ApiRes
 pub struct DepartmentBody {
     /// 1–32 ASCII letters, digits, - or _; stored upper-case.
     pub code: String,
+    #[schema(max_length = 100)]
     pub name: String,
     /// customer_service, sales, quality, engineering, production, finance, purchasing, gm_office, branch, hr, audit, other.
     pub kind: String,
@@ -185,6 +190,7 @@ pub async fn get_department(
 pub struct DepartmentPatchBody {
     pub version: i64,
     pub code: Option<String>,
+    #[schema(max_length = 100)]
     pub name: Option<String>,
     pub kind: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
