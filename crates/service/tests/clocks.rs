@@ -191,3 +191,109 @@ both_engines!(customer_deadline_given_at_assessment_caps_the_running_resolution_
     svc.transition(&sys, k.id, "assess", k.version, &f).await.unwrap();
     assert_eq!(resolution_due(&svc, k.id).await, at(2026, 9, 30, 0, 0));
 });
+
+async fn clock(svc: &Service, id: i64, name: &str) -> Option<loopdesk_store::cases::ClockRow> {
+    svc.clocks(&Actor::system(), id).await.unwrap().into_iter().find(|c| c.name == name)
+}
+
+async fn department(svc: &Service) {
+    svc.create_department(
+        &Actor::system(),
+        &loopdesk_service::org::DepartmentInput {
+            code: "QA".into(),
+            name: "品保部".into(),
+            kind: "quality".into(),
+            parent_id: None,
+        },
+    )
+    .await
+    .unwrap();
+}
+
+async fn assess(svc: &Service, id: i64, severity: &str, on_site: &str) -> loopdesk_store::cases::Case {
+    let sys = Actor::system();
+    let k = svc.case(&sys, id).await.unwrap();
+    let cats = svc.categories(&sys).await.unwrap();
+    let f: BTreeMap<String, String> = [
+        ("category", cats[0].code.as_str()),
+        ("severity", severity),
+        ("responsibility", "yes"),
+        ("lead_department", "QA"),
+        ("on_site", on_site),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    .collect();
+    svc.transition(&sys, id, "assess", k.version, &f).await.unwrap()
+}
+
+both_engines!(assessed_on_site_needed_starts_the_48_hour_on_site_clock, |db: TestDb| async move {
+    let now = Arc::new(AtomicI64::new(0));
+    let t0 = at(2026, 9, 28, 9, 0);
+    set(&now, t0);
+    let svc = service(&db, &now).await;
+    department(&svc).await;
+    let sys = Actor::system();
+    let k = svc.create_case(&sys, &complaint(t0, None)).await.unwrap().case;
+    // Intake without a lead department starts the 1-working-day clock for naming one.
+    assert_eq!(clock(&svc, k.id, "lead_department").await.unwrap().due_at, at(2026, 9, 29, 17, 30));
+    let k = svc.transition(&sys, k.id, "acknowledge", k.version, &BTreeMap::new()).await.unwrap();
+    set(&now, at(2026, 9, 28, 10, 0));
+    assess(&svc, k.id, "minor", "yes").await;
+    let on_site = clock(&svc, k.id, "on_site").await.unwrap();
+    assert_eq!((on_site.state.as_str(), on_site.due_at), ("running", at(2026, 9, 30, 10, 0)));
+    // Naming the lead department at assessment stopped its clock in time.
+    assert_eq!(clock(&svc, k.id, "lead_department").await.unwrap().state, "met");
+    // Not needed: no on-site clock.
+    let other = svc.create_case(&sys, &complaint(t0, None)).await.unwrap().case;
+    svc.transition(&sys, other.id, "acknowledge", other.version, &BTreeMap::new()).await.unwrap();
+    assess(&svc, other.id, "minor", "no").await;
+    assert!(clock(&svc, other.id, "on_site").await.is_none());
+});
+
+both_engines!(
+    severity_raised_at_assessment_starts_4_hour_disposition_and_restarts_only_stricter_clocks,
+    |db: TestDb| async move {
+        let now = Arc::new(AtomicI64::new(0));
+        let t0 = at(2026, 9, 28, 9, 0);
+        set(&now, t0);
+        let svc = service(&db, &now).await;
+        department(&svc).await;
+        let sys = Actor::system();
+        // Registered without a severity: no disposition clock yet; resolution under the general 5 days.
+        let k = svc.create_case(&sys, &complaint(t0, None)).await.unwrap().case;
+        assert!(clock(&svc, k.id, "disposition").await.is_none());
+        let k = svc.transition(&sys, k.id, "acknowledge", k.version, &BTreeMap::new()).await.unwrap();
+        let general_due = clock(&svc, k.id, "resolution").await.unwrap().due_at;
+        set(&now, at(2026, 9, 28, 11, 0));
+        let k = assess(&svc, k.id, "critical", "no").await;
+        let disposition = clock(&svc, k.id, "disposition").await.unwrap();
+        assert_eq!(disposition.due_at, at(2026, 9, 28, 15, 0), "4 h from the assessment");
+        // Critical resolution is 3 working days from now: sooner, so restarted, and the timeline says so.
+        let resolution = clock(&svc, k.id, "resolution").await.unwrap();
+        assert!(resolution.due_at < general_due);
+        assert_eq!(resolution.due_at, at(2026, 10, 8, 17, 30));
+        let kinds: Vec<String> = svc.history(&sys, k.id).await.unwrap().into_iter().map(|e| e.kind).collect();
+        assert!(kinds.iter().any(|x| x == "clock_restarted"), "{kinds:?}");
+        // A general complaint gets its corrective-action request due in 2 working days instead.
+        set(&now, t0);
+        let g = svc.create_case(&sys, &complaint(t0, None)).await.unwrap().case;
+        svc.transition(&sys, g.id, "acknowledge", g.version, &BTreeMap::new()).await.unwrap();
+        assess(&svc, g.id, "general", "no").await;
+        assert_eq!(clock(&svc, g.id, "corrective_action").await.unwrap().due_at, at(2026, 9, 30, 17, 30));
+        assert!(clock(&svc, g.id, "disposition").await.is_none());
+    }
+);
+
+both_engines!(severe_complaint_at_intake_starts_the_4_hour_disposition_clock, |db: TestDb| async move {
+    let now = Arc::new(AtomicI64::new(0));
+    let t0 = at(2026, 9, 28, 9, 0);
+    set(&now, t0);
+    let svc = service(&db, &now).await;
+    let k = svc
+        .create_case(&Actor::system(), &CaseInput { severity: Some("major".into()), ..complaint(t0, None) })
+        .await
+        .unwrap()
+        .case;
+    assert_eq!(clock(&svc, k.id, "disposition").await.unwrap().due_at, at(2026, 9, 28, 13, 0));
+});
