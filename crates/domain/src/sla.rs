@@ -314,6 +314,21 @@ pub fn restart_if_stricter(current: &Clock, candidate: &Clock) -> bool {
     current.is_open() && candidate.due_at < current.due_at
 }
 
+/// How far a dated work item (department task, meeting action item) is to be escalated on
+/// `today` in the organisation's zone: 0 not yet due, 1 due today (warning to whoever must act),
+/// 2 overdue (told again), 3 overdue for more than a day (escalated to the case owner).
+pub fn dated_item_level(due: chrono::NaiveDate, today: chrono::NaiveDate) -> u8 {
+    match (today - due).num_days() {
+        d if d < 0 => 0,
+        0 => 1,
+        1 => 2,
+        _ => 3,
+    }
+}
+
+/// The highest level [`dated_item_level`] gives.
+pub const DATED_ITEM_MAX_LEVEL: u8 = 3;
+
 /// The clock a customer's own deadline (`customer_deadline`, seed 004 第八条) caps.
 pub const CUSTOMER_DEADLINE_CLOCK: &str = "resolution";
 
@@ -653,6 +668,13 @@ mod tests {
         assert_eq!(d("complaint", "", "lead_department"), Some(Duration::WorkingDays(1)));
         assert_eq!(d("complaint", "critical", "on_site"), Some(Duration::Hours(48)));
         assert_eq!(d("service_request", "", "technician_report"), Some(Duration::WorkingDays(2)));
+    }
+
+    #[test]
+    fn dated_items_warn_on_their_day_then_escalate_day_by_day() {
+        let due = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let day = |n: i64| due + chrono::Duration::days(n);
+        assert_eq!([-1, 0, 1, 2, 30].map(|n| dated_item_level(due, day(n))), [0, 1, 2, 3, 3]);
     }
 
     #[test]

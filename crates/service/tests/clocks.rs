@@ -297,3 +297,93 @@ both_engines!(severe_complaint_at_intake_starts_the_4_hour_disposition_clock, |d
         .case;
     assert_eq!(clock(&svc, k.id, "disposition").await.unwrap().due_at, at(2026, 9, 28, 13, 0));
 });
+
+both_engines!(
+    overdue_department_task_warns_then_goes_to_its_head_then_the_case_owner_once_each,
+    |db: TestDb| async move {
+        let now = Arc::new(AtomicI64::new(0));
+        let t0 = at(2026, 3, 2, 9, 0);
+        set(&now, t0);
+        let svc = service(&db, &now).await;
+        let sys = Actor::system();
+        let dept = svc
+            .create_department(
+                &sys,
+                &loopdesk_service::org::DepartmentInput {
+                    code: "ENG".into(),
+                    name: "技术部".into(),
+                    kind: "engineering".into(),
+                    parent_id: None,
+                },
+            )
+            .await
+            .unwrap();
+        let mut ids = vec![];
+        for (name, role, d) in [("head", "dept_head", Some(dept.id))] {
+            let u = svc
+                .create_user(
+                    &sys,
+                    &loopdesk_service::org::NewUser {
+                        username: name.into(),
+                        display_name: name.into(),
+                        department_id: d,
+                        roles: vec![role.into()],
+                        password: "due-items-pass-1".into(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            ids.push(u.id);
+        }
+        let actor = |id: i64, name: &str, role| Actor {
+            user_id: Some(id),
+            username: name.into(),
+            department_id: None,
+            roles: vec![role],
+            scope: loopdesk_domain::access::Scope::All,
+        };
+        let head = actor(ids[0], "head", loopdesk_domain::access::Role::DeptHead);
+        let k = svc.create_case(&sys, &complaint(t0, None)).await.unwrap().case;
+        svc.add_task(&sys, k.id, "ENG", "请分析尺寸超差原因", "2026-03-04").await.unwrap();
+        let kinds = |svc: &Service, a: &Actor| {
+            let (svc, a) = (svc.clone(), a.clone());
+            async move {
+                svc.inbox(&a, false, loopdesk_domain::page::Page::default())
+                    .await
+                    .unwrap()
+                    .items
+                    .into_iter()
+                    .map(|i| i.kind)
+                    .filter(|k| k.starts_with("item_"))
+                    .collect::<Vec<_>>()
+            }
+        };
+        // Before its day nothing is sent.
+        set(&now, at(2026, 3, 3, 9, 0));
+        assert_eq!(svc.run_item_escalations().await.unwrap(), 0);
+        // On its day: a warning to the task department's head, once.
+        set(&now, at(2026, 3, 4, 9, 0));
+        assert_eq!(svc.run_item_escalations().await.unwrap(), 1);
+        assert_eq!(svc.run_item_escalations().await.unwrap(), 0, "a step is recorded once");
+        assert_eq!(kinds(&svc, &head).await, vec!["item_warning"]);
+        // The day after: overdue, to the head again.
+        set(&now, at(2026, 3, 5, 9, 0));
+        svc.run_escalations().await.unwrap();
+        let mut got = kinds(&svc, &head).await;
+        got.sort();
+        assert_eq!(got, vec!["item_overdue", "item_warning"], "the clock scheduler's pass watches tasks too");
+        // Later still: escalated toward the case owner (none here: the step is still recorded once).
+        set(&now, at(2026, 3, 9, 9, 0));
+        assert_eq!(svc.run_item_escalations().await.unwrap(), 1);
+        assert_eq!(svc.run_item_escalations().await.unwrap(), 0);
+        let timeline: Vec<String> = svc.history(&sys, k.id).await.unwrap().into_iter().map(|e| e.kind).collect();
+        for step in ["item_warning", "item_overdue", "item_escalated"] {
+            assert_eq!(timeline.iter().filter(|x| *x == step).count(), 1, "{step} in {timeline:?}");
+        }
+        // An answered task is no longer watched.
+        let t2 = svc.add_task(&sys, k.id, "ENG", "再次确认", "2026-03-09").await.unwrap();
+        svc.answer_task(&head, t2.id, t2.version, "已确认").await.unwrap();
+        assert_eq!(svc.run_item_escalations().await.unwrap(), 0);
+    }
+);

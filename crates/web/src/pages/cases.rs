@@ -451,6 +451,9 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
                 "survey_invitation" => s.tr().get("portal.survey").to_owned(),
                 "clock_restarted" => s.tr().get("case.event.clock_restarted").to_owned(),
                 "clock_kept" => s.tr().get("case.event.clock_kept").to_owned(),
+                "item_warning" | "item_overdue" | "item_escalated" => {
+                    s.tr().get(&format!("case.event.{}", e.kind)).to_owned()
+                }
                 _ => def
                     .transition(&e.transition)
                     .map(|t| if zh { t.zh.clone() } else { t.en.clone() })
