@@ -58,6 +58,12 @@ pub fn default_policies() -> Vec<Policy> {
                 t("first_reply", Duration::WorkingDays(2), office),
                 t("resolution", Duration::WorkingDays(5), office),
                 t("follow_up", Duration::Months(1), clock),
+                // The lead department named within 1 working day (004-M), on-site within 48 h when
+                // the assessment says so (004 第八条), a corrective-action request within 2 working
+                // days for general problems (002 5.7): each started only when the case calls for it.
+                t("lead_department", Duration::WorkingDays(1), office),
+                t("on_site", Duration::Hours(48), clock),
+                t("corrective_action", Duration::WorkingDays(2), office),
             ],
         ),
         p(
@@ -68,8 +74,15 @@ pub fn default_policies() -> Vec<Policy> {
                 t("first_reply", Duration::WorkingDays(1), office),
                 t("resolution", Duration::WorkingDays(3), office),
                 t("follow_up", Duration::Months(1), clock),
+                t("disposition", Duration::Hours(4), clock),
             ],
         ),
+        // Complaints: the lead department named within 1 working day (004-M), on-site within 48 h
+        // when the assessment says so (004 第八条), a corrective-action request within 2 working
+        // days for general problems (002 5.7) — each started only when the case calls for it.
+        // Severe dissatisfaction (stoppage, returns, late supply; 002 5.7): the nonconforming
+        // product is disposed of within 4 h.
+        p("complaint", "major", vec![t("disposition", Duration::Hours(4), clock)]),
         p("inquiry", "*", vec![t("first_reply", Duration::WorkingDays(1), office)]),
         p(
             "suggestion",
@@ -83,6 +96,8 @@ pub fn default_policies() -> Vec<Policy> {
                 t("acknowledgement", Duration::Hours(24), clock),
                 t("on_site", Duration::Hours(48), clock),
                 t("resolution", Duration::WorkingDays(5), office),
+                // The technician's report, 2 days after returning from site (003 6.5).
+                t("technician_report", Duration::WorkingDays(2), office),
             ],
         ),
         p(
@@ -265,6 +280,54 @@ impl Clock {
         self.state == ClockState::Running && now > self.due_at
     }
 }
+
+/// Clocks that what a step records calls for (seeds 002 5.7, 004 第八条): `on_site` when a
+/// complaint or service request is assessed as needing a visit, `disposition` when a complaint or
+/// return is (or becomes) major or critical, `corrective_action` for a general complaint.
+/// `on_site_needed` is the `on_site` field's value, when the step gives one.
+pub fn finding_clocks(case_type: &str, severity: &str, on_site_needed: Option<bool>) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if on_site_needed == Some(true) && matches!(case_type, "complaint" | "service_request") {
+        out.push("on_site");
+    }
+    if matches!(severity, "major" | "critical") && matches!(case_type, "complaint" | "return") {
+        out.push("disposition");
+    }
+    if severity == "general" && case_type == "complaint" {
+        out.push("corrective_action");
+    }
+    out
+}
+
+/// Reads the `on_site` field: yes/no (是/否, true/false, 1/0).
+pub fn parse_on_site(text: &str) -> Result<bool, DomainError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "yes" | "true" | "1" | "是" | "需要" => Ok(true),
+        "no" | "false" | "0" | "否" | "不需要" => Ok(false),
+        _ => Err(DomainError::invalid("on_site", "must be yes or no")),
+    }
+}
+
+/// Whether a clock started under one severity is restarted under another: only when the new
+/// target, counted from `now`, falls due before the running clock does (stricter).
+pub fn restart_if_stricter(current: &Clock, candidate: &Clock) -> bool {
+    current.is_open() && candidate.due_at < current.due_at
+}
+
+/// How far a dated work item (department task, meeting action item) is to be escalated on
+/// `today` in the organisation's zone: 0 not yet due, 1 due today (warning to whoever must act),
+/// 2 overdue (told again), 3 overdue for more than a day (escalated to the case owner).
+pub fn dated_item_level(due: chrono::NaiveDate, today: chrono::NaiveDate) -> u8 {
+    match (today - due).num_days() {
+        d if d < 0 => 0,
+        0 => 1,
+        1 => 2,
+        _ => 3,
+    }
+}
+
+/// The highest level [`dated_item_level`] gives.
+pub const DATED_ITEM_MAX_LEVEL: u8 = 3;
 
 /// The clock a customer's own deadline (`customer_deadline`, seed 004 第八条) caps.
 pub const CUSTOMER_DEADLINE_CLOCK: &str = "resolution";
@@ -565,6 +628,53 @@ mod tests {
         assert!(matches!(parse_customer_deadline("3/4", day), Err(DomainError::Invalid { .. })));
         assert_eq!(parse_customer_deadline(" ", day).unwrap(), None);
         assert_eq!(parse_customer_deadline("2026-03-02", day).unwrap(), Some(day));
+    }
+
+    #[test]
+    fn assessment_findings_start_on_site_disposition_and_corrective_action_clocks() {
+        assert_eq!(finding_clocks("complaint", "general", Some(true)), vec!["on_site", "corrective_action"]);
+        assert_eq!(finding_clocks("complaint", "major", Some(false)), vec!["disposition"]);
+        assert_eq!(finding_clocks("complaint", "critical", None), vec!["disposition"]);
+        assert_eq!(finding_clocks("return", "major", None), vec!["disposition"]);
+        assert_eq!(finding_clocks("service_request", "minor", Some(true)), vec!["on_site"]);
+        assert!(finding_clocks("inquiry", "major", Some(true)).is_empty());
+        assert!(matches!(parse_on_site("maybe"), Err(DomainError::Invalid { ref field, .. }) if field == "on_site"));
+        assert!(parse_on_site(" 是 ").unwrap() && !parse_on_site("no").unwrap());
+    }
+
+    #[test]
+    fn severity_change_restarts_a_clock_only_when_stricter() {
+        let cal = office();
+        let p = default_policies();
+        let start = sh(2025, 9, 26, 10, 0);
+        let general = Clock::start(target_for(&p, "complaint", "general", "resolution").unwrap(), &cal, start).unwrap();
+        // Raised to critical that afternoon: 3 working days from now end before 5 from the start.
+        let later = sh(2025, 9, 26, 14, 0);
+        let critical =
+            Clock::start(target_for(&p, "complaint", "critical", "resolution").unwrap(), &cal, later).unwrap();
+        assert!(restart_if_stricter(&general, &critical));
+        // Lowered back: the general target from now would end later, so the running clock stays.
+        let relaxed = Clock::start(target_for(&p, "complaint", "general", "resolution").unwrap(), &cal, later).unwrap();
+        assert!(!restart_if_stricter(&critical, &relaxed));
+    }
+
+    #[test]
+    fn default_policies_name_the_seeds_deadlines() {
+        let p = default_policies();
+        let d = |ty: &str, sev: &str, clock: &str| target_for(&p, ty, sev, clock).map(|t| t.duration);
+        assert_eq!(d("complaint", "major", "disposition"), Some(Duration::Hours(4)));
+        assert_eq!(d("complaint", "general", "disposition"), None);
+        assert_eq!(d("complaint", "general", "corrective_action"), Some(Duration::WorkingDays(2)));
+        assert_eq!(d("complaint", "", "lead_department"), Some(Duration::WorkingDays(1)));
+        assert_eq!(d("complaint", "critical", "on_site"), Some(Duration::Hours(48)));
+        assert_eq!(d("service_request", "", "technician_report"), Some(Duration::WorkingDays(2)));
+    }
+
+    #[test]
+    fn dated_items_warn_on_their_day_then_escalate_day_by_day() {
+        let due = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let day = |n: i64| due + chrono::Duration::days(n);
+        assert_eq!([-1, 0, 1, 2, 30].map(|n| dated_item_level(due, day(n))), [0, 1, 2, 3, 3]);
     }
 
     #[test]

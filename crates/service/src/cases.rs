@@ -370,6 +370,10 @@ impl Service {
         let set = lookups.policies(tx).await?;
         let mut clocks = Vec::new();
         for name in &start_clocks {
+            // A department named at intake needs no clock to have one named.
+            if name == "lead_department" && i.lead_department_id.is_some() {
+                continue;
+            }
             let Some(target) = target_for(&set.policies, case_type.code(), &severity, name) else { continue };
             let cal = lookups.calendar(tx, &target.calendar, tz).await?;
             let mut clock = Clock::start(target, cal, received_at)?;
@@ -1325,6 +1329,72 @@ async fn apply_clocks(
     Ok(())
 }
 
+/// A severity change: every open clock whose target differs under the new severity is restarted
+/// under it only when that is stricter (falls due sooner, counted from now); either way the
+/// timeline says which target the clock now follows.
+async fn restart_stricter(
+    tx: &mut Tx,
+    lookups: &mut Lookups,
+    actor: &Actor,
+    old_severity: &str,
+    k: &Case,
+    now: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> ServiceResult<()> {
+    let set = lookups.policies(tx).await?;
+    let escalation = set.escalation.clone();
+    let policies = set.policies.clone();
+    let deadline = customer_deadline_of(k);
+    for r in ks::clocks(&mut tx.conn(), k.id).await? {
+        let current = to_clock(&r)?;
+        if !current.is_open() {
+            continue;
+        }
+        let Some(new) = target_for(&policies, &k.case_type, &k.severity, &r.name) else { continue };
+        if target_for(&policies, &k.case_type, old_severity, &r.name).is_some_and(|o| o == new) {
+            continue;
+        }
+        let cal = lookups.calendar(tx, &new.calendar, tz).await?;
+        let mut candidate = Clock::start(new, cal, now)?;
+        cap_by_customer_deadline(&mut candidate, deadline, tz);
+        let restarted = current.state == ClockState::Running && sla::restart_if_stricter(&current, &candidate);
+        if restarted {
+            let fresh = ks::ClockRow { escalation_level: 0, warned: false, ..r.clone() };
+            ks::save_clock(&mut tx.conn(), &to_row(k.id, &candidate, Some(&fresh), &escalation)).await?;
+        }
+        let fields = serde_json::json!({
+            "clock": r.name,
+            "from_severity": old_severity,
+            "to_severity": k.severity,
+            "due_before": current.due_at,
+            "due_after": if restarted { candidate.due_at } else { current.due_at },
+        })
+        .to_string();
+        let shown = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+        let after = if restarted { candidate.due_at } else { current.due_at };
+        let body = format!(
+            "{}: {} → {}; {} → {}",
+            r.name,
+            if old_severity.is_empty() { "-" } else { old_severity },
+            k.severity,
+            shown(current.due_at),
+            shown(after)
+        );
+        let ev = NewEvent {
+            case_id: k.id,
+            actor_id: actor.user_id,
+            actor: &actor.username,
+            kind: if restarted { "clock_restarted" } else { "clock_kept" },
+            body: &body,
+            fields,
+            public: false,
+            ..Default::default()
+        };
+        ks::insert_event(&mut tx.conn(), &ev).await?;
+    }
+    Ok(())
+}
+
 /// Who takes a step and when: staff or the customer, in the organisation's zone, at `now`.
 #[derive(Clone, Copy)]
 struct How {
@@ -1407,6 +1477,10 @@ async fn apply_transition(
                     d.map_err(|_| DomainError::invalid("lead_department", format!("no department '{value}'")))?.id,
                 );
             }
+            "on_site" => {
+                let needed = sla::parse_on_site(value)?;
+                extra.insert(name.clone(), if needed { "yes" } else { "no" }.into());
+            }
             "customer_deadline" => {
                 let received_on = after.received_at.with_timezone(&tz).date_naive();
                 let d = sla::parse_customer_deadline(value, received_on)?;
@@ -1477,7 +1551,22 @@ async fn apply_transition(
             }
         }
     }
-    apply_clocks(tx, &mut Lookups::default(), &saved, &effects, now, tz).await?;
+    if !ends {
+        // What this step found starts the clocks it calls for (on-site, disposition, corrective action).
+        let on_site = fields.get("on_site").map(|v| sla::parse_on_site(v)).transpose()?;
+        if fields.contains_key("severity") || on_site.is_some() {
+            for name in sla::finding_clocks(&saved.case_type, &saved.severity, on_site) {
+                if !effects.iter().any(|(n, _)| n == name) {
+                    effects.push((name.to_owned(), ClockAction::Start));
+                }
+            }
+        }
+    }
+    let mut lookups = Lookups::default();
+    if !ends && before.severity != saved.severity {
+        restart_stricter(tx, &mut lookups, actor, &before.severity, &saved, now, tz).await?;
+    }
+    apply_clocks(tx, &mut lookups, &saved, &effects, now, tz).await?;
     // A closed case invites its contact to the satisfaction surveys listening for it; the link is
     // shown to the customer with the case.
     if saved.state == "closed" {

@@ -147,7 +147,8 @@ impl Service {
             }
             tx.commit().await?;
             if n < BATCH as usize {
-                return Ok(alerts);
+                // Department tasks and meeting action items are watched by the same pass.
+                return Ok(alerts + self.run_item_escalations().await?);
             }
         }
     }

@@ -9,6 +9,7 @@ pub mod bulk;
 pub mod calendars;
 pub mod cases;
 pub mod customers;
+pub mod due_items;
 mod error;
 pub mod escalation;
 pub mod intake;

@@ -191,3 +191,199 @@ both_engines!(customer_deadline_given_at_assessment_caps_the_running_resolution_
     svc.transition(&sys, k.id, "assess", k.version, &f).await.unwrap();
     assert_eq!(resolution_due(&svc, k.id).await, at(2026, 9, 30, 0, 0));
 });
+
+async fn clock(svc: &Service, id: i64, name: &str) -> Option<loopdesk_store::cases::ClockRow> {
+    svc.clocks(&Actor::system(), id).await.unwrap().into_iter().find(|c| c.name == name)
+}
+
+async fn department(svc: &Service) {
+    svc.create_department(
+        &Actor::system(),
+        &loopdesk_service::org::DepartmentInput {
+            code: "QA".into(),
+            name: "品保部".into(),
+            kind: "quality".into(),
+            parent_id: None,
+        },
+    )
+    .await
+    .unwrap();
+}
+
+async fn assess(svc: &Service, id: i64, severity: &str, on_site: &str) -> loopdesk_store::cases::Case {
+    let sys = Actor::system();
+    let k = svc.case(&sys, id).await.unwrap();
+    let cats = svc.categories(&sys).await.unwrap();
+    let f: BTreeMap<String, String> = [
+        ("category", cats[0].code.as_str()),
+        ("severity", severity),
+        ("responsibility", "yes"),
+        ("lead_department", "QA"),
+        ("on_site", on_site),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    .collect();
+    svc.transition(&sys, id, "assess", k.version, &f).await.unwrap()
+}
+
+both_engines!(assessed_on_site_needed_starts_the_48_hour_on_site_clock, |db: TestDb| async move {
+    let now = Arc::new(AtomicI64::new(0));
+    let t0 = at(2026, 9, 28, 9, 0);
+    set(&now, t0);
+    let svc = service(&db, &now).await;
+    department(&svc).await;
+    let sys = Actor::system();
+    let k = svc.create_case(&sys, &complaint(t0, None)).await.unwrap().case;
+    // Intake without a lead department starts the 1-working-day clock for naming one.
+    assert_eq!(clock(&svc, k.id, "lead_department").await.unwrap().due_at, at(2026, 9, 29, 17, 30));
+    let k = svc.transition(&sys, k.id, "acknowledge", k.version, &BTreeMap::new()).await.unwrap();
+    set(&now, at(2026, 9, 28, 10, 0));
+    assess(&svc, k.id, "minor", "yes").await;
+    let on_site = clock(&svc, k.id, "on_site").await.unwrap();
+    assert_eq!((on_site.state.as_str(), on_site.due_at), ("running", at(2026, 9, 30, 10, 0)));
+    // Naming the lead department at assessment stopped its clock in time.
+    assert_eq!(clock(&svc, k.id, "lead_department").await.unwrap().state, "met");
+    // Not needed: no on-site clock.
+    let other = svc.create_case(&sys, &complaint(t0, None)).await.unwrap().case;
+    svc.transition(&sys, other.id, "acknowledge", other.version, &BTreeMap::new()).await.unwrap();
+    assess(&svc, other.id, "minor", "no").await;
+    assert!(clock(&svc, other.id, "on_site").await.is_none());
+});
+
+both_engines!(
+    severity_raised_at_assessment_starts_4_hour_disposition_and_restarts_only_stricter_clocks,
+    |db: TestDb| async move {
+        let now = Arc::new(AtomicI64::new(0));
+        let t0 = at(2026, 9, 28, 9, 0);
+        set(&now, t0);
+        let svc = service(&db, &now).await;
+        department(&svc).await;
+        let sys = Actor::system();
+        // Registered without a severity: no disposition clock yet; resolution under the general 5 days.
+        let k = svc.create_case(&sys, &complaint(t0, None)).await.unwrap().case;
+        assert!(clock(&svc, k.id, "disposition").await.is_none());
+        let k = svc.transition(&sys, k.id, "acknowledge", k.version, &BTreeMap::new()).await.unwrap();
+        let general_due = clock(&svc, k.id, "resolution").await.unwrap().due_at;
+        set(&now, at(2026, 9, 28, 11, 0));
+        let k = assess(&svc, k.id, "critical", "no").await;
+        let disposition = clock(&svc, k.id, "disposition").await.unwrap();
+        assert_eq!(disposition.due_at, at(2026, 9, 28, 15, 0), "4 h from the assessment");
+        // Critical resolution is 3 working days from now: sooner, so restarted, and the timeline says so.
+        let resolution = clock(&svc, k.id, "resolution").await.unwrap();
+        assert!(resolution.due_at < general_due);
+        assert_eq!(resolution.due_at, at(2026, 10, 8, 17, 30));
+        let kinds: Vec<String> = svc.history(&sys, k.id).await.unwrap().into_iter().map(|e| e.kind).collect();
+        assert!(kinds.iter().any(|x| x == "clock_restarted"), "{kinds:?}");
+        // A general complaint gets its corrective-action request due in 2 working days instead.
+        set(&now, t0);
+        let g = svc.create_case(&sys, &complaint(t0, None)).await.unwrap().case;
+        svc.transition(&sys, g.id, "acknowledge", g.version, &BTreeMap::new()).await.unwrap();
+        assess(&svc, g.id, "general", "no").await;
+        assert_eq!(clock(&svc, g.id, "corrective_action").await.unwrap().due_at, at(2026, 9, 30, 17, 30));
+        assert!(clock(&svc, g.id, "disposition").await.is_none());
+    }
+);
+
+both_engines!(severe_complaint_at_intake_starts_the_4_hour_disposition_clock, |db: TestDb| async move {
+    let now = Arc::new(AtomicI64::new(0));
+    let t0 = at(2026, 9, 28, 9, 0);
+    set(&now, t0);
+    let svc = service(&db, &now).await;
+    let k = svc
+        .create_case(&Actor::system(), &CaseInput { severity: Some("major".into()), ..complaint(t0, None) })
+        .await
+        .unwrap()
+        .case;
+    assert_eq!(clock(&svc, k.id, "disposition").await.unwrap().due_at, at(2026, 9, 28, 13, 0));
+});
+
+both_engines!(
+    overdue_department_task_warns_then_goes_to_its_head_then_the_case_owner_once_each,
+    |db: TestDb| async move {
+        let now = Arc::new(AtomicI64::new(0));
+        let t0 = at(2026, 3, 2, 9, 0);
+        set(&now, t0);
+        let svc = service(&db, &now).await;
+        let sys = Actor::system();
+        let dept = svc
+            .create_department(
+                &sys,
+                &loopdesk_service::org::DepartmentInput {
+                    code: "ENG".into(),
+                    name: "技术部".into(),
+                    kind: "engineering".into(),
+                    parent_id: None,
+                },
+            )
+            .await
+            .unwrap();
+        let mut ids = vec![];
+        for (name, role, d) in [("head", "dept_head", Some(dept.id))] {
+            let u = svc
+                .create_user(
+                    &sys,
+                    &loopdesk_service::org::NewUser {
+                        username: name.into(),
+                        display_name: name.into(),
+                        department_id: d,
+                        roles: vec![role.into()],
+                        password: "due-items-pass-1".into(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            ids.push(u.id);
+        }
+        let actor = |id: i64, name: &str, role| Actor {
+            user_id: Some(id),
+            username: name.into(),
+            department_id: None,
+            roles: vec![role],
+            scope: loopdesk_domain::access::Scope::All,
+        };
+        let head = actor(ids[0], "head", loopdesk_domain::access::Role::DeptHead);
+        let k = svc.create_case(&sys, &complaint(t0, None)).await.unwrap().case;
+        svc.add_task(&sys, k.id, "ENG", "请分析尺寸超差原因", "2026-03-04").await.unwrap();
+        let kinds = |svc: &Service, a: &Actor| {
+            let (svc, a) = (svc.clone(), a.clone());
+            async move {
+                svc.inbox(&a, false, loopdesk_domain::page::Page::default())
+                    .await
+                    .unwrap()
+                    .items
+                    .into_iter()
+                    .map(|i| i.kind)
+                    .filter(|k| k.starts_with("item_"))
+                    .collect::<Vec<_>>()
+            }
+        };
+        // Before its day nothing is sent.
+        set(&now, at(2026, 3, 3, 9, 0));
+        assert_eq!(svc.run_item_escalations().await.unwrap(), 0);
+        // On its day: a warning to the task department's head, once.
+        set(&now, at(2026, 3, 4, 9, 0));
+        assert_eq!(svc.run_item_escalations().await.unwrap(), 1);
+        assert_eq!(svc.run_item_escalations().await.unwrap(), 0, "a step is recorded once");
+        assert_eq!(kinds(&svc, &head).await, vec!["item_warning"]);
+        // The day after: overdue, to the head again.
+        set(&now, at(2026, 3, 5, 9, 0));
+        svc.run_escalations().await.unwrap();
+        let mut got = kinds(&svc, &head).await;
+        got.sort();
+        assert_eq!(got, vec!["item_overdue", "item_warning"], "the clock scheduler's pass watches tasks too");
+        // Later still: escalated toward the case owner (none here: the step is still recorded once).
+        set(&now, at(2026, 3, 9, 9, 0));
+        assert_eq!(svc.run_item_escalations().await.unwrap(), 1);
+        assert_eq!(svc.run_item_escalations().await.unwrap(), 0);
+        let timeline: Vec<String> = svc.history(&sys, k.id).await.unwrap().into_iter().map(|e| e.kind).collect();
+        for step in ["item_warning", "item_overdue", "item_escalated"] {
+            assert_eq!(timeline.iter().filter(|x| *x == step).count(), 1, "{step} in {timeline:?}");
+        }
+        // An answered task is no longer watched.
+        let t2 = svc.add_task(&sys, k.id, "ENG", "再次确认", "2026-03-09").await.unwrap();
+        svc.answer_task(&head, t2.id, t2.version, "已确认").await.unwrap();
+        assert_eq!(svc.run_item_escalations().await.unwrap(), 0);
+    }
+);

@@ -81,7 +81,7 @@ pub struct ProcessDefinition {
 /// Fields a transition may require: the intake and assessment fields of a case, and free texts
 /// that are kept on the timeline. `open_tasks_reason` is why a case is resolved while department
 /// tasks are still unanswered.
-pub const KNOWN_FIELDS: [&str; 17] = [
+pub const KNOWN_FIELDS: [&str; 18] = [
     "category",
     "severity",
     "responsibility",
@@ -98,6 +98,7 @@ pub const KNOWN_FIELDS: [&str; 17] = [
     "disposition",
     "comment",
     "customer_deadline",
+    "on_site",
     "open_tasks_reason",
 ];
 

@@ -392,6 +392,10 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             "severity" => options::<Severity>(l),
             "responsibility" => options::<Responsibility>(l),
             "lead_department" => departments.iter().map(|d| (d.code.clone(), d.name.clone())).collect(),
+            "on_site" => ["no", "yes"]
+                .iter()
+                .map(|v| ((*v).to_owned(), s.tr().get(&format!("clocks.on_site.{v}")).to_owned()))
+                .collect(),
             _ => vec![],
         }
     };
@@ -408,6 +412,10 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
                 // The assessment may record (or correct) the customer's own deadline.
                 if names.iter().any(|n| n == "severity") && !names.iter().any(|n| n == "customer_deadline") {
                     names.push("customer_deadline".into());
+                    // …and whether someone must go on site (starts the 48 h on-site clock).
+                    if k.case_type == "complaint" || k.case_type == "service_request" {
+                        names.push("on_site".into());
+                    }
                 }
                 if open_tasks && ProcessDefinition::resolves(t) {
                     names.push("open_tasks_reason".into());
@@ -441,6 +449,11 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
                 "comment" => s.tr().get("comment.add").to_owned(),
                 "attachment" => s.tr().get("attach.title").to_owned(),
                 "survey_invitation" => s.tr().get("portal.survey").to_owned(),
+                "clock_restarted" => s.tr().get("case.event.clock_restarted").to_owned(),
+                "clock_kept" => s.tr().get("case.event.clock_kept").to_owned(),
+                "item_warning" | "item_overdue" | "item_escalated" => {
+                    s.tr().get(&format!("case.event.{}", e.kind)).to_owned()
+                }
                 _ => def
                     .transition(&e.transition)
                     .map(|t| if zh { t.zh.clone() } else { t.en.clone() })
