@@ -149,7 +149,7 @@ async fn open(cfg: &Config, migrate: bool) -> anyhow::Result<Service> {
             pending.len()
         );
     }
-    Ok(Service::new(store, cfg.settings()?).with_notify(cfg.notify()?).map_err(|e| anyhow::anyhow!("{e}"))?)
+    Service::new(store, cfg.settings()?).with_notify(cfg.notify()?).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// The outbox dispatcher: every server process runs one; leases keep them from sending a message

@@ -98,8 +98,8 @@ both_engines!(portal_acknowledgement_is_mailed_and_listed_in_the_outbox, |db: Te
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 });
 
-/// Kills the server with SIGKILL while it is sending, ten times, restarting it on the same
-/// database: every acknowledged case is mailed, and never under a second Message-ID.
+// Kills the server with SIGKILL while it is sending, ten times, restarting it on the same
+// database: every acknowledged case is mailed, and never under a second Message-ID.
 both_engines!(sigkill_while_dispatching_loses_no_mail_and_keeps_its_message_id, |db: TestDb| async move {
     const ROUNDS: usize = 10;
     const PER_ROUND: usize = 12;
