@@ -30,7 +30,6 @@ async fn late_complaint(s: &Server, tok: &str, dept: i64, days_ago: i64, n: usiz
     let r = client()
         .post(format!("{}/api/v1/cases", s.base))
         .bearer_auth(tok)
-        // Minor: a major complaint also starts the 4 h disposition clock (issue #14), whose steps this test does not count.
         .json(&json!({"type":"complaint","subject":format!("逾期投诉 {n}"),"description":"无人受理",
             "contact_name":"王先生","received_at":received,"lead_department_id":dept,"severity":"minor"}))
         .send()
