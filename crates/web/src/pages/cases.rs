@@ -359,6 +359,8 @@ pub struct TaskRow {
     due: String,
     answer: String,
     answered: bool,
+    /// Open past its due date (the scheduler escalates it).
+    overdue: bool,
 }
 
 async fn show(s: SignedIn, Path(id): Path<i64>) -> Result<Response, PageError> {
@@ -489,6 +491,8 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
                 .unwrap_or_default(),
             question: t.question,
             due: t.due_date.to_string(),
+            overdue: t.answered_at.is_none()
+                && t.due_date < s.st.svc.now().with_timezone(&s.st.svc.settings.timezone).date_naive(),
             answered: t.answered_at.is_some(),
             answer: t.answer,
         })
