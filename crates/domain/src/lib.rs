@@ -16,6 +16,7 @@ pub mod locale;
 pub mod org;
 pub mod page;
 pub mod process;
+pub mod search;
 pub mod sla;
 pub mod survey;
 
