@@ -196,7 +196,7 @@ fn digest(secret: &str) -> String {
 }
 
 /// Whether the actor may see confidential (employee grievance) cases.
-fn sees_confidential(actor: &Actor) -> bool {
+pub(crate) fn sees_confidential(actor: &Actor) -> bool {
     actor.roles.iter().any(|r| matches!(r, Role::Admin | Role::Gm | Role::MgmtRep))
 }
 

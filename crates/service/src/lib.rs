@@ -16,6 +16,7 @@ pub mod org;
 mod password;
 mod ratelimit;
 pub mod reports;
+pub mod search;
 pub mod surveys;
 pub mod tabular;
 

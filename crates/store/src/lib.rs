@@ -15,6 +15,7 @@ pub mod cases;
 pub mod customers;
 pub mod escalation;
 pub mod org;
+pub mod search;
 pub mod surveys;
 
 pub use conn::{Conn, Engine, ReadHandle, Savepoint, Store, StoreOptions, Tx};
