@@ -269,9 +269,7 @@ pub fn snippet(text: &str, q: &Query, width: usize) -> Vec<Fragment> {
         }
         for s in 0..=hay.len() - needle.len() {
             if hay[s..s + needle.len()].iter().zip(&needle).all(|((h, _), n)| h == n) {
-                for i in hay[s].1..=hay[s + needle.len() - 1].1 {
-                    hits[i] = true;
-                }
+                hits[hay[s].1..=hay[s + needle.len() - 1].1].fill(true);
             }
         }
     }
