@@ -9,6 +9,7 @@ mod customers;
 mod escalation;
 mod portal;
 mod reports;
+mod search;
 mod session;
 mod surveys;
 
@@ -49,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .merge(surveys::routes())
         .merge(escalation::routes())
         .merge(reports::routes())
+        .merge(search::routes())
 }
 
 async fn css() -> impl IntoResponse {
