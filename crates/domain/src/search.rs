@@ -26,6 +26,9 @@ pub const MAX_INDEXED_CHARS: usize = 8_000;
 pub const MAX_QUERY_CHARS: usize = 200;
 /// The most whitespace-separated terms in one query.
 pub const MAX_TERMS: usize = 8;
+/// Longer letter or digit runs are cut to this many characters, in documents and queries alike
+/// (PostgreSQL refuses lexemes over 2 kB).
+pub const MAX_TOKEN_CHARS: usize = 64;
 /// Digit runs at least this long also index their suffixes…
 const TAIL_RUN_MIN: usize = 4;
 /// …up to this long (longer runs are not phone numbers or serials)…
@@ -90,7 +93,7 @@ fn runs(normalized: &str) -> Vec<Run> {
         let chars = std::mem::take(cur);
         match cl {
             Class::Cjk => out.push(Run::Cjk(chars)),
-            Class::Letter | Class::Digit => out.push(Run::Word(chars.into_iter().collect(), cl)),
+            Class::Letter | Class::Digit => out.push(Run::Word(chars.into_iter().take(MAX_TOKEN_CHARS).collect(), cl)),
             Class::Separator => {}
         }
     };
@@ -354,6 +357,15 @@ mod tests {
         assert!(finds("联系电话 13800138000", "138001"));
         assert!(finds("联系电话 13800138000", "8000"));
         assert!(!finds("联系电话 13800138000", "0014"));
+    }
+
+    #[test]
+    fn a_very_long_word_is_cut_the_same_way_in_documents_and_queries() {
+        let long = "a".repeat(150);
+        let d = document(&format!("前 {long} 后"));
+        assert!(d.grams.iter().all(|g| g.chars().count() <= MAX_TOKEN_CHARS));
+        assert!(finds(&format!("前 {long} 后"), &long));
+        assert!(finds(&format!("前 {long} 后"), &format!("{long}后")));
     }
 
     #[test]

@@ -278,3 +278,23 @@ both_engines!(a_query_without_words_is_refused_naming_q, |db: TestDb| async move
     let e = svc.search(&Actor::system(), &bad_kind, all_pages()).await.unwrap_err();
     assert!(format!("{e:?}").contains("\"kind\""), "{e:?}");
 });
+
+both_engines!(a_record_with_a_very_long_word_is_stored_and_found, |db: TestDb| async move {
+    let svc = service(&db).await;
+    let long = format!("PN{}", "7".repeat(4000));
+    let k = svc
+        .create_case(
+            &Actor::system(),
+            &CaseInput {
+                case_type: "complaint".into(),
+                contact_name: Some("王".into()),
+                subject: "长编号".into(),
+                description: format!("料号 {long} 漏水"),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .case;
+    assert_eq!(found(&svc, &Actor::system(), "PN777777", "case").await, BTreeSet::from([k.id]));
+});
