@@ -83,6 +83,11 @@ pub enum Command {
         #[arg(long, default_value = "zh-CN")]
         lang: String,
     },
+    /// The full-text index.
+    Search {
+        #[command(subcommand)]
+        command: SearchCommand,
+    },
     /// Load a realistic demo organisation (departments, a user for every role) and print the logins.
     Demo {
         /// Also generate this many cases spread over the last two years (types, categories,
@@ -124,6 +129,13 @@ pub enum TokenCommand {
     },
     /// Revoke the token with this id.
     Revoke { id: i64 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SearchCommand {
+    /// Tokenise every case, comment, customer and communication again and rewrite its search
+    /// document (after a tokeniser upgrade, or to repair the index). Safe while the server runs.
+    Reindex,
 }
 
 #[derive(Subcommand, Debug)]
@@ -304,6 +316,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::from(2))
                 }
             }
+        }
+        Command::Search { command: SearchCommand::Reindex } => {
+            let svc = open(&cfg, true).await?;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} documents {per_sec} {elapsed} (eta {eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            let n = svc
+                .reindex(&Actor::system(), |done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            bar.finish_and_clear();
+            println!("search index rebuilt: {n} documents in {:.1?}", started.elapsed());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Backup { file } => {
             anyhow::ensure!(!file.exists(), "{} already exists; choose a new file", file.display());

@@ -19,6 +19,7 @@ pub mod org;
 pub mod page;
 pub mod process;
 pub mod scope;
+pub mod search;
 pub mod sla;
 pub mod survey;
 

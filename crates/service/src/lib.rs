@@ -19,6 +19,7 @@ mod password;
 pub mod ratelimit;
 pub mod reports;
 pub mod scope;
+pub mod search;
 pub mod surveys;
 pub mod tabular;
 

@@ -342,6 +342,7 @@ both_engines!(
             department_id: None,
             roles: vec![role],
             scope: loopdesk_domain::access::Scope::All,
+            kind: loopdesk_domain::access::ActorKind::Staff,
         };
         let head = actor(ids[0], "head", loopdesk_domain::access::Role::DeptHead);
         let k = svc.create_case(&sys, &complaint(t0, None)).await.unwrap().case;

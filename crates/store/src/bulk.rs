@@ -84,6 +84,8 @@ pub struct Inserts {
 }
 
 struct Part {
+    /// Only for this engine; `None`: for both.
+    engine: Option<crate::Engine>,
     table: &'static str,
     cols: &'static [(&'static str, &'static str)],
     rows: Vec<Value>,
@@ -99,8 +101,41 @@ impl Inserts {
         rows: Vec<Value>,
         on_conflict: &'static str,
     ) {
+        self.add_for(None, table, cols, rows, on_conflict);
+    }
+
+    /// Like [`Inserts::add`], rows only SQLite is given (where the engines keep data differently).
+    pub fn add_sqlite(
+        &mut self,
+        table: &'static str,
+        cols: &'static [(&'static str, &'static str)],
+        rows: Vec<Value>,
+        on_conflict: &'static str,
+    ) {
+        self.add_for(Some(crate::Engine::Sqlite), table, cols, rows, on_conflict);
+    }
+
+    /// Like [`Inserts::add`], rows only PostgreSQL is given.
+    pub fn add_postgres(
+        &mut self,
+        table: &'static str,
+        cols: &'static [(&'static str, &'static str)],
+        rows: Vec<Value>,
+        on_conflict: &'static str,
+    ) {
+        self.add_for(Some(crate::Engine::Postgres), table, cols, rows, on_conflict);
+    }
+
+    fn add_for(
+        &mut self,
+        engine: Option<crate::Engine>,
+        table: &'static str,
+        cols: &'static [(&'static str, &'static str)],
+        rows: Vec<Value>,
+        on_conflict: &'static str,
+    ) {
         if !rows.is_empty() {
-            self.parts.push(Part { table, cols, rows, on_conflict });
+            self.parts.push(Part { engine, table, cols, rows, on_conflict });
         }
     }
 
@@ -112,7 +147,7 @@ impl Inserts {
                 let mut sql = String::new();
                 let mut args = sqlx::sqlite::SqliteArguments::default();
                 let mut params = 0;
-                for part in self.parts {
+                for part in self.parts.into_iter().filter(|p| p.engine != Some(crate::Engine::Postgres)) {
                     let names: Vec<&str> = part.cols.iter().map(|(n, _)| *n).collect();
                     let names = names.join(", ");
                     let per = (30_000 / part.cols.len().max(1)).max(1);
@@ -145,7 +180,7 @@ impl Inserts {
                 }
             }
             Conn::Postgres(e) => {
-                for part in &self.parts {
+                for part in self.parts.iter().filter(|p| p.engine != Some(crate::Engine::Sqlite)) {
                     let names: Vec<&str> = part.cols.iter().map(|(n, _)| *n).collect();
                     let sel: Vec<String> =
                         part.cols.iter().enumerate().map(|(i, (_, ty))| format!("(value ->> {i})::{ty}")).collect();
@@ -200,7 +235,7 @@ async fn run_sqlite(
 }
 
 /// Takes `n` ids of `table` no other writer will use.
-async fn reserve_ids(c: &mut Conn<'_>, table: &str, n: usize) -> StoreResult<Vec<i64>> {
+pub(crate) async fn reserve_ids(c: &mut Conn<'_>, table: &str, n: usize) -> StoreResult<Vec<i64>> {
     let n = i64::try_from(n).unwrap_or(i64::MAX);
     if n == 0 {
         return Ok(vec![]);
@@ -225,26 +260,32 @@ async fn reserve_ids(c: &mut Conn<'_>, table: &str, n: usize) -> StoreResult<Vec
     }
 }
 
-/// Takes `cases` case ids and `clocks` clock ids no other writer will use.
+/// Takes `cases` case ids, `clocks` clock ids and one search document id per case, none of
+/// which another writer will use.
 async fn reserve_case_and_clock_ids(
     c: &mut Conn<'_>,
     cases: usize,
     clocks: usize,
-) -> StoreResult<(Vec<i64>, Vec<i64>)> {
+) -> StoreResult<(Vec<i64>, Vec<i64>, Vec<i64>)> {
     match c {
-        // ENGINE: one query for both on SQLite (under the write lock the ids after the largest
+        // ENGINE: one query for all on SQLite (under the write lock the ids after the largest
         // are free).
         Conn::Sqlite(e) => {
-            let (a, b): (i64, i64) = sqlx::query_as(
-                "SELECT (SELECT COALESCE(MAX(id), 0) FROM cases), (SELECT COALESCE(MAX(id), 0) FROM case_clocks)",
+            let (a, b, d): (i64, i64, i64) = sqlx::query_as(
+                "SELECT (SELECT COALESCE(MAX(id), 0) FROM cases), (SELECT COALESCE(MAX(id), 0) FROM case_clocks),
+                 (SELECT COALESCE(MAX(id), 0) FROM search_docs)",
             )
             .fetch_one(&mut **e)
             .await
             .map_err(map_err)?;
             let span = |from: i64, n: usize| (from + 1..=from + i64::try_from(n).unwrap_or(i64::MAX)).collect();
-            Ok((span(a, cases), span(b, clocks)))
+            Ok((span(a, cases), span(b, clocks), span(d, cases)))
         }
-        Conn::Postgres(_) => Ok((reserve_ids(c, "cases", cases).await?, reserve_ids(c, "case_clocks", clocks).await?)),
+        Conn::Postgres(_) => Ok((
+            reserve_ids(c, "cases", cases).await?,
+            reserve_ids(c, "case_clocks", clocks).await?,
+            reserve_ids(c, "search_docs", cases).await?,
+        )),
     }
 }
 
@@ -257,9 +298,9 @@ pub async fn insert_cases(
     cases: &[BulkCase],
 ) -> StoreResult<Vec<i64>> {
     let clocks = cases.iter().filter(|k| k.clock.is_some()).count();
-    let (ids, clock_ids) = reserve_case_and_clock_ids(c, cases.len(), clocks).await?;
+    let (ids, clock_ids, doc_ids) = reserve_case_and_clock_ids(c, cases.len(), clocks).await?;
     let mut clock_ids = clock_ids.into_iter();
-    let mut rows = Rows::default();
+    let mut rows = Rows { doc_ids: doc_ids.into_iter(), ..Rows::default() };
     for (k, &id) in cases.iter().zip(&ids) {
         let clock = k.clock.as_ref().map(|cl| ClockRow {
             id: clock_ids.next().unwrap_or_default(),
@@ -351,10 +392,10 @@ pub async fn register_cases(
     now: DateTime<Utc>,
     cases: Vec<NewCaseRows>,
 ) -> StoreResult<Vec<(Case, Vec<ClockRow>)>> {
-    let (ids, clock_ids) =
+    let (ids, clock_ids, doc_ids) =
         reserve_case_and_clock_ids(c, cases.len(), cases.iter().map(|k| k.clocks.len()).sum()).await?;
     let mut clock_ids = clock_ids.into_iter();
-    let mut rows = Rows::default();
+    let mut rows = Rows { doc_ids: doc_ids.into_iter(), ..Rows::default() };
     let mut out = Vec::with_capacity(cases.len());
     for (k, id) in cases.into_iter().zip(ids) {
         let mut clocks = k.clocks;
@@ -419,6 +460,9 @@ struct Rows {
     clocks: Vec<Value>,
     /// Cases per (month, type, category, department, severity).
     counts: HashMap<(String, String, String, i64, String), i64>,
+    /// Ids taken for the cases' search documents, and the documents.
+    doc_ids: std::vec::IntoIter<i64>,
+    docs: Vec<(i64, crate::search::Doc)>,
 }
 
 const CASE_COLS: [(&str, &str); 33] = [
@@ -558,6 +602,9 @@ impl Rows {
                 ts_opt(cl.next_check_at),
             ]));
         }
+        if let Some(doc_id) = self.doc_ids.next() {
+            self.docs.push((doc_id, crate::search::Doc::of_case(k)));
+        }
         let month = loopdesk_domain::case::NumberFormat::month(k.received_at, crate::cases::report_zone());
         *self
             .counts
@@ -573,6 +620,7 @@ impl Rows {
 
     fn into_inserts(self, ins: &mut Inserts) {
         ins.add("cases", &CASE_COLS, self.cases, "");
+        crate::search::add_bulk(ins, &self.docs, chrono::Utc::now());
         ins.add("case_events", &EVENT_COLS, self.events, "");
         ins.add("case_clocks", &CLOCK_COLS, self.clocks, "");
         let counts = self

@@ -202,6 +202,9 @@ pub async fn update_case(c: &mut Conn<'_>, k: &Case, version: i64) -> StoreResul
             count_case(c, &after, 1).await?;
         }
     }
+    if let Some(after) = &row {
+        crate::search::set_case_scope(c, after).await?;
+    }
     updated(c, "cases", k.id, row).await
 }
 
@@ -305,6 +308,9 @@ pub struct CaseFilter {
     pub scope: Option<loopdesk_domain::scope::ListScope>,
     /// Only cases with a clock running past its due time at this instant.
     pub overdue_at: Option<DateTime<Utc>>,
+    /// Only cases with a document (the case, a comment or reply, a communication) matching this
+    /// full-text query.
+    pub text: Option<loopdesk_domain::search::Query>,
     pub sort: CaseSort,
 }
 
@@ -325,13 +331,14 @@ pub const COUNT_AHEAD: i64 = 10_000;
 /// A value bound to a list query.
 enum Arg<'a> {
     Text(&'a str),
+    Owned(String),
     Int(i64),
     Time(DateTime<Utc>),
 }
 
 /// The WHERE clause of the case list and its arguments, naming only the filters given, so each
 /// engine's planner sees plain equalities it can serve from an index.
-fn case_where(f: &CaseFilter) -> (String, Vec<Arg<'_>>) {
+fn case_where<'a>(c: &Conn<'_>, f: &'a CaseFilter) -> (String, Vec<Arg<'a>>) {
     let mut cond: Vec<String> = vec!["TRUE".into()];
     let mut args = Vec::new();
     macro_rules! filter {
@@ -370,17 +377,23 @@ fn case_where(f: &CaseFilter) -> (String, Vec<Arg<'_>>) {
     if let Some(scope) = &f.scope {
         cond.extend(crate::scope::list_condition(scope));
     }
+    if let Some(q) = &f.text {
+        let (sub, texts) = crate::search::case_ids_matching(c, q, args.len() + 1);
+        args.extend(texts.into_iter().map(Arg::Owned));
+        cond.push(format!("id IN ({sub})"));
+    }
     (cond.join(" AND "), args)
 }
 
 pub async fn cases(c: &mut Conn<'_>, f: &CaseFilter, page: Page) -> StoreResult<Paged<Case>> {
-    let (w, args) = case_where(f);
+    let (w, args) = case_where(c, f);
     macro_rules! binds {
         ($q:expr) => {{
             let mut q = $q;
             for a in &args {
                 q = match a {
                     Arg::Text(v) => q.bind(*v),
+                    Arg::Owned(v) => q.bind(v.as_str()),
                     Arg::Int(v) => q.bind(*v),
                     Arg::Time(v) => q.bind(*v),
                 };
@@ -446,6 +459,24 @@ pub struct NewEvent<'a> {
 }
 
 pub async fn insert_event(c: &mut Conn<'_>, ev: &NewEvent<'_>) -> StoreResult<CaseEvent> {
+    let row = insert_event_row(c, ev).await?;
+    // Comments and replies are searched with their case, in its scope.
+    if !row.body.trim().is_empty() {
+        let k = case(c, row.case_id).await?;
+        let d = crate::search::Doc {
+            kind: crate::search::kind::CASE_EVENT,
+            entity_id: row.id,
+            title: format!("{} {}", k.number, k.subject),
+            body: row.body.clone(),
+            at: row.at,
+            ..Default::default()
+        };
+        crate::search::put(c, &d.scoped_by(&k)).await?;
+    }
+    Ok(row)
+}
+
+async fn insert_event_row(c: &mut Conn<'_>, ev: &NewEvent<'_>) -> StoreResult<CaseEvent> {
     on!(c, e => sqlx::query_as(sql!(
         "INSERT INTO case_events (case_id, at, actor_id, actor, kind, transition, from_state, to_state, fields, body, public)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {EVENT_COLS}"

@@ -389,8 +389,11 @@ impl Store {
         let mut cols: Vec<(String, String)> = match &mut h.conn() {
             // ENGINE: each engine has its own catalogue.
             Conn::Sqlite(c) => sqlx::query_as(
-                "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
-                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'",
+                // Ordinary tables only: an FTS5 index (virtual, with its shadow tables) is SQLite's
+                // own structure, like a GIN index on PostgreSQL.
+                "SELECT m.name, p.name FROM pragma_table_list m JOIN pragma_table_info(m.name) p
+                 WHERE m.schema = 'main' AND m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
+                   AND m.name <> '_sqlx_migrations'",
             )
             .fetch_all(&mut **c)
             .await

@@ -87,7 +87,7 @@ pub struct CustomerFields {
 
 pub async fn insert_customer(c: &mut Conn<'_>, f: &CustomerFields) -> StoreResult<Customer> {
     let now = Utc::now();
-    on!(c, e => sqlx::query_as(sql!(
+    let row: Customer = on!(c, e => sqlx::query_as(sql!(
         "INSERT INTO customers (code, name, name_key, kind, category, is_new, region, address, phones, emails, tags, owner_id, notes, search_text, version, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15) RETURNING {CUSTOMER_COLS}"
     ))
@@ -108,7 +108,9 @@ pub async fn insert_customer(c: &mut Conn<'_>, f: &CustomerFields) -> StoreResul
     .bind(now)
     .fetch_one(e)
     .await
-    .map_err(map_err))
+    .map_err(map_err))?;
+    crate::search::put(c, &crate::search::customer_doc(&row, &f.search_text)).await?;
+    Ok(row)
 }
 
 pub async fn update_customer(c: &mut Conn<'_>, id: i64, version: i64, f: &CustomerFields) -> StoreResult<Customer> {
@@ -137,7 +139,9 @@ pub async fn update_customer(c: &mut Conn<'_>, id: i64, version: i64, f: &Custom
     .fetch_optional(e)
     .await
     .map_err(map_err))?;
-    updated(c, "customers", id, row).await
+    let row = updated(c, "customers", id, row).await?;
+    crate::search::put(c, &crate::search::customer_doc(&row, &f.search_text)).await?;
+    Ok(row)
 }
 
 /// Refreshes the search text after contacts change (contact names are searchable).
@@ -148,7 +152,18 @@ pub async fn set_customer_search_text(c: &mut Conn<'_>, id: i64, text: &str) -> 
         .execute(e)
         .await
         .map_err(map_err)
-        .map(|_| ()))
+        .map(|_| ()))?;
+    let k = customer(c, id).await?;
+    crate::search::put(c, &crate::search::customer_doc(&k, text)).await
+}
+
+/// The text the customer list searches, for rebuilding the customer's search document.
+pub async fn customer_search_text(c: &mut Conn<'_>, id: i64) -> StoreResult<String> {
+    on!(c, e => sqlx::query_scalar("SELECT search_text FROM customers WHERE id = $1")
+        .bind(id)
+        .fetch_one(e)
+        .await
+        .map_err(map_err))
 }
 
 pub async fn customer(c: &mut Conn<'_>, id: i64) -> StoreResult<Customer> {
@@ -497,7 +512,7 @@ pub struct CommunicationFields {
 
 pub async fn insert_communication(c: &mut Conn<'_>, f: &CommunicationFields) -> StoreResult<Communication> {
     let now = Utc::now();
-    on!(c, e => sqlx::query_as(sql!(
+    let row: Communication = on!(c, e => sqlx::query_as(sql!(
         "INSERT INTO communications (customer_id, contact_id, occurred_at, channel, direction, stage, subject, content, staff_id,
          follow_up, follow_up_due, case_id, version, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13) RETURNING {COMM_COLS}"
@@ -517,7 +532,10 @@ pub async fn insert_communication(c: &mut Conn<'_>, f: &CommunicationFields) -> 
     .bind(now)
     .fetch_one(e)
     .await
-    .map_err(map_err))
+    .map_err(map_err))?;
+    let d = crate::search::communication_doc(c, &row).await?;
+    crate::search::put(c, &d).await?;
+    Ok(row)
 }
 
 pub async fn communication(c: &mut Conn<'_>, id: i64) -> StoreResult<Communication> {
@@ -705,5 +723,7 @@ pub async fn insert_customers(c: &mut Conn<'_>, rows: &[CustomerFields]) -> Stor
             out.push(by_code.remove(&f.code).ok_or(crate::StoreError::NotFound)?);
         }
     }
+    let docs = out.iter().zip(rows).map(|(k, f)| crate::search::customer_doc(k, &f.search_text)).collect();
+    crate::search::put_many(c, docs).await?;
     Ok(out)
 }

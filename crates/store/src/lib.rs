@@ -18,6 +18,7 @@ pub mod escalation;
 pub mod org;
 pub mod outbox;
 pub mod scope;
+pub mod search;
 pub mod surveys;
 pub mod throttle;
 

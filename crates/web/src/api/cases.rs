@@ -251,6 +251,10 @@ pub struct CaseQuery {
     pub to: Option<DateTime<Utc>>,
     /// `received` (newest first, the default) or `due` (earliest running clock first).
     pub sort: Option<String>,
+    /// Full-text search, as `GET /search`: only cases whose text, comments or communications
+    /// contain it.
+    #[param(max_length = 200)]
+    pub q: Option<String>,
     #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
     #[param(minimum = 1, maximum = 500)]
@@ -283,6 +287,7 @@ pub async fn list_cases(
         received_to: q.to,
         exclude_states: if q.open == Some(true) { st.svc.terminal_states().await? } else { vec![] },
         overdue_at: (q.overdue == Some(true)).then(|| st.svc.now()),
+        text: q.q.filter(|s| !s.trim().is_empty()).map(|s| loopdesk_domain::search::parse_query(&s)).transpose()?,
         sort,
         ..Default::default()
     };

@@ -12,6 +12,7 @@ mod org;
 mod outbox;
 mod reports;
 mod scope;
+mod search;
 mod surveys;
 
 use axum::extract::FromRequestParts;
@@ -126,7 +127,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(surveys::period_results))
         .routes(routes!(surveys::period_export))
         .routes(routes!(surveys::list_kpis))
-        .routes(routes!(surveys::period_corrective_action));
+        .routes(routes!(surveys::period_corrective_action))
+        .routes(routes!(search::search));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     (router.layer(axum::middleware::from_fn(errors::json_errors)), errors::document_common_errors(doc))
 }

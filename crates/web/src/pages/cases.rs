@@ -87,6 +87,7 @@ struct List {
     ffrom: String,
     fto: String,
     fstate: String,
+    fq: String,
     fopen: bool,
     foverdue: bool,
     can_write: bool,
@@ -109,11 +110,17 @@ struct ListQuery {
     state: Option<String>,
     open: Option<String>,
     overdue: Option<String>,
+    q: Option<String>,
     page: Option<u32>,
 }
 
 /// The start of a local calendar day in the organisation's zone, as UTC.
-fn day_start(s: &SignedIn, field: &str, v: &str, plus_days: i64) -> Result<chrono::DateTime<chrono::Utc>, PageError> {
+pub(super) fn day_start(
+    s: &SignedIn,
+    field: &str,
+    v: &str,
+    plus_days: i64,
+) -> Result<chrono::DateTime<chrono::Utc>, PageError> {
     let d = loopdesk_domain::customer::parse_date(field, v).page(s)? + chrono::Duration::days(plus_days);
     let local = d.and_hms_opt(0, 0, 0).unwrap_or_default();
     use chrono::TimeZone;
@@ -161,6 +168,10 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
         severity: nonempty(&q.severity),
         department_id,
         exclude_states: if open { s.st.svc.terminal_states().await.page(&s)? } else { vec![] },
+        text: match nonempty(&q.q) {
+            Some(text) => Some(loopdesk_domain::search::parse_query(&text).page(&s)?),
+            None => None,
+        },
         ..Default::default()
     };
     let page = Page::parse(q.page, None).page(&s)?;
@@ -207,6 +218,7 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
         ffrom: q.from.unwrap_or_default(),
         fto: q.to.unwrap_or_default(),
         fstate: q.state.unwrap_or_default(),
+        fq: q.q.unwrap_or_default(),
         foverdue: overdue,
         fopen: open,
         can_write: s.actor.can(Permission::WriteCases),

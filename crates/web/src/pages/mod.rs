@@ -11,6 +11,7 @@ mod outbox;
 mod portal;
 mod reports;
 mod scope;
+mod search;
 mod session;
 mod surveys;
 
@@ -53,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .merge(outbox::routes())
         .merge(reports::routes())
         .merge(scope::routes())
+        .merge(search::routes())
 }
 
 async fn css() -> impl IntoResponse {
