@@ -22,6 +22,9 @@ pub struct Config {
     /// Seconds between passes of the escalation scheduler (clock warnings, breaches, the chain);
     /// 0 turns it off in this process.
     pub escalation_interval_secs: u64,
+    /// `/healthz` fails when the SQLite database's folder has less free space than this (MiB);
+    /// 0 turns the check off.
+    pub min_free_space_mb: u64,
 }
 
 impl Default for Config {
@@ -36,6 +39,7 @@ impl Default for Config {
             max_connections: 16,
             case_number_format: loopdesk_domain::case::DEFAULT_NUMBER_FORMAT.into(),
             escalation_interval_secs: 30,
+            min_free_space_mb: 64,
         }
     }
 }
@@ -65,6 +69,7 @@ impl std::fmt::Debug for Config {
             .field("timezone", &self.timezone)
             .field("case_number_format", &self.case_number_format)
             .field("escalation_interval_secs", &self.escalation_interval_secs)
+            .field("min_free_space_mb", &self.min_free_space_mb)
             .finish()
     }
 }

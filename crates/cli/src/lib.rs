@@ -136,6 +136,7 @@ async fn open(cfg: &Config, migrate: bool) -> anyhow::Result<Service> {
     let store = Store::connect(&cfg.database_url, &StoreOptions { max_connections: cfg.max_connections })
         .await
         .with_context(|| format!("cannot open the database {}", config::redact(&cfg.database_url)))?;
+    store.set_min_free_bytes(cfg.min_free_space_mb.saturating_mul(1024 * 1024));
     if migrate {
         let n = store.migrate().await.context("migrating the database")?;
         if n > 0 {

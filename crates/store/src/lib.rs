@@ -17,5 +17,5 @@ pub mod escalation;
 pub mod org;
 pub mod surveys;
 
-pub use conn::{Conn, Engine, ReadHandle, Savepoint, Store, StoreOptions, Tx};
+pub use conn::{Conn, DEFAULT_MIN_FREE_BYTES, Engine, ReadHandle, Savepoint, Store, StoreOptions, Tx};
 pub use error::{StoreError, StoreResult};

@@ -41,6 +41,14 @@ impl ApiError {
             field: Some(field.into()),
         }
     }
+    /// 503 with `Retry-After`: a storage fault that passes; nothing was written.
+    pub fn unavailable() -> Self {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the database cannot take this request right now; nothing was changed, try again shortly",
+        )
+    }
     pub fn bad_request(field: Option<String>, message: impl Into<String>) -> Self {
         ApiError { status: StatusCode::BAD_REQUEST, code: "bad_request", message: message.into(), field }
     }
@@ -69,6 +77,10 @@ impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Domain(d) => d.into(),
+            ServiceError::Unavailable(reason) => {
+                tracing::warn!(%reason, "storage unavailable");
+                ApiError::unavailable()
+            }
             ServiceError::Internal(msg) => {
                 tracing::error!(error = %msg, "internal error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; it has been logged")
@@ -81,8 +93,15 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body =
             ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message, field: self.field } };
-        (self.status, axum::Json(body)).into_response()
+        let mut res = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, RETRY_AFTER.clone());
+        }
+        res
     }
 }
+
+/// Seconds a client should wait after a storage fault before trying again.
+pub static RETRY_AFTER: axum::http::HeaderValue = axum::http::HeaderValue::from_static("5");
 
 pub type ApiResult<T> = Result<T, ApiError>;
