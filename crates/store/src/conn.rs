@@ -76,15 +76,38 @@ impl DbFile {
         DbFile { path: path.to_path_buf(), identity: Self::identity_of(path) }
     }
 
-    /// `Err` says why the file is no longer the one that was opened.
+    /// `Err` says why the file is no longer the one that was opened, or cannot be written.
     pub(crate) fn check(&self) -> Result<(), String> {
         match (Self::identity_of(&self.path), self.identity) {
             (None, _) => Err(format!("the database file {} was deleted", self.path.display())),
             (Some(now), Some(then)) if now != then => {
                 Err(format!("the database file {} was replaced by another file", self.path.display()))
             }
-            _ => Ok(()),
+            _ => self.check_writable(),
         }
+    }
+
+    /// `Err` when the database, its WAL or its shared-memory index is immutable or append-only
+    /// (`chattr +i` / `+a`). SQLite maps the shared-memory index into memory and every reader and
+    /// writer stores into it; a store into a page of an immutable file is answered by the kernel
+    /// with SIGBUS, which would kill the server. So nothing touches the database while the flag
+    /// is set. (A flag set between this check and the next store into the index still kills it:
+    /// the check narrows that window to microseconds, it cannot close it.)
+    pub(crate) fn check_writable(&self) -> Result<(), String> {
+        use rustix::fs::{AtFlags, CWD, StatxAttributes, StatxFlags};
+        let mut names = vec![self.path.clone()];
+        for ext in ["-wal", "-shm"] {
+            let mut p = self.path.clone().into_os_string();
+            p.push(ext);
+            names.push(p.into());
+        }
+        for name in names {
+            let Ok(st) = rustix::fs::statx(CWD, &name, AtFlags::empty(), StatxFlags::BASIC_STATS) else { continue };
+            if st.stx_attributes.intersects(StatxAttributes::IMMUTABLE | StatxAttributes::APPEND) {
+                return Err(format!("the database file {} is immutable or append-only (chattr)", name.display()));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -491,7 +514,10 @@ impl Store {
 
     pub async fn read(&self) -> StoreResult<ReadHandle> {
         Ok(match &self.backend {
-            Backend::Sqlite { read, .. } => ReadHandle::Sqlite(read.acquire().await.map_err(map_err)?),
+            Backend::Sqlite { read, file, .. } => {
+                file.check_writable().map_err(unavailable)?;
+                ReadHandle::Sqlite(read.acquire().await.map_err(map_err)?)
+            }
             Backend::Postgres(p) => ReadHandle::Postgres(p.acquire().await.map_err(map_err)?),
         })
     }
