@@ -25,6 +25,12 @@ pub struct Config {
     /// `/healthz` fails when the SQLite database's folder has less free space than this (MiB);
     /// 0 turns the check off.
     pub min_free_space_mb: u64,
+    /// The HMAC key that signs audit checkpoints; empty means `<data_dir>/audit.key`. Created
+    /// (mode 0600) on first start; never stored in the database. Back it up with the database.
+    pub audit_key_file: PathBuf,
+    /// Seconds between signed audit checkpoints while serving (one more at shutdown); 0: only at
+    /// shutdown.
+    pub audit_checkpoint_secs: u64,
 }
 
 impl Default for Config {
@@ -40,6 +46,8 @@ impl Default for Config {
             case_number_format: loopdesk_domain::case::DEFAULT_NUMBER_FORMAT.into(),
             escalation_interval_secs: 30,
             min_free_space_mb: 64,
+            audit_key_file: PathBuf::new(),
+            audit_checkpoint_secs: 60,
         }
     }
 }
@@ -70,6 +78,8 @@ impl std::fmt::Debug for Config {
             .field("case_number_format", &self.case_number_format)
             .field("escalation_interval_secs", &self.escalation_interval_secs)
             .field("min_free_space_mb", &self.min_free_space_mb)
+            .field("audit_key_file", &self.audit_key_file)
+            .field("audit_checkpoint_secs", &self.audit_checkpoint_secs)
             .finish()
     }
 }
@@ -87,6 +97,9 @@ impl Config {
         let mut cfg: Config = fig.merge(Env::prefixed("LOOPDESK_")).extract()?;
         if cfg.database_url.is_empty() {
             cfg.database_url = format!("sqlite://{}", cfg.data_dir.join("loopdesk.db").display());
+        }
+        if cfg.audit_key_file.as_os_str().is_empty() {
+            cfg.audit_key_file = cfg.data_dir.join("audit.key");
         }
         Ok(cfg)
     }

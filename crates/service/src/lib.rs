@@ -65,6 +65,8 @@ pub struct Service {
     /// Counts changes to process definitions, clock policies and calendars made through this
     /// process, so what intake remembers of them is dropped at once.
     rules: Arc<std::sync::atomic::AtomicU64>,
+    /// The key that signs audit checkpoints, when this process has it (see `audit`).
+    audit_key: Arc<std::sync::OnceLock<loopdesk_domain::audit::AuditKey>>,
 }
 
 impl Service {
@@ -116,6 +118,7 @@ impl Service {
             intake: Arc::new(intake::Intake::default()),
             tokens: Arc::new(access::TokenMemory::default()),
             rules: Arc::default(),
+            audit_key: Arc::default(),
         }
     }
 }
