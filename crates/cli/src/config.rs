@@ -40,6 +40,15 @@ pub struct Config {
     /// Seconds a server process holds a message it is sending before other processes treat the
     /// send as ambiguous (at least 2).
     pub outbox_lease_secs: u64,
+    /// `/healthz` fails when the SQLite database's folder has less free space than this (MiB);
+    /// 0 turns the check off.
+    pub min_free_space_mb: u64,
+    /// The HMAC key that signs audit checkpoints; empty means `<data_dir>/audit.key`. Created
+    /// (mode 0600) on first start; never stored in the database. Back it up with the database.
+    pub audit_key_file: PathBuf,
+    /// Seconds between signed audit checkpoints while serving (one more at shutdown); 0: only at
+    /// shutdown.
+    pub audit_checkpoint_secs: u64,
 }
 
 impl Default for Config {
@@ -61,6 +70,9 @@ impl Default for Config {
             token_days: loopdesk_service::access::DEFAULT_TOKEN_DAYS,
             outbox_interval_ms: 1000,
             outbox_lease_secs: 120,
+            min_free_space_mb: 64,
+            audit_key_file: PathBuf::new(),
+            audit_checkpoint_secs: 60,
         }
     }
 }
@@ -97,6 +109,9 @@ impl std::fmt::Debug for Config {
             .field("token_days", &self.token_days)
             .field("outbox_interval_ms", &self.outbox_interval_ms)
             .field("outbox_lease_secs", &self.outbox_lease_secs)
+            .field("min_free_space_mb", &self.min_free_space_mb)
+            .field("audit_key_file", &self.audit_key_file)
+            .field("audit_checkpoint_secs", &self.audit_checkpoint_secs)
             .finish()
     }
 }
@@ -114,6 +129,9 @@ impl Config {
         let mut cfg: Config = fig.merge(Env::prefixed("LOOPDESK_")).extract()?;
         if cfg.database_url.is_empty() {
             cfg.database_url = format!("sqlite://{}", cfg.data_dir.join("loopdesk.db").display());
+        }
+        if cfg.audit_key_file.as_os_str().is_empty() {
+            cfg.audit_key_file = cfg.data_dir.join("audit.key");
         }
         Ok(cfg)
     }

@@ -1,5 +1,6 @@
 //! Commands of the `loopdesk` binary.
 
+mod audit_key;
 mod config;
 mod demo;
 
@@ -140,14 +141,18 @@ pub enum SearchCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
-    /// Verify the hash chain; names the first broken link and exits non-zero if there is one.
+    /// Verify the hash chain and its signed checkpoints; names the first broken link (an edited,
+    /// deleted or re-hashed event) and exits non-zero if there is one.
     Verify,
+    /// Write the chain with its signed checkpoints to FILE (JSON Lines) for an external auditor.
+    Export { file: PathBuf },
 }
 
 async fn open(cfg: &Config, migrate: bool) -> anyhow::Result<Service> {
     let store = Store::connect(&cfg.database_url, &StoreOptions { max_connections: cfg.max_connections })
         .await
         .with_context(|| format!("cannot open the database {}", config::redact(&cfg.database_url)))?;
+    store.set_min_free_bytes(cfg.min_free_space_mb.saturating_mul(1024 * 1024));
     if migrate {
         let n = store.migrate().await.context("migrating the database")?;
         if n > 0 {
@@ -195,6 +200,29 @@ async fn escalate_every(svc: Service, every: std::time::Duration) {
     }
 }
 
+/// Signs an audit checkpoint every `every` while serving (skipped when nothing was appended).
+async fn checkpoint_every(svc: Service, key_file: PathBuf, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        checkpoint(&svc, &key_file, "periodic").await;
+    }
+}
+
+async fn checkpoint(svc: &Service, key_file: &std::path::Path, reason: &str) {
+    match svc.checkpoint_audit(reason).await {
+        Ok(Some(cp)) => {
+            if let Err(e) = audit_key::remember(key_file, &cp) {
+                tracing::warn!(error = %e, "recording the newest audit checkpoint beside the key");
+            }
+            tracing::debug!(id = cp.id, seq = cp.seq, reason, "audit checkpoint signed");
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, reason, "audit checkpoint failed; retrying at the next tick"),
+    }
+}
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LOOPDESK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
@@ -209,6 +237,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { demo } => {
             let svc = open(&cfg, true).await?;
+            if let Some(key) = audit_key::load(&cfg.audit_key_file, true)? {
+                svc.set_audit_key(key);
+            }
             if demo {
                 demo::load_if_empty(&svc).await?;
             }
@@ -236,7 +267,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if cfg.outbox_interval_ms > 0 {
                 tokio::spawn(dispatch_every(svc.clone(), std::time::Duration::from_millis(cfg.outbox_interval_ms)));
             }
+            if cfg.audit_checkpoint_secs > 0 {
+                tokio::spawn(checkpoint_every(
+                    svc.clone(),
+                    cfg.audit_key_file.clone(),
+                    std::time::Duration::from_secs(cfg.audit_checkpoint_secs),
+                ));
+            }
             loopdesk_web::serve(listener, svc.clone(), shutdown_signal()).await?;
+            checkpoint(&svc, &cfg.audit_key_file, "shutdown").await;
             svc.store.close().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -296,16 +335,47 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Audit { command: AuditCommand::Export { file } } => {
+            let svc = open(&cfg, false).await?;
+            export_audit(&svc, &cfg, &file).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Audit { command: AuditCommand::Verify } => {
             let svc = open(&cfg, false).await?;
+            let key = audit_key::load(&cfg.audit_key_file, false)?;
+            if let Some(k) = key {
+                svc.set_audit_key(k);
+            }
             let r = svc
                 .verify_audit(&Actor::system(), |n| eprint!("\rchecked {n} events"))
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!();
+            let newest = if r.anchored && r.broken.is_none() {
+                let mut h = svc.store.read().await?;
+                let stored = loopdesk_store::audit::checkpoints(&mut h.conn()).await?;
+                audit_key::check_newest(&cfg.audit_key_file, &stored).err()
+            } else {
+                None
+            };
+            if let Some(why) = newest {
+                println!("audit trail BROKEN: {why}");
+                return Ok(ExitCode::from(2));
+            }
+            if !r.anchored && r.checkpoints > 0 {
+                println!(
+                    "audit trail NOT VERIFIED: {} signed checkpoint(s) cannot be checked without the key file {}",
+                    r.checkpoints,
+                    cfg.audit_key_file.display()
+                );
+                return Ok(ExitCode::from(2));
+            }
             match r.broken {
                 None => {
-                    println!("audit trail intact: {} events verified", r.checked);
+                    println!(
+                        "audit trail intact: {} events verified, {} of {} signed checkpoint(s) matched",
+                        r.checked, r.checkpoints_matched, r.checkpoints
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Some(b) => {
@@ -428,6 +498,48 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// JSON Lines: a header, every event oldest first, then every checkpoint. With the key an
+/// auditor recomputes each event's hash, the links, and each checkpoint's HMAC.
+async fn export_audit(svc: &Service, cfg: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    anyhow::ensure!(!file.exists(), "{} already exists; choose a new file", file.display());
+    let mut out =
+        std::io::BufWriter::new(std::fs::File::create(file).with_context(|| format!("creating {}", file.display()))?);
+    let key = audit_key::load(&cfg.audit_key_file, false)?;
+    let header = serde_json::json!({
+        "format": "loopdesk-audit-export",
+        "version": 1,
+        "hash": "SHA-256 over length-prefixed fields (see loopdesk_domain::audit::link_hash)",
+        "checkpoint_mac": "HMAC-SHA256 (see loopdesk_domain::audit::Checkpoint)",
+        "key_id": key.map(|k| k.id()),
+        "exported_at": chrono::Utc::now(),
+    });
+    writeln!(out, "{header}")?;
+    let mut events = 0u64;
+    let cps = svc
+        .audit_export(&Actor::system(), |e| {
+            events += 1;
+            let line = serde_json::json!({"event": {
+                "seq": e.seq, "at": e.at, "actor_id": e.actor_id, "actor": e.actor, "action": e.action,
+                "entity": e.entity, "entity_id": e.entity_id, "before": e.before, "after": e.after,
+                "prev_hash": e.prev_hash, "hash": e.hash,
+            }});
+            writeln!(out, "{line}")
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for c in &cps {
+        let line = serde_json::json!({"checkpoint": {
+            "id": c.id, "seq": c.seq, "head_hash": c.head_hash, "event_count": c.event_count,
+            "signed_at": c.signed_at, "reason": c.reason, "key_id": c.key_id, "prev_mac": c.prev_mac, "mac": c.mac,
+        }});
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    println!("exported {events} audit events and {} checkpoint(s) to {}", cps.len(), file.display());
+    Ok(())
 }
 
 async fn restore(cfg: &Config, file: &std::path::Path, force: bool) -> anyhow::Result<()> {

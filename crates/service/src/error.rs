@@ -9,6 +9,10 @@ pub enum ServiceError {
     /// Something broke that the caller cannot fix; details are logged, not shown.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The database cannot take the request now (full disk, I/O error, lock timeout, lost
+    /// connection); nothing was written, and the same request may succeed later.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
@@ -32,6 +36,7 @@ impl ServiceError {
                 DomainError::Conflict { reason: format!("this {} already exists", field.unwrap_or("value")), field }
                     .into()
             }
+            StoreError::Unavailable { reason } => ServiceError::Unavailable(reason),
             other => ServiceError::Internal(other.to_string()),
         }
     }

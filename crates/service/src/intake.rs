@@ -183,7 +183,15 @@ impl Service {
             Ok(()) => results,
             Err(e) => {
                 tracing::error!(error = %e, jobs = batch.len(), "case intake batch failed; none of it was stored");
-                batch.iter().map(|_| Err(ServiceError::Internal(format!("intake batch: {e}")))).collect()
+                batch
+                    .iter()
+                    .map(|_| {
+                        Err(match &e {
+                            ServiceError::Unavailable(r) => ServiceError::Unavailable(r.clone()),
+                            other => ServiceError::Internal(format!("intake batch: {other}")),
+                        })
+                    })
+                    .collect()
             }
         }
     }

@@ -83,6 +83,8 @@ pub struct Service {
     rules: Arc<std::sync::atomic::AtomicU64>,
     /// How messages are sent (outbox dispatcher, mail transport).
     notify: Arc<notify::Notifier>,
+    /// The key that signs audit checkpoints, when this process has it (see `audit`).
+    audit_key: Arc<std::sync::OnceLock<loopdesk_domain::audit::AuditKey>>,
 }
 
 impl Service {
@@ -120,6 +122,7 @@ impl Service {
             tokens: Arc::new(access::TokenMemory::default()),
             rules: Arc::default(),
             notify: Arc::default(),
+            audit_key: Arc::default(),
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use loopdesk_domain::access::{Actor, Role, Scope};
+use loopdesk_domain::access::{Actor, ActorKind, Role, Scope};
 use loopdesk_domain::page::Page;
 use loopdesk_domain::search::normalize;
 use loopdesk_service::cases::CaseInput;
@@ -136,7 +136,14 @@ async fn found(svc: &Service, actor: &Actor, q: &str, kind: &str) -> BTreeSet<i6
 }
 
 fn agent(scope: Scope) -> Actor {
-    Actor { user_id: Some(999_999), username: "agent".into(), department_id: None, roles: vec![Role::Agent], scope }
+    Actor {
+        user_id: Some(999_999),
+        username: "agent".into(),
+        department_id: None,
+        roles: vec![Role::Agent],
+        scope,
+        kind: ActorKind::Staff,
+    }
 }
 
 async fn departments(svc: &Service) -> (i64, i64) {

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use loopdesk_domain::access::Actor;
-use loopdesk_domain::audit::{AuditAction, AuditRecord, GENESIS, link_hash, normalise_time};
+use loopdesk_domain::audit::{AuditAction, AuditRecord, Checkpoint, GENESIS, link_hash, normalise_time};
 use loopdesk_domain::page::{Page, Paged};
 use serde::Serialize;
 
@@ -71,6 +71,14 @@ impl Tx {
             .await
             .map_err(map_err))?;
         Ok(last.unwrap_or((0, GENESIS.to_owned())))
+    }
+
+    /// The chain's newest (sequence, hash) as this transaction sees it (locked on PostgreSQL until
+    /// commit, so no event is appended between reading it and signing a checkpoint of it).
+    pub async fn chain_head(&mut self) -> StoreResult<(i64, String)> {
+        let h = self.audit_head().await?;
+        self.audit_head = Some(h.clone());
+        Ok(h)
     }
 
     /// Appends one audit event to the chain. `before`/`after` are any serialisable snapshots.
@@ -230,4 +238,62 @@ pub async fn chunk(c: &mut Conn<'_>, after: i64, limit: i64) -> StoreResult<Vec<
     .await
     .map_err(map_err))?;
     Ok(rows.into_iter().map(from_row).collect())
+}
+
+type CheckpointRow = (i64, i64, String, i64, DateTime<Utc>, String, String, String, String);
+
+const CHECKPOINT_COLUMNS: &str = "id, seq, head_hash, event_count, signed_at, reason, key_id, prev_mac, mac";
+
+fn checkpoint_from_row(r: CheckpointRow) -> Checkpoint {
+    Checkpoint {
+        id: r.0,
+        seq: r.1,
+        head_hash: r.2,
+        event_count: r.3,
+        signed_at: r.4,
+        reason: r.5,
+        key_id: r.6,
+        prev_mac: r.7,
+        mac: r.8,
+    }
+}
+
+/// Every signed checkpoint, oldest first.
+pub async fn checkpoints(c: &mut Conn<'_>) -> StoreResult<Vec<Checkpoint>> {
+    let rows: Vec<CheckpointRow> = on!(c, e => sqlx::query_as(sql!(
+        "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY id"
+    ))
+    .fetch_all(e)
+    .await
+    .map_err(map_err))?;
+    Ok(rows.into_iter().map(checkpoint_from_row).collect())
+}
+
+pub async fn last_checkpoint(c: &mut Conn<'_>) -> StoreResult<Option<Checkpoint>> {
+    let row: Option<CheckpointRow> = on!(c, e => sqlx::query_as(sql!(
+        "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY id DESC LIMIT 1"
+    ))
+    .fetch_optional(e)
+    .await
+    .map_err(map_err))?;
+    Ok(row.map(checkpoint_from_row))
+}
+
+pub async fn insert_checkpoint(c: &mut Conn<'_>, k: &Checkpoint) -> StoreResult<()> {
+    on!(c, e => sqlx::query(sql!(
+        "INSERT INTO audit_checkpoints ({CHECKPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ))
+    .bind(k.id)
+    .bind(k.seq)
+    .bind(&k.head_hash)
+    .bind(k.event_count)
+    .bind(k.signed_at)
+    .bind(&k.reason)
+    .bind(&k.key_id)
+    .bind(&k.prev_mac)
+    .bind(&k.mac)
+    .execute(e)
+    .await
+    .map(|_| ())
+    .map_err(map_err))
 }

@@ -37,6 +37,7 @@ enum Backend {
     Sqlite {
         read: SqlitePool,
         write: Arc<tokio::sync::Mutex<Writer>>,
+        file: Arc<DbFile>,
     },
     Postgres(PgPool),
 }
@@ -44,23 +45,120 @@ enum Backend {
 /// SQLite's one write connection, held outside any pool: a pool pings each connection given back
 /// to it, one more round trip to the connection's thread per write transaction.
 struct Writer {
-    /// `None` once the store is closed.
+    /// `None` once the store is closed, or after a fault until it is opened again.
     conn: Option<SqliteConnection>,
     /// A transaction is open on it (begun, and neither committed nor rolled back yet).
     open: bool,
+    /// The store was closed: the connection is not opened again.
+    closed: bool,
+    /// How to open the connection again after a fault.
+    options: SqliteConnectOptions,
+    file: DbFile,
+}
+
+/// The SQLite database file and the identity (device, inode) it had when the store opened it.
+/// A file deleted or replaced under the running server would take every later commit with it
+/// (the server keeps writing to the unlinked inode, and a restart opens another file), so
+/// writes are refused once the path no longer names the file that was opened.
+#[derive(Debug, Clone)]
+pub(crate) struct DbFile {
+    pub(crate) path: std::path::PathBuf,
+    identity: Option<(u64, u64)>,
+}
+
+impl DbFile {
+    fn identity_of(path: &Path) -> Option<(u64, u64)> {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+
+    fn open(path: &Path) -> DbFile {
+        DbFile { path: path.to_path_buf(), identity: Self::identity_of(path) }
+    }
+
+    /// `Err` says why the file is no longer the one that was opened, or cannot be written.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        match (Self::identity_of(&self.path), self.identity) {
+            (None, _) => Err(format!("the database file {} was deleted", self.path.display())),
+            (Some(now), Some(then)) if now != then => {
+                Err(format!("the database file {} was replaced by another file", self.path.display()))
+            }
+            _ => self.check_writable(),
+        }
+    }
+
+    /// `Err` when the database, its WAL or its shared-memory index is immutable or append-only
+    /// (`chattr +i` / `+a`). SQLite maps the shared-memory index into memory and every reader and
+    /// writer stores into it; a store into a page of an immutable file is answered by the kernel
+    /// with SIGBUS, which would kill the server. So nothing touches the database while the flag
+    /// is set. (A flag set between this check and the next store into the index still kills it:
+    /// the check narrows that window to microseconds, it cannot close it.)
+    pub(crate) fn check_writable(&self) -> Result<(), String> {
+        use rustix::fs::{AtFlags, CWD, StatxAttributes, StatxFlags};
+        let mut names = vec![self.path.clone()];
+        for ext in ["-wal", "-shm"] {
+            let mut p = self.path.clone().into_os_string();
+            p.push(ext);
+            names.push(p.into());
+        }
+        for name in names {
+            let Ok(st) = rustix::fs::statx(CWD, &name, AtFlags::empty(), StatxFlags::BASIC_STATS) else { continue };
+            if st.stx_attributes.intersects(StatxAttributes::IMMUTABLE | StatxAttributes::APPEND) {
+                return Err(format!("the database file {} is immutable or append-only (chattr)", name.display()));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn unavailable(reason: impl Into<String>) -> crate::StoreError {
+    crate::StoreError::Unavailable { reason: reason.into() }
 }
 
 impl Writer {
     fn conn(&mut self) -> StoreResult<&mut SqliteConnection> {
-        self.conn.as_mut().ok_or_else(|| map_err(sqlx::Error::PoolClosed))
+        if self.closed {
+            return Err(map_err(sqlx::Error::PoolClosed));
+        }
+        self.conn.as_mut().ok_or_else(|| unavailable("the database connection is being reopened"))
     }
 
-    /// Rolls back what a dropped transaction left open.
+    /// Makes the connection ready for a new transaction: rolls back what a dropped or failed
+    /// transaction left open, and opens the connection again if a fault left it unusable.
+    /// SQLite itself ends a transaction on some errors (a full disk, an I/O error); the
+    /// `ROLLBACK` that then answers "no transaction is active" has nothing left to undo.
     async fn settle(&mut self) -> StoreResult<()> {
-        if self.open {
-            sqlx::query("ROLLBACK").execute(self.conn()?).await.map_err(map_err)?;
-            self.open = false;
+        if self.closed {
+            return Err(map_err(sqlx::Error::PoolClosed));
         }
+        if self.open {
+            self.open = false;
+            let rolled = match self.conn.as_mut() {
+                Some(c) => sqlx::query("ROLLBACK").execute(c).await.map(|_| ()),
+                None => Ok(()),
+            };
+            if let Err(e) = rolled
+                && !e.to_string().contains("no transaction is active")
+            {
+                tracing::warn!(error = %e, "rolling back on the SQLite writer failed; reopening it");
+                if let Some(c) = self.conn.take() {
+                    let _ = c.close().await;
+                }
+            }
+        }
+        if self.conn.is_none() {
+            let c = SqliteConnection::connect_with(&self.options).await.map_err(map_err)?;
+            self.conn = Some(c);
+            tracing::info!("SQLite writer reopened");
+        }
+        Ok(())
+    }
+
+    async fn begin(&mut self) -> StoreResult<()> {
+        self.settle().await?;
+        self.file.check().map_err(unavailable)?;
+        sqlx::query("BEGIN IMMEDIATE").execute(self.conn()?).await.map_err(map_err)?;
+        self.open = true;
         Ok(())
     }
 }
@@ -69,7 +167,12 @@ impl Writer {
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
+    /// Free space in the SQLite database's folder below which the health check fails, in bytes.
+    min_free_bytes: Arc<std::sync::atomic::AtomicU64>,
 }
+
+/// Default of [`Store::set_min_free_bytes`]: 64 MiB.
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 64 * 1024 * 1024;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -190,9 +293,26 @@ impl Tx {
     pub async fn commit(mut self) -> StoreResult<()> {
         match &mut self.inner {
             TxInner::Sqlite(Some(g)) => {
-                sqlx::query("COMMIT").execute(g.conn()?).await.map_err(map_err)?;
-                g.open = false;
-                Ok(())
+                // The last check before a commit is acknowledged: a deleted or replaced file
+                // would lose it at the next restart.
+                if let Err(why) = g.file.check() {
+                    let _ = g.settle().await;
+                    return Err(unavailable(why));
+                }
+                match sqlx::query("COMMIT").execute(g.conn()?).await {
+                    Ok(_) => {
+                        g.open = false;
+                        Ok(())
+                    }
+                    Err(e) => {
+                        // Nothing was committed; leave the writer ready for the next transaction.
+                        let err = map_err(e);
+                        if let Err(s) = g.settle().await {
+                            tracing::warn!(error = %s, "settling the SQLite writer after a failed commit");
+                        }
+                        Err(err)
+                    }
+                }
             }
             TxInner::Sqlite(None) => Ok(()),
             TxInner::Postgres(_) => {
@@ -237,7 +357,7 @@ impl Store {
                 .connect_with(pg)
                 .await
                 .map_err(map_err)?;
-            return Ok(Store { backend: Backend::Postgres(pool) });
+            return Ok(Store { backend: Backend::Postgres(pool), min_free_bytes: Default::default() }.with_defaults());
         }
         let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
         let path = path.split('?').next().unwrap_or(path);
@@ -262,9 +382,16 @@ impl Store {
             // 8 MB for each reader (the kernel's file cache serves the rest), so eight readers
             // and the writer stay within about 100 MB.
             .pragma("cache_size", "-8000");
-        let write =
-            SqliteConnection::connect_with(&base.clone().pragma("cache_size", "-32000")).await.map_err(map_err)?;
-        let write = Arc::new(tokio::sync::Mutex::new(Writer { conn: Some(write), open: false }));
+        let write_opts = base.clone().pragma("cache_size", "-32000");
+        let write = SqliteConnection::connect_with(&write_opts).await.map_err(map_err)?;
+        let file = DbFile::open(path);
+        let write = Arc::new(tokio::sync::Mutex::new(Writer {
+            conn: Some(write),
+            open: false,
+            closed: false,
+            options: write_opts,
+            file: file.clone(),
+        }));
         // A connection to a local file cannot go stale: no ping before each use.
         // Readers beyond two per core only add page caches: SQLite reads run on the caller's cores.
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -276,7 +403,67 @@ impl Store {
             .connect_with(base.read_only(true))
             .await
             .map_err(map_err)?;
-        Ok(Store { backend: Backend::Sqlite { read, write } })
+        Ok(Store { backend: Backend::Sqlite { read, write, file: Arc::new(file) }, min_free_bytes: Default::default() }
+            .with_defaults())
+    }
+
+    fn with_defaults(self) -> Store {
+        self.set_min_free_bytes(DEFAULT_MIN_FREE_BYTES);
+        self
+    }
+
+    /// Sets the free space (bytes) the SQLite database's folder must keep for the health check
+    /// to pass; 0 turns that check off.
+    pub fn set_min_free_bytes(&self, bytes: u64) {
+        self.min_free_bytes.store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// What keeps the database from taking writes now, each in words; empty when healthy.
+    /// On SQLite: the file deleted or replaced under the server, free space in its folder below
+    /// the threshold. On both engines: a write probe (one row of `health_probe` updated and
+    /// committed through the same path as every write) that fails.
+    pub async fn health(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Backend::Sqlite { file, .. } = &self.backend {
+            if let Err(why) = file.check() {
+                problems.push(why);
+            }
+            let min = self.min_free_bytes.load(std::sync::atomic::Ordering::Relaxed);
+            let dir = file.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            match rustix::fs::statvfs(dir) {
+                Ok(st) => {
+                    let free = st.f_bavail.saturating_mul(st.f_frsize);
+                    if free < min {
+                        problems.push(format!(
+                            "free space in {} is {} KiB, below the threshold of {} KiB",
+                            dir.display(),
+                            free / 1024,
+                            min / 1024
+                        ));
+                    }
+                }
+                Err(e) => problems.push(format!("cannot read free space of {}: {e}", dir.display())),
+            }
+        }
+        if let Err(e) = self.write_probe().await {
+            problems.push(format!("write probe failed: {e}"));
+        }
+        problems
+    }
+
+    async fn write_probe(&self) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let now = chrono::Utc::now();
+        on!(&mut tx.conn(), e => sqlx::query(
+            "INSERT INTO health_probe (id, probed_at) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at"
+        )
+        .bind(now)
+        .execute(e)
+        .await
+        .map(|_| ())
+        .map_err(map_err))?;
+        tx.commit().await
     }
 
     pub fn engine(&self) -> Engine {
@@ -327,7 +514,10 @@ impl Store {
 
     pub async fn read(&self) -> StoreResult<ReadHandle> {
         Ok(match &self.backend {
-            Backend::Sqlite { read, .. } => ReadHandle::Sqlite(read.acquire().await.map_err(map_err)?),
+            Backend::Sqlite { read, file, .. } => {
+                file.check_writable().map_err(unavailable)?;
+                ReadHandle::Sqlite(read.acquire().await.map_err(map_err)?)
+            }
             Backend::Postgres(p) => ReadHandle::Postgres(p.acquire().await.map_err(map_err)?),
         })
     }
@@ -338,9 +528,7 @@ impl Store {
         let inner = match &self.backend {
             Backend::Sqlite { write, .. } => {
                 let mut w = write.clone().lock_owned().await;
-                w.settle().await?;
-                sqlx::query("BEGIN IMMEDIATE").execute(w.conn()?).await.map_err(map_err)?;
-                w.open = true;
+                w.begin().await?;
                 TxInner::Sqlite(Some(w))
             }
             Backend::Postgres(p) => TxInner::Postgres(p.begin().await.map_err(map_err)?),
@@ -412,10 +600,11 @@ impl Store {
 
     pub async fn close(&self) {
         match &self.backend {
-            Backend::Sqlite { read, write } => {
+            Backend::Sqlite { read, write, .. } => {
                 read.close().await;
                 let mut w = write.lock().await;
                 let _ = w.settle().await;
+                w.closed = true;
                 if let Some(c) = w.conn.take() {
                     let _ = c.close().await;
                 }

@@ -10,6 +10,10 @@ pub enum StoreError {
     /// An update whose `WHERE version = ?` matched nothing although the row exists.
     #[error("stale version")]
     Stale,
+    /// The database cannot take the request right now (full disk, I/O error, lock timeout, lost
+    /// connection, database gone, file deleted or replaced): nothing was written; try again later.
+    #[error("storage unavailable: {reason}")]
+    Unavailable { reason: String },
     #[error("database error: {0}")]
     Other(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
@@ -39,5 +43,44 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         };
         return StoreError::Conflict { constraint };
     }
+    if let Some(reason) = unavailable_reason(&e) {
+        return StoreError::Unavailable { reason };
+    }
     StoreError::Other(e)
+}
+
+/// Whether `e` is a storage fault that passes (space, I/O, locks, connections) rather than a
+/// mistake in the request or the code; if so, why, in words for the log and the health check.
+pub(crate) fn unavailable_reason(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Io(io) => Some(format!("I/O error: {io}")),
+        sqlx::Error::PoolTimedOut => Some("no database connection free in time".into()),
+        sqlx::Error::PoolClosed => Some("the database connection is closed".into()),
+        sqlx::Error::WorkerCrashed => Some("the database connection's worker stopped".into()),
+        sqlx::Error::Tls(t) => Some(format!("TLS: {t}")),
+        sqlx::Error::Protocol(p) => Some(format!("database protocol: {p}")),
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            let transient = match db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+                // ENGINE: SQLite's primary result code is the low byte of the extended one:
+                // BUSY 5, LOCKED 6, NOMEM 7, READONLY 8, IOERR 10, CORRUPT 11, FULL 13,
+                // CANTOPEN 14, PROTOCOL 15, NOTADB 26.
+                Some(_) => {
+                    code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 7 | 8 | 10 | 11 | 13 | 14 | 15 | 26))
+                }
+                // PostgreSQL SQLSTATE classes: 08 connection, 53 insufficient resources (disk full,
+                // out of memory, too many connections), 57 operator intervention (terminated
+                // backend, shutdown, database dropped), 58 system error; 3D000 the database does
+                // not exist; 55P03 lock not available; 40001/40P01 serialization failure, deadlock;
+                // 25006 read-only transaction (a standby).
+                None => {
+                    let class = code.get(..2).unwrap_or_default();
+                    matches!(class, "08" | "53" | "57" | "58")
+                        || matches!(&*code, "3D000" | "55P03" | "40001" | "40P01" | "25006")
+                }
+            };
+            transient.then(|| db.message().to_owned())
+        }
+        _ => None,
+    }
 }

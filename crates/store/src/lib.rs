@@ -22,5 +22,5 @@ pub mod search;
 pub mod surveys;
 pub mod throttle;
 
-pub use conn::{Conn, Engine, ReadHandle, Savepoint, Store, StoreOptions, Tx};
+pub use conn::{Conn, DEFAULT_MIN_FREE_BYTES, Engine, ReadHandle, Savepoint, Store, StoreOptions, Tx};
 pub use error::{StoreError, StoreResult};

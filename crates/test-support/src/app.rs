@@ -42,11 +42,26 @@ impl Drop for Server {
     }
 }
 
+impl Server {
+    /// Asks the server to shut down as an operator would (SIGTERM) and waits for it to exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        self.child.wait().expect("server exited")
+    }
+
+    /// Whether the server process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
 /// Starts the server on 127.0.0.1 with a port the OS picks, read back from its banner.
 pub fn serve(bin: &str, db: &TestDb, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(bin)
         .arg("serve")
         .env("LOOPDESK_DATABASE_URL", &db.url)
+        .env("LOOPDESK_DATA_DIR", db.dir.path())
         .env("LOOPDESK_LISTEN", "127.0.0.1:0")
         .env("LOOPDESK_LOG", "warn")
         .envs(env.iter().copied())

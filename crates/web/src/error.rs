@@ -44,6 +44,14 @@ impl ApiError {
             retry_after: None,
         }
     }
+    /// 503 with `Retry-After`: a storage fault that passes; nothing was written.
+    pub fn unavailable() -> Self {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the database cannot take this request right now; nothing was changed, try again shortly",
+        )
+    }
     pub fn bad_request(field: Option<String>, message: impl Into<String>) -> Self {
         ApiError {
             status: StatusCode::BAD_REQUEST,
@@ -82,6 +90,10 @@ impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Domain(d) => d.into(),
+            ServiceError::Unavailable(reason) => {
+                tracing::warn!(%reason, "storage unavailable");
+                ApiError::unavailable()
+            }
             ServiceError::Internal(msg) => {
                 tracing::error!(error = %msg, "internal error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; it has been logged")
@@ -97,9 +109,14 @@ impl IntoResponse for ApiError {
         let mut out = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             out.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            out.headers_mut().insert(axum::http::header::RETRY_AFTER, RETRY_AFTER.clone());
         }
         out
     }
 }
+
+/// Seconds a client should wait after a storage fault before trying again.
+pub static RETRY_AFTER: axum::http::HeaderValue = axum::http::HeaderValue::from_static("5");
 
 pub type ApiResult<T> = Result<T, ApiError>;

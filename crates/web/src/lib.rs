@@ -72,13 +72,21 @@ async fn openapi_json(State(st): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], st.openapi.as_str().to_owned())
 }
 
-/// Liveness and database reachability.
-async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
-    let ok = tokio::time::timeout(Duration::from_secs(5), st.svc.store.read()).await.is_ok_and(|r| r.is_ok());
-    if ok {
-        (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok"})))
+/// Whether the server can take writes now: a write probe committed through the same path as
+/// every write, the SQLite file's identity and the free space of its folder
+/// (`Store::health`). 503 with `Retry-After` names every problem found.
+async fn healthz(State(st): State<AppState>) -> axum::response::Response {
+    let problems = tokio::time::timeout(Duration::from_secs(5), st.svc.store.health())
+        .await
+        .unwrap_or_else(|_| vec!["the database did not answer within 5 seconds".to_owned()]);
+    if problems.is_empty() {
+        (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok"}))).into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "database unavailable"})))
+        tracing::warn!(?problems, "health check failed");
+        let body = serde_json::json!({"status": "unavailable", "problems": problems});
+        let mut res = (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+        res.headers_mut().insert(header::RETRY_AFTER, error::RETRY_AFTER.clone());
+        res
     }
 }
 

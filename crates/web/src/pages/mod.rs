@@ -224,7 +224,11 @@ fn bare_chrome(locale: Locale) -> Chrome {
 fn error_page(status: StatusCode, locale: Locale, heading_key: &str, message: String) -> Response {
     let t = Tr(locale);
     let page = ErrorPage { c: bare_chrome(locale), heading: t.get(heading_key).to_owned(), message };
-    (status, Html(page.render().unwrap_or_default())).into_response()
+    let mut res = (status, Html(page.render().unwrap_or_default())).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut().insert(axum::http::header::RETRY_AFTER, crate::error::RETRY_AFTER.clone());
+    }
+    res
 }
 
 pub fn not_found_page() -> Response {
@@ -257,6 +261,10 @@ impl IntoResponse for PageError {
                         (StatusCode::UNPROCESSABLE_ENTITY, "error.invalid", d.to_string())
                     }
                     ServiceError::Domain(d) => (StatusCode::BAD_REQUEST, "error.title", d.to_string()),
+                    ServiceError::Unavailable(reason) => {
+                        tracing::warn!(%reason, "storage unavailable on a page");
+                        (StatusCode::SERVICE_UNAVAILABLE, "storage.unavailable", String::new())
+                    }
                     ServiceError::Internal(m) => {
                         tracing::error!(error = %m, "internal error on a page");
                         (StatusCode::INTERNAL_SERVER_ERROR, "error.internal", String::new())

@@ -104,6 +104,7 @@ fn user_message(t: Tr, e: &ServiceError) -> Option<String> {
         ServiceError::Domain(DomainError::NotFound { .. }) => Some(t.get("portal.not_found").to_owned()),
         ServiceError::Domain(DomainError::RateLimited { .. }) => Some(t.get("login.throttled").to_owned()),
         ServiceError::Domain(d) => Some(d.to_string()),
+        ServiceError::Unavailable(_) => Some(t.get("storage.unavailable").to_owned()),
         ServiceError::Internal(_) => None,
     }
 }
@@ -151,6 +152,7 @@ async fn submit(
             let status = match &e {
                 ServiceError::Domain(DomainError::RateLimited { .. }) => StatusCode::TOO_MANY_REQUESTS,
                 ServiceError::Domain(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             };
             page.error = Some(user_message(t, &e).unwrap_or_else(|| t.get("error.internal").to_owned()));
@@ -199,6 +201,7 @@ async fn track_page(st: &AppState, headers: &HeaderMap, addr: &str, f: &FormData
             let status = match &e {
                 ServiceError::Domain(DomainError::RateLimited { .. }) => StatusCode::TOO_MANY_REQUESTS,
                 ServiceError::Domain(_) => StatusCode::NOT_FOUND,
+                ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             };
             page.error = Some(user_message(t, &e).unwrap_or_else(|| t.get("error.internal").to_owned()));
