@@ -57,8 +57,12 @@ both_engines!(task_departments_read_the_case_and_grievances_stay_hidden, |db: Te
     // Production and engineering receive a task each.
     let mut tasks = Vec::new();
     for d in ["PROD", "ENG"] {
-        let r = post(&qa, &format!("/cases/{id}/tasks"), json!({"department":d,"question":"请分析","due_date":"2026-12-20"}))
-            .await;
+        let r = post(
+            &qa,
+            &format!("/cases/{id}/tasks"),
+            json!({"department":d,"question":"请分析","due_date":"2026-12-20"}),
+        )
+        .await;
         assert_eq!(r.status(), StatusCode::CREATED);
         tasks.push(r.json::<Value>().await.unwrap());
     }
@@ -90,8 +94,12 @@ both_engines!(task_departments_read_the_case_and_grievances_stay_hidden, |db: Te
     .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let g = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let r = post(&admin, &format!("/cases/{g}/tasks"), json!({"department":"CS","question":"核实考勤","due_date":"2026-12-20"}))
-        .await;
+    let r = post(
+        &admin,
+        &format!("/cases/{g}/tasks"),
+        json!({"department":"CS","question":"核实考勤","due_date":"2026-12-20"}),
+    )
+    .await;
     let gt: Value = r.json().await.unwrap();
     for path in [format!("/cases/{g}"), format!("/cases/{g}/tasks"), format!("/cases/{g}/history")] {
         assert_eq!(status_of(&agent, &path).await, StatusCode::NOT_FOUND, "{path}");
@@ -114,7 +122,10 @@ both_engines!(task_departments_read_the_case_and_grievances_stay_hidden, |db: Te
     assert_eq!(put(&admin, json!({"case_types":["grievance"]})).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let r = put(&admin, json!({"case_types":["complaint"]})).await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(get_json(&s, &agent, "/handling-departments").await, json!([{"department_id":cs,"case_types":["complaint"]}]));
+    assert_eq!(
+        get_json(&s, &agent, "/handling-departments").await,
+        json!([{"department_id":cs,"case_types":["complaint"]}])
+    );
 
     // The same setting on the page: an administrator ticks the types, others read them.
     let page = |cookie: String| {

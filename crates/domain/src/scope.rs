@@ -93,8 +93,8 @@ pub fn case_access(actor: &Actor, k: &CaseFacts) -> CaseAccess {
     if handles {
         return CaseAccess::Handler;
     }
-    let takes_part = k.task_departments.iter().any(|d| covers(scope, Some(*d)))
-        || k.action_owners.iter().any(|u| me(Some(*u)));
+    let takes_part =
+        k.task_departments.iter().any(|d| covers(scope, Some(*d))) || k.action_owners.iter().any(|u| me(Some(*u)));
     if takes_part { CaseAccess::Participant } else { CaseAccess::Hidden }
 }
 

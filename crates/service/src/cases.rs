@@ -835,7 +835,9 @@ impl Service {
         let access =
             readable(&mut tx.conn(), actor, &k).await.map_err(|_| DomainError::NotFound { entity: "action item" })?;
         if !loopdesk_domain::scope::may_complete_action(actor, access, before.owner_id) {
-            return Err(DomainError::forbidden("only the item's owner or an approver handling the case completes it").into());
+            return Err(
+                DomainError::forbidden("only the item's owner or an approver handling the case completes it").into()
+            );
         }
         if before.done_at.is_some() {
             return Err(DomainError::Conflict { reason: "the action item is already done".into(), field: None }.into());

@@ -61,7 +61,14 @@ fn f(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 fn role(roles: Vec<Role>) -> Actor {
-    Actor { user_id: None, username: "tester".into(), department_id: None, roles, scope: Scope::All, kind: ActorKind::Staff }
+    Actor {
+        user_id: None,
+        username: "tester".into(),
+        department_id: None,
+        roles,
+        scope: Scope::All,
+        kind: ActorKind::Staff,
+    }
 }
 
 both_engines!(complaint_walks_the_default_lifecycle_and_reopens_on_rejection, |db: TestDb| async move {

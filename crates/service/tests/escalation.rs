@@ -47,7 +47,14 @@ struct Org {
 }
 
 fn actor(id: i64, name: &str, role: Role) -> Actor {
-    Actor { user_id: Some(id), username: name.into(), department_id: None, roles: vec![role], scope: Scope::All, kind: ActorKind::Staff }
+    Actor {
+        user_id: Some(id),
+        username: name.into(),
+        department_id: None,
+        roles: vec![role],
+        scope: Scope::All,
+        kind: ActorKind::Staff,
+    }
 }
 
 async fn org(svc: &Service) -> Org {

@@ -124,7 +124,12 @@ async fn led_complaint(o: &Org, by: &Actor, lead: &str, subject: &str) -> Case {
         ("acknowledge", vec![]),
         (
             "assess",
-            vec![("category", "产品质量"), ("severity", "general"), ("responsibility", "yes"), ("lead_department", lead)],
+            vec![
+                ("category", "产品质量"),
+                ("severity", "general"),
+                ("responsibility", "yes"),
+                ("lead_department", lead),
+            ],
         ),
     ] {
         k = o.svc.transition(&o.sys, k.id, code, k.version, &f(&fields)).await.unwrap();

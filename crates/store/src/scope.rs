@@ -18,9 +18,9 @@ pub async fn insert_registrations(c: &mut Conn<'_>, rows: &[(i64, Option<i64>, O
     let opt = |v: &Option<i64>| v.map_or_else(|| "NULL".to_owned(), |v| v.to_string());
     for chunk in rows.chunks(per) {
         // Every value is an integer written by us, never text from outside.
-        let values: Vec<String> =
-            chunk.iter().map(|(k, u, d)| format!("({k}, {}, {})", opt(u), opt(d))).collect();
-        let q = format!("INSERT INTO case_registrations (case_id, user_id, department_id) VALUES {}", values.join(", "));
+        let values: Vec<String> = chunk.iter().map(|(k, u, d)| format!("({k}, {}, {})", opt(u), opt(d))).collect();
+        let q =
+            format!("INSERT INTO case_registrations (case_id, user_id, department_id) VALUES {}", values.join(", "));
         on!(c, e => sqlx::query(sqlx::AssertSqlSafe(q.clone())).execute(e).await.map(|_| ()).map_err(map_err))?;
     }
     Ok(())
@@ -155,8 +155,12 @@ pub(crate) fn list_condition(s: &ListScope) -> Vec<String> {
         }
         if let Some(u) = s.user_id {
             any.push(format!("owner_id = {u}"));
-            any.push(format!("EXISTS (SELECT 1 FROM case_registrations r WHERE r.case_id = cases.id AND r.user_id = {u})"));
-            any.push(format!("EXISTS (SELECT 1 FROM meeting_actions a WHERE a.case_id = cases.id AND a.owner_id = {u})"));
+            any.push(format!(
+                "EXISTS (SELECT 1 FROM case_registrations r WHERE r.case_id = cases.id AND r.user_id = {u})"
+            ));
+            any.push(format!(
+                "EXISTS (SELECT 1 FROM meeting_actions a WHERE a.case_id = cases.id AND a.owner_id = {u})"
+            ));
         }
         let types: Vec<String> = s
             .handled_types

@@ -16,9 +16,7 @@ use super::{Chrome, FormData, OrPage, PageError, SignedIn, render};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/handling-departments", get(handling))
-        .route("/handling-departments/{id}", post(save_handling))
+    Router::new().route("/handling-departments", get(handling)).route("/handling-departments/{id}", post(save_handling))
 }
 
 pub struct TypeBox {
@@ -70,12 +68,7 @@ async fn build(s: &SignedIn, error: Option<String>) -> Result<Handling, PageErro
             HandlingRow { id: d.id, name: d.name.clone(), code: d.code.clone(), handled, boxes }
         })
         .collect();
-    Ok(Handling {
-        c: s.chrome("departments"),
-        rows,
-        can_manage: s.actor.can(Permission::ManageDepartments),
-        error,
-    })
+    Ok(Handling { c: s.chrome("departments"), rows, can_manage: s.actor.can(Permission::ManageDepartments), error })
 }
 
 async fn handling(s: SignedIn) -> Result<Response, PageError> {
