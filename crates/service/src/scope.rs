@@ -68,6 +68,17 @@ pub struct HandlingSetting {
 }
 
 impl Service {
+    /// How far the actor may go with case `id` (pages use it to offer only what will be allowed);
+    /// "not found" when it is hidden.
+    pub async fn case_access(&self, actor: &Actor, id: i64) -> ServiceResult<CaseAccess> {
+        let mut h = self.store.read().await?;
+        let k = loopdesk_store::cases::case(&mut h.conn(), id).await.map_err(|e| match e {
+            loopdesk_store::StoreError::NotFound => crate::ServiceError::from(DomainError::NotFound { entity: "case" }),
+            e => e.into(),
+        })?;
+        readable(&mut h.conn(), actor, &k).await
+    }
+
     /// Every department's handled case types (departments with none are left out).
     pub async fn handling_departments(&self, actor: &Actor) -> ServiceResult<Vec<HandlingSetting>> {
         actor.require(Permission::SignIn)?;

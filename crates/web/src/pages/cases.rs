@@ -348,6 +348,7 @@ pub struct ActionRow {
     due: String,
     done: bool,
     note: String,
+    can_complete: bool,
 }
 
 pub struct TaskRow {
@@ -358,6 +359,7 @@ pub struct TaskRow {
     due: String,
     answer: String,
     answered: bool,
+    can_answer: bool,
 }
 
 async fn show(s: SignedIn, Path(id): Path<i64>) -> Result<Response, PageError> {
@@ -396,7 +398,11 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
     };
     let case_tasks = s.st.svc.tasks(&s.actor, id).await.page(s)?;
     let open_tasks = case_tasks.iter().any(|t| t.answered_at.is_none());
-    let actions = if s.actor.can(Permission::WriteCases) {
+    // A department taking part through a task (or an action owner) reads the case and works only
+    // its own task or item; the forms offered say the same.
+    let access = s.st.svc.case_access(&s.actor, id).await.page(s)?;
+    let handles = access.may_handle() && s.actor.can(Permission::WriteCases);
+    let actions = if handles {
         def.from_state(&k.state)
             .filter(|t| t.code != "merge" && ProcessDefinition::allows(t, &s.actor.roles))
             .map(|t| {
@@ -469,6 +475,7 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
                 .find(|d| d.id == t.department_id)
                 .map(|d| d.name.clone())
                 .unwrap_or_default(),
+            can_answer: loopdesk_domain::scope::may_answer_task(&s.actor, access, t.department_id),
             question: t.question,
             due: t.due_date.to_string(),
             answered: t.answered_at.is_some(),
@@ -538,6 +545,7 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             .map(|a| ActionRow {
                 id: a.id,
                 version: a.version,
+                can_complete: loopdesk_domain::scope::may_complete_action(&s.actor, access, a.owner_id),
                 owner: a.owner_id.and_then(|o| owners.get(&o).cloned()).unwrap_or_default(),
                 description: a.description,
                 due: a.due_date.to_string(),
@@ -547,7 +555,7 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             .collect(),
         tasks,
         department_options: departments.iter().map(|d| (d.code.clone(), d.name.clone())).collect(),
-        can_write: s.actor.can(Permission::WriteCases),
+        can_write: handles,
         kind: label_of::<CaseType>(l, &k.case_type),
         state: state_name(Some(&def), l, &k.state),
         received: c.time(&k.received_at),
