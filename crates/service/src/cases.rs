@@ -191,20 +191,29 @@ pub fn content_type_of(name: &str) -> &'static str {
     }
 }
 
-fn digest(secret: &str) -> String {
+pub(crate) fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// Whether the actor may see confidential (employee grievance) cases.
 fn sees_confidential(actor: &Actor) -> bool {
-    actor.roles.iter().any(|r| matches!(r, Role::Admin | Role::Gm | Role::MgmtRep))
+    actor.roles.iter().any(|r| r.handles_grievances())
+}
+
+/// An actor whose only case-handling role is HR sees grievances and nothing else.
+pub(crate) fn grievances_only(actor: &Actor) -> bool {
+    actor.roles.contains(&Role::Hr) && actor.roles.iter().all(|r| matches!(r, Role::Hr | Role::Finance))
 }
 
 /// Department scoping for cases: the lead department in the actor's subtree, the actor's own
 /// cases, or cases not yet given a lead department (the intake queue).
-fn may_see(actor: &Actor, k: &Case) -> bool {
+pub(crate) fn may_see(actor: &Actor, k: &Case) -> bool {
     if k.confidential && !sees_confidential(actor) {
         return false;
+    }
+    if grievances_only(actor) {
+        // HR handles every grievance, whichever department leads it, and no other case.
+        return k.case_type == CaseType::Grievance.code();
     }
     match &actor.scope {
         Scope::All => true,
@@ -232,12 +241,12 @@ async fn current_definition(tx: &mut Tx, case_type: &str) -> ServiceResult<(i64,
 }
 
 /// The definition a case runs on (the version it started with).
-async fn definition_of(c: &mut Conn<'_>, k: &Case) -> ServiceResult<ProcessDefinition> {
+pub(crate) async fn definition_of(c: &mut Conn<'_>, k: &Case) -> ServiceResult<ProcessDefinition> {
     let text = ks::definition(c, &k.case_type, k.definition_version).await?;
     ProcessDefinition::parse(&text).map_err(|e| ServiceError::Internal(format!("stored definition: {e}")))
 }
 
-fn tracking_code() -> String {
+pub(crate) fn tracking_code() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 12]>())
 }
 
@@ -482,7 +491,11 @@ impl Service {
     pub async fn cases(&self, actor: &Actor, mut f: CaseFilter, page: Page) -> ServiceResult<Paged<Case>> {
         actor.require(Permission::ReadCases)?;
         f.include_confidential = sees_confidential(actor);
-        if let Scope::Departments(ids) = &actor.scope {
+        if grievances_only(actor) {
+            // Asking HR's list for another type finds nothing ("-" is no type's code).
+            let g = CaseType::Grievance.code();
+            f.case_type = Some(if f.case_type.as_deref().is_none_or(|t| t == g) { g.into() } else { "-".into() });
+        } else if let Scope::Departments(ids) = &actor.scope {
             f.within = Some(ids.clone());
             f.scope_user = actor.user_id;
         }
@@ -1374,12 +1387,22 @@ async fn apply_transition(
                     .map_err(|_| DomainError::invalid("owner", format!("no user named '{value}'")))?;
                 after.owner_id = Some(u.id);
             }
+            "serious_injury" => {
+                let answer = loopdesk_domain::case_record::InjuryAnswer::parse(value)?;
+                extra.insert("serious_injury".into(), answer.code().into());
+                extra.insert("serious_injury_by".into(), actor.username.clone());
+                extra.insert("serious_injury_at".into(), now.to_rfc3339());
+                if answer == loopdesk_domain::case_record::InjuryAnswer::Yes {
+                    after.adverse_event = true;
+                }
+            }
             other if loopdesk_domain::process::KNOWN_FIELDS.contains(&other) => {
                 extra.insert(other.into(), value.into());
             }
             other => return Err(DomainError::invalid(other.to_owned(), "is not a field of a case").into()),
         }
     }
+    crate::case_record::check_injury_answered(&after, &t.to, &extra)?;
     if !after.responsibility.is_empty() {
         check_responsibility(Responsibility::parse(&after.responsibility)?, &after.responsibility_note)?;
     }
