@@ -79,6 +79,11 @@ impl Role {
         matches!(self, Role::Admin | Role::Gm | Role::MgmtRep | Role::Hr)
     }
 
+    /// Whether the role records coordination meetings' minutes (customer service, 001 4.2.6).
+    pub fn records_meetings(self) -> bool {
+        matches!(self, Role::Agent | Role::DeptHead) || self.grants(Permission::ApproveActions)
+    }
+
     /// The permission table. Read it as "who may do what"; it is the single place this is decided.
     pub fn grants(self, p: Permission) -> bool {
         use Permission::*;

@@ -18,6 +18,16 @@ pub fn injury_question_applies(case_type: &str, names_product: bool) -> bool {
     case_type == "complaint" && names_product
 }
 
+/// 001 2.8: a major or critical complaint's measures are approved by the GM (the `gm_approve`
+/// step) before the customer is answered. True when `transition` must wait for that approval.
+pub fn needs_gm_approval(case_type: &str, severity: &str, state: &str, transition: &str, has_step: bool) -> bool {
+    has_step
+        && case_type == "complaint"
+        && matches!(severity, "major" | "critical")
+        && transition == "reply"
+        && state == "resolution_proposed"
+}
+
 /// The fields of a case that staff may correct after intake, in the order the timeline lists them.
 pub const EDITABLE_FIELDS: [&str; 14] = [
     "customer_id",
@@ -136,6 +146,16 @@ mod tests {
         assert!(injury_question_applies("complaint", true));
         assert!(!injury_question_applies("complaint", false));
         assert!(!injury_question_applies("inquiry", true));
+    }
+
+    #[test]
+    fn major_complaints_wait_for_the_gm_before_the_reply() {
+        assert!(needs_gm_approval("complaint", "major", "resolution_proposed", "reply", true));
+        assert!(needs_gm_approval("complaint", "critical", "resolution_proposed", "reply", true));
+        assert!(!needs_gm_approval("complaint", "general", "resolution_proposed", "reply", true));
+        assert!(!needs_gm_approval("complaint", "major", "measures_approved", "reply", true));
+        assert!(!needs_gm_approval("complaint", "major", "resolution_proposed", "reply", false));
+        assert!(!needs_gm_approval("return", "major", "resolution_proposed", "reply", true));
     }
 
     #[test]

@@ -807,7 +807,10 @@ impl Service {
         case_id: i64,
         m: &MeetingInput,
     ) -> ServiceResult<(Meeting, Vec<MeetingAction>)> {
-        actor.require(Permission::ApproveActions)?;
+        // 001 4.2.6: customer service records the minutes; the GM office and quality may too.
+        if !actor.roles.iter().any(|r| r.records_meetings()) {
+            actor.require(Permission::ApproveActions)?;
+        }
         let attendees = required_text("attendees", &m.attendees, 2000)?;
         let minutes = m.minutes.trim().to_owned();
         if minutes.is_empty() {
@@ -1344,6 +1347,19 @@ async fn apply_transition(
     }
     if k.version != version {
         return Err(DomainError::stale("case").into());
+    }
+    if loopdesk_domain::case_record::needs_gm_approval(
+        &k.case_type,
+        &k.severity,
+        &k.state,
+        &t.code,
+        def.transition("gm_approve").is_some(),
+    ) {
+        return Err(DomainError::Conflict {
+            reason: "a major complaint's measures need the GM's approval (gm_approve) before the reply".into(),
+            field: Some("gm_approve"),
+        }
+        .into());
     }
     ProcessDefinition::check_required(t, fields)?;
     let before = k.clone();
