@@ -51,6 +51,9 @@ pub struct CaseEdit {
 /// An optional text field: trimmed, at most `max` characters.
 fn text(field: &str, v: &str, max: usize) -> Result<String, DomainError> {
     let t = v.trim();
+    if t.contains('\0') {
+        return Err(DomainError::invalid(field, "must not contain the NUL character"));
+    }
     if t.chars().count() > max {
         return Err(DomainError::invalid(field, format!("must be at most {max} characters")));
     }
@@ -203,7 +206,7 @@ impl Service {
             k.description = text("description", d, 20_000)?;
         }
         if let Some(v) = &e.owner {
-            let v = v.trim().to_lowercase();
+            let v = text("owner", v, 64)?.to_lowercase();
             k.owner_id = if v.is_empty() {
                 None
             } else {
