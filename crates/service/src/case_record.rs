@@ -314,6 +314,13 @@ impl Service {
         Ok((k, events, def))
     }
 
+    /// The running clocks of a grievance the actor filed: when its next steps fall due.
+    pub async fn case_clocks_for_filer(&self, actor: &Actor, id: i64) -> ServiceResult<Vec<ks::ClockRow>> {
+        self.filed_grievance(actor, id).await?;
+        let mut h = self.store.read().await?;
+        Ok(ks::clocks(&mut h.conn(), id).await?.into_iter().filter(|r| r.state == "running").collect())
+    }
+
     /// The case register (客户投诉登记表) over the list's filters: a header row in Chinese or
     /// English and one row per case, with names rather than codes; at most 50,000 rows.
     pub async fn case_register(&self, actor: &Actor, f: CaseFilter, chinese: bool) -> ServiceResult<Vec<Vec<String>>> {

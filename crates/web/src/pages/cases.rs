@@ -98,7 +98,7 @@ struct List {
 }
 
 #[derive(Deserialize)]
-struct ListQuery {
+pub(super) struct ListQuery {
     #[serde(rename = "type")]
     case_type: Option<String>,
     severity: Option<String>,
@@ -122,10 +122,11 @@ fn day_start(s: &SignedIn, field: &str, v: &str, plus_days: i64) -> Result<chron
     )
 }
 
-async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQuery>) -> Result<Response, PageError> {
+/// The list's filters as a case filter (also used by the register export).
+pub(super) async fn list_filter(s: &SignedIn, q: &ListQuery) -> Result<CaseFilter, PageError> {
     let nonempty = |v: &Option<String>| v.clone().filter(|x| !x.trim().is_empty());
     let department_id = match nonempty(&q.department) {
-        Some(d) => Some(d.parse::<i64>().map_err(|_| DomainError::invalid("department", "is not a number")).page(&s)?),
+        Some(d) => Some(d.parse::<i64>().map_err(|_| DomainError::invalid("department", "is not a number")).page(s)?),
         None => None,
     };
     let open = q.open.is_some();
@@ -136,22 +137,22 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
                 .svc
                 .customers(&s.actor, &CustomerFilter { q: Some(code.clone()), ..Default::default() }, Page::default())
                 .await
-                .page(&s)?;
+                .page(s)?;
             // An unknown code matches no case rather than all of them.
             Some(found.items.iter().find(|k| k.code.eq_ignore_ascii_case(code.trim())).map(|k| k.id).unwrap_or(-1))
         }
         None => None,
     };
     let received_from = match nonempty(&q.from) {
-        Some(v) => Some(day_start(&s, "from", &v, 0)?),
+        Some(v) => Some(day_start(s, "from", &v, 0)?),
         None => None,
     };
     let received_to = match nonempty(&q.to) {
-        Some(v) => Some(day_start(&s, "to", &v, 1)?),
+        Some(v) => Some(day_start(s, "to", &v, 1)?),
         None => None,
     };
     let overdue = q.overdue.is_some();
-    let f = CaseFilter {
+    Ok(CaseFilter {
         state: nonempty(&q.state),
         overdue_at: overdue.then(|| s.st.svc.now()),
         customer_id,
@@ -160,9 +161,14 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
         case_type: nonempty(&q.case_type),
         severity: nonempty(&q.severity),
         department_id,
-        exclude_states: if open { s.st.svc.terminal_states().await.page(&s)? } else { vec![] },
+        exclude_states: if open { s.st.svc.terminal_states().await.page(s)? } else { vec![] },
         ..Default::default()
-    };
+    })
+}
+
+async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQuery>) -> Result<Response, PageError> {
+    let f = list_filter(&s, &q).await?;
+    let (open, overdue) = (q.open.is_some(), q.overdue.is_some());
     let page = Page::parse(q.page, None).page(&s)?;
     let found = s.st.svc.cases(&s.actor, f, page).await.page(&s)?;
     let l = s.locale;
