@@ -70,6 +70,30 @@ fn injury_of(k: &Case) -> String {
         .unwrap_or_default()
 }
 
+/// The serious-injury answer as the case page shows it: the answer, who recorded it and when.
+pub(super) fn injury_text(s: &SignedIn, k: &Case) -> String {
+    let v: serde_json::Value = serde_json::from_str(&k.fields).unwrap_or_default();
+    match v.get("serious_injury").and_then(|x| x.as_str()) {
+        Some(code) => {
+            let by = v.get("serious_injury_by").and_then(|x| x.as_str()).unwrap_or("");
+            format!("{} ({} {by})", label_of::<InjuryAnswer>(s.locale, code), s.tr().get("cases.injury_by"))
+        }
+        None if loopdesk_domain::case_record::injury_question_applies(&k.case_type, names_product(k)) => {
+            s.tr().get("cases.injury_unanswered").to_owned()
+        }
+        None => String::new(),
+    }
+}
+
+fn names_product(k: &Case) -> bool {
+    k.product_id.is_some() || !k.product_code.is_empty() || !k.model.is_empty() || !k.serial.is_empty()
+}
+
+/// Whether the assessment form must ask the serious-injury question.
+pub(super) fn injury_unanswered(k: &Case) -> bool {
+    loopdesk_domain::case_record::injury_question_applies(&k.case_type, names_product(k)) && injury_of(k).is_empty()
+}
+
 async fn edit_page(
     s: &SignedIn,
     id: i64,

@@ -251,7 +251,7 @@ async fn new_form(s: SignedIn) -> Result<Response, PageError> {
     Ok(render(&form(&s, FormData(vec![("case_type".into(), "complaint".into())]), None)))
 }
 
-async fn create(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
+async fn create(s: SignedIn, headers: axum::http::HeaderMap, body: Bytes) -> Result<Response, PageError> {
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let result = async {
@@ -293,6 +293,11 @@ async fn create(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
     }
     .await;
     match result {
+        // A case registered by staff (phone, visit, letter…): the tracking code is shown this
+        // once, on the acknowledgement slip for the customer.
+        Ok(created) if !created.case.confidential && created.case.channel != "portal" => {
+            super::case_record::slip(&s, &headers, created.case, created.tracking_code).await
+        }
         Ok(created) => Ok(Redirect::to(&format!("/cases/{}", created.case.id)).into_response()),
         Err(ServiceError::Domain(e @ (DomainError::Invalid { .. } | DomainError::Conflict { .. }))) => {
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form(&s, f, Some(e.to_string())))).into_response())
@@ -344,6 +349,11 @@ struct Show {
     category: String,
     /// (id, file name, size, uploaded by)
     attachments: Vec<(i64, String, String, String)>,
+    /// The owner (投诉处理人员), the serious-injury answer with who recorded it, and whether the
+    /// actor may record meeting minutes.
+    owner: String,
+    injury: String,
+    can_minute: bool,
 }
 
 pub struct ActionRow {
@@ -358,6 +368,7 @@ pub struct ActionRow {
 
 pub struct TaskRow {
     id: i64,
+    number: String,
     version: i64,
     department: String,
     question: String,
@@ -397,6 +408,10 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             "severity" => options::<Severity>(l),
             "responsibility" => options::<Responsibility>(l),
             "lead_department" => departments.iter().map(|d| (d.code.clone(), d.name.clone())).collect(),
+            // No answer is preselected: "no" must be said, not defaulted to.
+            "serious_injury" => std::iter::once((String::new(), "—".to_owned()))
+                .chain(options::<loopdesk_domain::case_record::InjuryAnswer>(l))
+                .collect(),
             _ => vec![],
         }
     };
@@ -412,6 +427,9 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
                 }
                 if open_tasks && ProcessDefinition::resolves(t) {
                     names.push("open_tasks_reason".into());
+                }
+                if t.to == "assessed" && super::case_record::injury_unanswered(&k) {
+                    names.push("serious_injury".into());
                 }
                 Action {
                     code: t.code.clone(),
@@ -465,9 +483,11 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             (c.time(&e.at), e.actor.clone(), what, state_name(Some(&def), l, &e.to_state), detail)
         })
         .collect();
+    let numbers = loopdesk_service::case_record::task_numbers(&k.number, &case_tasks);
     let tasks = case_tasks
         .into_iter()
         .map(|t| TaskRow {
+            number: numbers.get(&t.id).cloned().unwrap_or_default(),
             id: t.id,
             version: t.version,
             department: departments
@@ -526,7 +546,15 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             .into_iter()
             .map(|a| (a.id, a.file_name, format!("{:.1} KB", a.size as f64 / 1024.0), a.uploaded_by))
             .collect();
+    let owner = match k.owner_id {
+        Some(o) => s.st.svc.user(&Actor::system(), o).await.map(|u| u.display_name).unwrap_or_default(),
+        None => String::new(),
+    };
+    let injury = super::case_record::injury_text(s, &k);
     Ok(Show {
+        owner,
+        injury,
+        can_minute: s.actor.roles.iter().any(|r| r.records_meetings()),
         attachments,
         category,
         clocks,
@@ -718,6 +746,8 @@ struct Print {
     reply: String,
     follow_up: String,
     state: String,
+    /// The category's name, not its code.
+    category: String,
 }
 
 /// The 客户投诉/反馈报告 as a printable record (ISO 13485 8.2.2 contents).
@@ -762,6 +792,16 @@ async fn print(s: SignedIn, Path(id): Path<i64>) -> Result<Response, PageError> 
         reply: field("reply"),
         follow_up: field("follow_up_outcome"),
         state: state_name(Some(&def), l, &k.state),
+        category: s
+            .st
+            .svc
+            .categories(&s.actor)
+            .await
+            .page(&s)?
+            .into_iter()
+            .find(|x| x.code == k.category)
+            .map(|x| if l == Locale::En { x.en } else { x.zh })
+            .unwrap_or_else(|| k.category.clone()),
         c,
         k,
     }))
