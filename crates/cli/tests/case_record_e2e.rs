@@ -31,7 +31,8 @@ both_engines!(patch_case_corrects_with_version_409_when_stale_422_naming_the_fie
     let r = patch(json!({"version": v, "ship_date": "2026-13-40"})).await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "ship_date");
-    let r = patch(json!({"version": v, "subject": "热水器底部漏水", "serial": "SN-778", "owner": "agent"})).await.unwrap();
+    let r =
+        patch(json!({"version": v, "subject": "热水器底部漏水", "serial": "SN-778", "owner": "agent"})).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let after: Value = r.json().await.unwrap();
     assert_eq!(after["subject"], "热水器底部漏水");
@@ -98,87 +99,91 @@ both_engines!(case_register_exports_the_filtered_list_as_csv_and_xlsx_in_both_la
     assert!(csv.contains("登记表投诉") && !csv.contains("登记表咨询"), "{csv}");
 });
 
-both_engines!(staff_registration_shows_the_tracking_code_once_on_a_slip_and_reissue_replaces_it, |db: TestDb| async move {
-    assert!(app::cli(BIN, &db, &["demo"], "").status.success());
-    let s = app::serve(BIN, &db, &[]);
-    let c = client();
-    let session = app::browser_login(&s, "agent", DEMO_PASSWORD).await;
-    let form = c.get(format!("{}/cases/new", s.base)).header("cookie", &session).send().await.unwrap();
-    let csrf = app::csrf_of(&form.text().await.unwrap());
-    let r = c
-        .post(format!("{}/cases", s.base))
-        .header("cookie", &session)
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("case_type", "complaint"),
-            ("channel", "phone"),
-            ("contact_name", "周先生"),
-            ("subject", "电话投诉<script>"),
-            ("description", "来电反映噪音大"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.headers()["cache-control"], "no-store");
-    let slip = r.text().await.unwrap();
-    assert!(slip.contains("<svg"), "the slip carries a QR code");
-    assert!(!slip.contains("电话投诉<script>") && slip.contains("电话投诉&"), "escaped");
-    let code = slip.split("class=\"tracking-code\">").nth(1).and_then(|p| p.split('<').next()).unwrap().to_owned();
-    let number = slip.split("<strong>").nth(1).and_then(|p| p.split('<').next()).unwrap().to_owned();
-    assert!(slip.contains(&format!("/portal/track?number={number}")), "{slip}");
-    let status = |code: String| {
-        let c = c.clone();
-        let u = format!("{}/api/v1/public/cases/{number}", s.base);
-        async move { c.get(u).header("x-tracking-code", code).send().await.unwrap().status() }
-    };
-    assert_eq!(status(code.clone()).await, StatusCode::OK);
-    // The case page offers a re-issue; the old code stops working.
-    let agent = token(&s, "agent", DEMO_PASSWORD).await;
-    let found = app::get_json(&s, &agent, "/cases?per_page=5").await;
-    let k = found["items"].as_array().unwrap().iter().find(|k| k["number"] == number.as_str()).unwrap().clone();
-    let page = c
-        .get(format!("{}/cases/{}", s.base, k["id"]))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("/tracking-code") && page.contains("/edit"), "{page}");
-    let csrf = app::csrf_of(&page);
-    let r = c
-        .post(format!("{}/cases/{}/tracking-code", s.base, k["id"]))
-        .header("cookie", &session)
-        .form(&[("_csrf", csrf.as_str()), ("version", &k["version"].to_string())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let slip = r.text().await.unwrap();
-    let new_code = slip.split("class=\"tracking-code\">").nth(1).and_then(|p| p.split('<').next()).unwrap().to_owned();
-    assert_ne!(new_code, code);
-    assert_eq!(status(new_code).await, StatusCode::OK);
-    assert_eq!(status(code).await, StatusCode::NOT_FOUND);
-    // The correction form: a stale version comes back 409 with the case as it is now.
-    let r = c
-        .post(format!("{}/cases/{}/edit", s.base, k["id"]))
-        .header("cookie", &session)
-        .form(&[("_csrf", csrf.as_str()), ("version", &k["version"].to_string()), ("subject", "改")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CONFLICT);
-    let v = (k["version"].as_i64().unwrap() + 1).to_string();
-    let r = c
-        .post(format!("{}/cases/{}/edit", s.base, k["id"]))
-        .header("cookie", &session)
-        .form(&[("_csrf", csrf.as_str()), ("version", v.as_str()), ("subject", "电话投诉：噪音")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let k2 = app::get_json(&s, &agent, &format!("/cases/{}", k["id"])).await;
-    assert_eq!(k2["subject"], "电话投诉：噪音");
-});
+both_engines!(
+    staff_registration_shows_the_tracking_code_once_on_a_slip_and_reissue_replaces_it,
+    |db: TestDb| async move {
+        assert!(app::cli(BIN, &db, &["demo"], "").status.success());
+        let s = app::serve(BIN, &db, &[]);
+        let c = client();
+        let session = app::browser_login(&s, "agent", DEMO_PASSWORD).await;
+        let form = c.get(format!("{}/cases/new", s.base)).header("cookie", &session).send().await.unwrap();
+        let csrf = app::csrf_of(&form.text().await.unwrap());
+        let r = c
+            .post(format!("{}/cases", s.base))
+            .header("cookie", &session)
+            .form(&[
+                ("_csrf", csrf.as_str()),
+                ("case_type", "complaint"),
+                ("channel", "phone"),
+                ("contact_name", "周先生"),
+                ("subject", "电话投诉<script>"),
+                ("description", "来电反映噪音大"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let slip = r.text().await.unwrap();
+        assert!(slip.contains("<svg"), "the slip carries a QR code");
+        assert!(!slip.contains("电话投诉<script>") && slip.contains("电话投诉&"), "escaped");
+        let code = slip.split("class=\"tracking-code\">").nth(1).and_then(|p| p.split('<').next()).unwrap().to_owned();
+        let number = slip.split("<strong>").nth(1).and_then(|p| p.split('<').next()).unwrap().to_owned();
+        assert!(slip.contains(&format!("/portal/track?number={number}")), "{slip}");
+        let status = |code: String| {
+            let c = c.clone();
+            let u = format!("{}/api/v1/public/cases/{number}", s.base);
+            async move { c.get(u).header("x-tracking-code", code).send().await.unwrap().status() }
+        };
+        assert_eq!(status(code.clone()).await, StatusCode::OK);
+        // The case page offers a re-issue; the old code stops working.
+        let agent = token(&s, "agent", DEMO_PASSWORD).await;
+        let found = app::get_json(&s, &agent, "/cases?per_page=5").await;
+        let k = found["items"].as_array().unwrap().iter().find(|k| k["number"] == number.as_str()).unwrap().clone();
+        let page = c
+            .get(format!("{}/cases/{}", s.base, k["id"]))
+            .header("cookie", &session)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("/tracking-code") && page.contains("/edit"), "{page}");
+        let csrf = app::csrf_of(&page);
+        let r = c
+            .post(format!("{}/cases/{}/tracking-code", s.base, k["id"]))
+            .header("cookie", &session)
+            .form(&[("_csrf", csrf.as_str()), ("version", &k["version"].to_string())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let slip = r.text().await.unwrap();
+        let new_code =
+            slip.split("class=\"tracking-code\">").nth(1).and_then(|p| p.split('<').next()).unwrap().to_owned();
+        assert_ne!(new_code, code);
+        assert_eq!(status(new_code).await, StatusCode::OK);
+        assert_eq!(status(code).await, StatusCode::NOT_FOUND);
+        // The correction form: a stale version comes back 409 with the case as it is now.
+        let r = c
+            .post(format!("{}/cases/{}/edit", s.base, k["id"]))
+            .header("cookie", &session)
+            .form(&[("_csrf", csrf.as_str()), ("version", &k["version"].to_string()), ("subject", "改")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        let v = (k["version"].as_i64().unwrap() + 1).to_string();
+        let r = c
+            .post(format!("{}/cases/{}/edit", s.base, k["id"]))
+            .header("cookie", &session)
+            .form(&[("_csrf", csrf.as_str()), ("version", v.as_str()), ("subject", "电话投诉：噪音")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let k2 = app::get_json(&s, &agent, &format!("/cases/{}", k["id"])).await;
+        assert_eq!(k2["subject"], "电话投诉：噪音");
+    }
+);

@@ -126,8 +126,7 @@ impl Service {
             return Err(DomainError::stale("case").into());
         }
         let mut k = before.clone();
-        let mut extra: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&k.fields).unwrap_or_default();
+        let mut extra: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&k.fields).unwrap_or_default();
         if let Some(cid) = e.customer_id {
             cs::customer(&mut tx.conn(), cid).await.map_err(|err| match err {
                 StoreError::NotFound => ServiceError::from(DomainError::invalid("customer_id", "no such customer")),

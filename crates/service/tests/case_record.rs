@@ -141,10 +141,7 @@ both_engines!(a_portal_case_linked_to_a_customer_file_lists_under_that_customer,
     let mut i = input("complaint", "门户投诉");
     i.channel = Some("portal".into());
     let k = svc.create_case(&sys, &i).await.unwrap().case;
-    let c = svc
-        .create_customer(&sys, &CustomerInput { name: "华东医疗".into(), ..Default::default() })
-        .await
-        .unwrap();
+    let c = svc.create_customer(&sys, &CustomerInput { name: "华东医疗".into(), ..Default::default() }).await.unwrap();
     let filter = CaseFilter { customer_id: Some(c.id), ..Default::default() };
     let page = Page { page: 1, per_page: 10 };
     assert!(svc.cases(&sys, filter.clone(), page).await.unwrap().items.is_empty());
@@ -190,8 +187,12 @@ both_engines!(product_complaint_needs_the_serious_injury_answer_before_assessmen
         .await
         .unwrap();
     let id = d.id.to_string();
-    let mut dept_fields =
-        vec![("category", "function"), ("severity", "major"), ("responsibility", "yes"), ("lead_department", id.as_str())];
+    let mut dept_fields = vec![
+        ("category", "function"),
+        ("severity", "major"),
+        ("responsibility", "yes"),
+        ("lead_department", id.as_str()),
+    ];
     let e = svc.transition(&sys, k.id, "assess", k.version, &f(&dept_fields)).await.unwrap_err();
     assert_eq!(field_of(&e), "serious_injury");
     assert_eq!(svc.case(&sys, k.id).await.unwrap().state, "acknowledged");

@@ -102,35 +102,35 @@ async fn edit_page(
 ) -> Result<EditPage, PageError> {
     let k = s.st.svc.case(&s.actor, id).await.page(s)?;
     let zh = s.locale != Locale::En;
-    let categories = s
-        .st
-        .svc
-        .categories(&s.actor)
-        .await
-        .page(s)?
-        .into_iter()
-        .map(|x| {
-            let indent = if x.parent_id.is_some() { "　" } else { "" };
-            (x.code, format!("{indent}{}", if zh { x.zh } else { x.en }))
-        })
-        .collect();
-    let users = s
-        .st
-        .svc
-        .users(
-            &loopdesk_domain::access::Actor::system(),
-            Default::default(),
-            loopdesk_domain::page::Page { page: 1, per_page: 500 },
-        )
-        .await
-        .page(s)?
-        .items
-        .into_iter()
-        .filter(|u| u.active)
-        .map(|u| (u.username, u.display_name))
-        .collect::<Vec<_>>();
+    let categories =
+        s.st.svc
+            .categories(&s.actor)
+            .await
+            .page(s)?
+            .into_iter()
+            .map(|x| {
+                let indent = if x.parent_id.is_some() { "　" } else { "" };
+                (x.code, format!("{indent}{}", if zh { x.zh } else { x.en }))
+            })
+            .collect();
+    let users =
+        s.st.svc
+            .users(
+                &loopdesk_domain::access::Actor::system(),
+                Default::default(),
+                loopdesk_domain::page::Page { page: 1, per_page: 500 },
+            )
+            .await
+            .page(s)?
+            .items
+            .into_iter()
+            .filter(|u| u.active)
+            .map(|u| (u.username, u.display_name))
+            .collect::<Vec<_>>();
     let owner = match k.owner_id {
-        Some(o) => s.st.svc.user(&loopdesk_domain::access::Actor::system(), o).await.map(|u| u.username).unwrap_or_default(),
+        Some(o) => {
+            s.st.svc.user(&loopdesk_domain::access::Actor::system(), o).await.map(|u| u.username).unwrap_or_default()
+        }
         None => String::new(),
     };
     Ok(EditPage {
@@ -142,7 +142,10 @@ async fn edit_page(
         customer_id: k.customer_id.map(|v| v.to_string()).unwrap_or_default(),
         contact_id: k.contact_id.map(|v| v.to_string()).unwrap_or_default(),
         injury: injury_of(&k),
-        injuries: InjuryAnswer::ALL.iter().map(|a| (a.code().to_owned(), label_of::<InjuryAnswer>(s.locale, a.code()))).collect(),
+        injuries: InjuryAnswer::ALL
+            .iter()
+            .map(|a| (a.code().to_owned(), label_of::<InjuryAnswer>(s.locale, a.code())))
+            .collect(),
         error,
         f,
         k,
@@ -190,8 +193,11 @@ async fn edit(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response,
     match r {
         Ok(_) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
         Err(ServiceError::Domain(e @ (DomainError::Invalid { .. } | DomainError::Conflict { .. }))) => {
-            let status =
-                if matches!(e, DomainError::Conflict { .. }) { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+            let status = if matches!(e, DomainError::Conflict { .. }) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
             let mut typed = typed;
             // After a stale version the form shows the case as it is now, with the refusal.
             if status == StatusCode::CONFLICT {
@@ -247,8 +253,11 @@ pub(super) async fn slip(s: &SignedIn, headers: &HeaderMap, k: Case, code: Strin
     let c = s.chrome("cases");
     let clocks = s.st.svc.clocks(&s.actor, k.id).await.page(s)?;
     let t = s.tr();
-    let mut next: Vec<(String, String)> =
-        clocks.iter().filter(|r| r.state == "running").map(|r| (t.get(&format!("clock.{}", r.name)).to_owned(), c.time(&r.due_at))).collect();
+    let mut next: Vec<(String, String)> = clocks
+        .iter()
+        .filter(|r| r.state == "running")
+        .map(|r| (t.get(&format!("clock.{}", r.name)).to_owned(), c.time(&r.due_at)))
+        .collect();
     next.push((t.get("slip.next_track").to_owned(), String::new()));
     let url = track_url(headers, &k.number);
     let page = Slip {
@@ -311,13 +320,17 @@ async fn task_print(s: SignedIn, Path((id, task_id)): Path<(i64, i64)>) -> Resul
     }))
 }
 
+/// (action, owner, due, done)
+type ActionLine = (String, String, String, bool);
+/// (held, place, attendees, minutes, decisions, action items)
+type MeetingRow = (String, String, String, String, String, Vec<ActionLine>);
+
 #[derive(Template)]
 #[template(path = "meeting_print.html")]
 struct MeetingPrint {
     c: Chrome,
     k: Case,
-    /// (held, place, attendees, minutes, decisions, [(action, owner, due, done)])
-    meetings: Vec<(String, String, String, String, String, Vec<(String, String, String, bool)>)>,
+    meetings: Vec<MeetingRow>,
 }
 
 /// The 会议纪要 of a case's coordination meetings with their action items, printable.
@@ -327,9 +340,9 @@ async fn meetings_print(s: SignedIn, Path(id): Path<i64>) -> Result<Response, Pa
     let c = s.chrome("cases");
     let mut names: BTreeMap<i64, String> = BTreeMap::new();
     for o in acts.iter().filter_map(|a| a.owner_id) {
-        if !names.contains_key(&o) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = names.entry(o) {
             let n = s.st.svc.user(&loopdesk_domain::access::Actor::system(), o).await.map(|u| u.display_name);
-            names.insert(o, n.unwrap_or_default());
+            slot.insert(n.unwrap_or_default());
         }
     }
     let meetings = ms
@@ -377,7 +390,9 @@ async fn register(
     use loopdesk_service::tabular::{self, Format};
     let download = crate::api::customers::download;
     Ok(match format {
-        Format::Csv => download(tabular::write_csv(&rows).page(&s)?, "text/csv; charset=utf-8", &format!("cases-{stamp}.csv")),
+        Format::Csv => {
+            download(tabular::write_csv(&rows).page(&s)?, "text/csv; charset=utf-8", &format!("cases-{stamp}.csv"))
+        }
         Format::Xlsx => download(
             tabular::write_xlsx(if chinese { "客户投诉登记表" } else { "Case register" }, &rows).page(&s)?,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -427,21 +442,22 @@ async fn grievances_page(s: &SignedIn, id: Option<i64>) -> Result<MyGrievances, 
             .map(|st| if zh { st.zh.clone() } else { st.en.clone() })
             .unwrap_or_else(|| code.to_owned())
     };
-    let rows = s
-        .st
-        .svc
-        .filed_grievances(&s.actor)
-        .await
-        .page(s)?
-        .into_iter()
-        .map(|k| (k.id, k.number, k.subject, state_label(&k.state), c.time(&k.received_at)))
-        .collect();
+    let rows =
+        s.st.svc
+            .filed_grievances(&s.actor)
+            .await
+            .page(s)?
+            .into_iter()
+            .map(|k| (k.id, k.number, k.subject, state_label(&k.state), c.time(&k.received_at)))
+            .collect();
     let view = match id {
         None => None,
         Some(id) => {
             let (k, events, def) = s.st.svc.filed_grievance(&s.actor, id).await.page(s)?;
             let label = |code: &str| {
-                def.state(code).map(|st| if zh { st.zh.clone() } else { st.en.clone() }).unwrap_or_else(|| code.to_owned())
+                def.state(code)
+                    .map(|st| if zh { st.zh.clone() } else { st.en.clone() })
+                    .unwrap_or_else(|| code.to_owned())
             };
             let steps = events
                 .iter()
@@ -469,15 +485,14 @@ async fn grievances_page(s: &SignedIn, id: Option<i64>) -> Result<MyGrievances, 
                 .find(|x| x.code == k.category)
                 .map(|x| if zh { x.zh.clone() } else { x.en.clone() })
                 .unwrap_or_default();
-            let due = s
-                .st
-                .svc
-                .case_clocks_for_filer(&s.actor, k.id)
-                .await
-                .page(s)?
-                .into_iter()
-                .map(|r| (s.tr().get(&format!("clock.{}", r.name)).to_owned(), c.time(&r.due_at)))
-                .collect();
+            let due =
+                s.st.svc
+                    .case_clocks_for_filer(&s.actor, k.id)
+                    .await
+                    .page(s)?
+                    .into_iter()
+                    .map(|r| (s.tr().get(&format!("clock.{}", r.name)).to_owned(), c.time(&r.due_at)))
+                    .collect();
             Some(GrievanceView {
                 number: k.number.clone(),
                 subject: k.subject.clone(),
