@@ -80,11 +80,11 @@ pub fn task_number(case_number: &str, ordinal: usize) -> String {
 pub const MAX_PORTAL_FILES: usize = 5;
 /// Largest photo the portal accepts.
 pub const MAX_PORTAL_IMAGE_BYTES: usize = 10 * 1024 * 1024;
-/// Largest video the portal accepts.
-pub const MAX_PORTAL_VIDEO_BYTES: usize = 50 * 1024 * 1024;
+/// Largest video the portal accepts (a request body may carry at most 16 MB).
+pub const MAX_PORTAL_VIDEO_BYTES: usize = 15 * 1024 * 1024;
 
 /// Checks one file a customer uploads as evidence: photos (jpg, png, webp, gif, heic) up to
-/// 10 MB, videos (mp4, mov) up to 50 MB, PDFs up to 10 MB, and no more than
+/// 10 MB, videos (mp4, mov) up to 15 MB, PDFs up to 10 MB, and no more than
 /// [`MAX_PORTAL_FILES`] on a case (`already` is how many the customer has attached).
 pub fn check_portal_file(name: &str, size: usize, already: usize) -> Result<(), DomainError> {
     let bad = |r: String| DomainError::invalid("file", r);
@@ -194,7 +194,7 @@ mod tests {
     #[test]
     fn portal_files_are_limited_in_count_type_and_size() {
         assert!(check_portal_file("a.JPG", 1000, 0).is_ok());
-        assert!(check_portal_file("clip.mp4", 40 * 1024 * 1024, 4).is_ok());
+        assert!(check_portal_file("clip.mp4", 14 * 1024 * 1024, 4).is_ok());
         assert!(check_portal_file("a.jpg", 1000, MAX_PORTAL_FILES).is_err());
         assert!(check_portal_file("a.exe", 1000, 0).is_err());
         assert!(check_portal_file("a.jpg", 11 * 1024 * 1024, 0).is_err());

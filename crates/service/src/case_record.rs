@@ -313,6 +313,28 @@ impl Service {
         Ok((k, events, def))
     }
 
+    /// Evidence (photos, videos, PDFs) the customer adds on the portal with the number and
+    /// tracking code: at most five files per case, within the size and type limits.
+    pub async fn add_portal_evidence(
+        &self,
+        number: &str,
+        code: &str,
+        file_name: &str,
+        data: &[u8],
+    ) -> ServiceResult<ks::Attachment> {
+        let (k, _, _) = self.public_case(number, code).await?;
+        if k.closed_at.is_some() {
+            return Err(DomainError::Conflict { reason: "the case is closed".into(), field: Some("file") }.into());
+        }
+        let already = {
+            let mut h = self.store.read().await?;
+            ks::attachments(&mut h.conn(), k.id).await?.iter().filter(|a| a.uploaded_by == "customer").count()
+        };
+        rec::check_portal_file(file_name, data.len(), already)?;
+        let customer = Actor { username: "customer".into(), ..Actor::system() };
+        self.attach(&customer, k.id, file_name, data, true).await
+    }
+
     /// The running clocks of a grievance the actor filed: when its next steps fall due.
     pub async fn case_clocks_for_filer(&self, actor: &Actor, id: i64) -> ServiceResult<Vec<ks::ClockRow>> {
         self.filed_grievance(actor, id).await?;

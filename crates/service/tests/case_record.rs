@@ -312,3 +312,24 @@ both_engines!(case_register_prints_category_names_and_follows_the_filters, |db: 
     let every = svc.case_register(&sys, CaseFilter::default(), true).await.unwrap();
     assert_eq!(every.len(), 3);
 });
+
+both_engines!(portal_evidence_takes_five_files_within_type_and_size_limits, |db: TestDb| async move {
+    let svc = service(&db).await;
+    let created = svc.create_case(&Actor::system(), &input("complaint", "冒烟")).await.unwrap();
+    let (number, code) = (created.case.number.clone(), created.tracking_code.clone());
+    let e = svc.add_portal_evidence(&number, &code, "tool.exe", b"MZ").await.unwrap_err();
+    assert_eq!(field_of(&e), "file");
+    let e = svc.add_portal_evidence(&number, "wrong-code", "a.jpg", b"\xff\xd8").await.unwrap_err();
+    assert!(matches!(e, ServiceError::Domain(DomainError::NotFound { .. })), "{e:?}");
+    let big = vec![0u8; 11 * 1024 * 1024];
+    assert_eq!(field_of(&svc.add_portal_evidence(&number, &code, "a.png", &big).await.unwrap_err()), "file");
+    for n in 0..5 {
+        let a = svc.add_portal_evidence(&number, &code, &format!("photo{n}.jpg"), b"\xff\xd8\xff").await.unwrap();
+        assert!(a.public);
+        assert_eq!(a.content_type, "image/jpeg");
+    }
+    let e = svc.add_portal_evidence(&number, &code, "clip.mp4", b"....").await.unwrap_err();
+    assert_eq!(field_of(&e), "file", "a sixth file is refused");
+    let staff = role(vec![Role::Agent], None);
+    assert_eq!(svc.attachments(&staff, created.case.id).await.unwrap().len(), 5);
+});
