@@ -187,3 +187,54 @@ both_engines!(
         assert_eq!(k2["subject"], "电话投诉：噪音");
     }
 );
+
+both_engines!(portal_track_page_takes_evidence_files_and_staff_see_them, |db: TestDb| async move {
+    use reqwest::multipart::{Form, Part};
+    assert!(app::cli(BIN, &db, &["demo"], "").status.success());
+    let s = app::serve(BIN, &db, &[]);
+    let c = client();
+    let r = c
+        .post(format!("{}/api/v1/public/cases", s.base))
+        .json(&json!({"name":"李女士","phone":"13800138000","subject":"外壳开裂","description":"收到即开裂"}))
+        .send()
+        .await
+        .unwrap();
+    let created: Value = r.json().await.unwrap();
+    let number = created["number"].as_str().unwrap().to_owned();
+    let code = created["tracking_code"].as_str().unwrap().to_owned();
+    let r = c.get(format!("{}/portal/track", s.base)).send().await.unwrap();
+    let token = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|v| v.to_str().ok()?.split(';').next()?.strip_prefix("ld_csrf=").map(str::to_owned))
+        .unwrap();
+    let upload = |files: Vec<(&'static str, Vec<u8>)>| {
+        let mut form = Form::new()
+            .text("_csrf", token.clone())
+            .text("number", number.clone())
+            .text("code", code.clone());
+        for (name, data) in files {
+            form = form.part("file", Part::bytes(data).file_name(name));
+        }
+        c.post(format!("{}/portal/evidence", s.base))
+            .header("cookie", format!("ld_csrf={token}"))
+            .multipart(form)
+            .send()
+    };
+    let r = upload(vec![("crack.jpg", vec![0xff, 0xd8, 0xff]), ("virus.exe", b"MZ".to_vec())]).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("/portal/evidence"), "the form is offered again: {page}");
+    assert!(page.contains("virus.exe"), "the refused file is named: {page}");
+    let agent = token_of(&s).await;
+    let found = app::get_json(&s, &agent, "/cases?per_page=5").await;
+    let k = found["items"].as_array().unwrap().iter().find(|k| k["number"] == number.as_str()).unwrap().clone();
+    let files = app::get_json(&s, &agent, &format!("/cases/{}/attachments", k["id"])).await;
+    let names: Vec<&str> = files.as_array().unwrap().iter().map(|a| a["file_name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["crack.jpg"]);
+});
+
+async fn token_of(s: &app::Server) -> String {
+    token(s, "agent", DEMO_PASSWORD).await
+}
