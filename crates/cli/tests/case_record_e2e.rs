@@ -210,10 +210,8 @@ both_engines!(portal_track_page_takes_evidence_files_and_staff_see_them, |db: Te
         .find_map(|v| v.to_str().ok()?.split(';').next()?.strip_prefix("ld_csrf=").map(str::to_owned))
         .unwrap();
     let upload = |files: Vec<(&'static str, Vec<u8>)>| {
-        let mut form = Form::new()
-            .text("_csrf", token.clone())
-            .text("number", number.clone())
-            .text("code", code.clone());
+        let mut form =
+            Form::new().text("_csrf", token.clone()).text("number", number.clone()).text("code", code.clone());
         for (name, data) in files {
             form = form.part("file", Part::bytes(data).file_name(name));
         }
