@@ -98,7 +98,7 @@ struct List {
 }
 
 #[derive(Deserialize)]
-struct ListQuery {
+pub(super) struct ListQuery {
     #[serde(rename = "type")]
     case_type: Option<String>,
     severity: Option<String>,
@@ -122,10 +122,11 @@ fn day_start(s: &SignedIn, field: &str, v: &str, plus_days: i64) -> Result<chron
     )
 }
 
-async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQuery>) -> Result<Response, PageError> {
+/// The list's filters as a case filter (also used by the register export).
+pub(super) async fn list_filter(s: &SignedIn, q: &ListQuery) -> Result<CaseFilter, PageError> {
     let nonempty = |v: &Option<String>| v.clone().filter(|x| !x.trim().is_empty());
     let department_id = match nonempty(&q.department) {
-        Some(d) => Some(d.parse::<i64>().map_err(|_| DomainError::invalid("department", "is not a number")).page(&s)?),
+        Some(d) => Some(d.parse::<i64>().map_err(|_| DomainError::invalid("department", "is not a number")).page(s)?),
         None => None,
     };
     let open = q.open.is_some();
@@ -136,22 +137,22 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
                 .svc
                 .customers(&s.actor, &CustomerFilter { q: Some(code.clone()), ..Default::default() }, Page::default())
                 .await
-                .page(&s)?;
+                .page(s)?;
             // An unknown code matches no case rather than all of them.
             Some(found.items.iter().find(|k| k.code.eq_ignore_ascii_case(code.trim())).map(|k| k.id).unwrap_or(-1))
         }
         None => None,
     };
     let received_from = match nonempty(&q.from) {
-        Some(v) => Some(day_start(&s, "from", &v, 0)?),
+        Some(v) => Some(day_start(s, "from", &v, 0)?),
         None => None,
     };
     let received_to = match nonempty(&q.to) {
-        Some(v) => Some(day_start(&s, "to", &v, 1)?),
+        Some(v) => Some(day_start(s, "to", &v, 1)?),
         None => None,
     };
     let overdue = q.overdue.is_some();
-    let f = CaseFilter {
+    Ok(CaseFilter {
         state: nonempty(&q.state),
         overdue_at: overdue.then(|| s.st.svc.now()),
         customer_id,
@@ -160,9 +161,14 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
         case_type: nonempty(&q.case_type),
         severity: nonempty(&q.severity),
         department_id,
-        exclude_states: if open { s.st.svc.terminal_states().await.page(&s)? } else { vec![] },
+        exclude_states: if open { s.st.svc.terminal_states().await.page(s)? } else { vec![] },
         ..Default::default()
-    };
+    })
+}
+
+async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQuery>) -> Result<Response, PageError> {
+    let f = list_filter(&s, &q).await?;
+    let (open, overdue) = (q.open.is_some(), q.overdue.is_some());
     let page = Page::parse(q.page, None).page(&s)?;
     let found = s.st.svc.cases(&s.actor, f, page).await.page(&s)?;
     let l = s.locale;
@@ -245,7 +251,7 @@ async fn new_form(s: SignedIn) -> Result<Response, PageError> {
     Ok(render(&form(&s, FormData(vec![("case_type".into(), "complaint".into())]), None)))
 }
 
-async fn create(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
+async fn create(s: SignedIn, headers: axum::http::HeaderMap, body: Bytes) -> Result<Response, PageError> {
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let result = async {
@@ -287,6 +293,11 @@ async fn create(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
     }
     .await;
     match result {
+        // A case registered by staff (phone, visit, letter…): the tracking code is shown this
+        // once, on the acknowledgement slip for the customer.
+        Ok(created) if !created.case.confidential && created.case.channel != "portal" => {
+            super::case_record::slip(&s, &headers, created.case, created.tracking_code).await
+        }
         Ok(created) => Ok(Redirect::to(&format!("/cases/{}", created.case.id)).into_response()),
         Err(ServiceError::Domain(e @ (DomainError::Invalid { .. } | DomainError::Conflict { .. }))) => {
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form(&s, f, Some(e.to_string())))).into_response())
@@ -338,6 +349,11 @@ struct Show {
     category: String,
     /// (id, file name, size, uploaded by)
     attachments: Vec<(i64, String, String, String)>,
+    /// The owner (投诉处理人员), the serious-injury answer with who recorded it, and whether the
+    /// actor may record meeting minutes.
+    owner: String,
+    injury: String,
+    can_minute: bool,
 }
 
 pub struct ActionRow {
@@ -353,6 +369,7 @@ pub struct ActionRow {
 
 pub struct TaskRow {
     id: i64,
+    number: String,
     version: i64,
     department: String,
     question: String,
@@ -393,6 +410,10 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             "severity" => options::<Severity>(l),
             "responsibility" => options::<Responsibility>(l),
             "lead_department" => departments.iter().map(|d| (d.code.clone(), d.name.clone())).collect(),
+            // No answer is preselected: "no" must be said, not defaulted to.
+            "serious_injury" => std::iter::once((String::new(), "—".to_owned()))
+                .chain(options::<loopdesk_domain::case_record::InjuryAnswer>(l))
+                .collect(),
             _ => vec![],
         }
     };
@@ -412,6 +433,9 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
                 }
                 if open_tasks && ProcessDefinition::resolves(t) {
                     names.push("open_tasks_reason".into());
+                }
+                if t.to == "assessed" && super::case_record::injury_unanswered(&k) {
+                    names.push("serious_injury".into());
                 }
                 Action {
                     code: t.code.clone(),
@@ -465,9 +489,11 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             (c.time(&e.at), e.actor.clone(), what, state_name(Some(&def), l, &e.to_state), detail)
         })
         .collect();
+    let numbers = loopdesk_service::case_record::task_numbers(&k.number, &case_tasks);
     let tasks = case_tasks
         .into_iter()
         .map(|t| TaskRow {
+            number: numbers.get(&t.id).cloned().unwrap_or_default(),
             id: t.id,
             version: t.version,
             department: departments
@@ -527,7 +553,15 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             .into_iter()
             .map(|a| (a.id, a.file_name, format!("{:.1} KB", a.size as f64 / 1024.0), a.uploaded_by))
             .collect();
+    let owner = match k.owner_id {
+        Some(o) => s.st.svc.user(&Actor::system(), o).await.map(|u| u.display_name).unwrap_or_default(),
+        None => String::new(),
+    };
+    let injury = super::case_record::injury_text(s, &k);
     Ok(Show {
+        owner,
+        injury,
+        can_minute: s.actor.roles.iter().any(|r| r.records_meetings()),
         attachments,
         category,
         clocks,
@@ -720,6 +754,8 @@ struct Print {
     reply: String,
     follow_up: String,
     state: String,
+    /// The category's name, not its code.
+    category: String,
 }
 
 /// The 客户投诉/反馈报告 as a printable record (ISO 13485 8.2.2 contents).
@@ -764,6 +800,16 @@ async fn print(s: SignedIn, Path(id): Path<i64>) -> Result<Response, PageError> 
         reply: field("reply"),
         follow_up: field("follow_up_outcome"),
         state: state_name(Some(&def), l, &k.state),
+        category: s
+            .st
+            .svc
+            .categories(&s.actor)
+            .await
+            .page(&s)?
+            .into_iter()
+            .find(|x| x.code == k.category)
+            .map(|x| if l == Locale::En { x.en } else { x.zh })
+            .unwrap_or_else(|| k.category.clone()),
         c,
         k,
     }))
