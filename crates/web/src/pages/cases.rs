@@ -298,6 +298,10 @@ async fn create(s: SignedIn, headers: axum::http::HeaderMap, body: Bytes) -> Res
         Ok(created) if !created.case.confidential && created.case.channel != "portal" => {
             super::case_record::slip(&s, &headers, created.case, created.tracking_code).await
         }
+        // An employee filing a grievance follows it on their own page, not in the case file.
+        Ok(created) if created.case.confidential && s.st.svc.case_access(&s.actor, created.case.id).await.is_err() => {
+            Ok(Redirect::to(&format!("/my/grievances/{}", created.case.id)).into_response())
+        }
         Ok(created) => Ok(Redirect::to(&format!("/cases/{}", created.case.id)).into_response()),
         Err(ServiceError::Domain(e @ (DomainError::Invalid { .. } | DomainError::Conflict { .. }))) => {
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form(&s, f, Some(e.to_string())))).into_response())
