@@ -223,6 +223,7 @@ async fn cases(svc: &Service, sys: &Actor) -> anyhow::Result<()> {
                     ("severity", "major"),
                     ("responsibility", "yes"),
                     ("lead_department", "QA"),
+                    ("serious_injury", "no"),
                 ]
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))

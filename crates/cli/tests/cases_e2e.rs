@@ -95,7 +95,7 @@ both_engines!(complaint_by_api_and_portal_with_roles_versions_and_fields, |db: T
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "transition");
     let mut v = v;
     for body in [
-        json!({"transition":"assess","category":"产品质量","severity":"major","responsibility":"yes","lead_department":"CS"}),
+        json!({"transition":"assess","category":"产品质量","severity":"general","responsibility":"yes","lead_department":"CS"}),
         json!({"transition":"investigate"}),
         json!({"transition":"propose","resolution":"上门更换密封圈"}),
         json!({"transition":"reply","reply":"我们将于明天上门更换密封圈"}),

@@ -75,6 +75,16 @@ both_engines!(task_departments_read_the_case_and_grievances_stay_hidden, |db: Te
     let listed = get_json(&s, &member, "/cases?per_page=100").await;
     assert!(listed["items"].as_array().unwrap().iter().any(|k| k["id"] == id), "{listed}");
     let answer = |t: &Value| format!("/case-tasks/{}/answer", t["id"]);
+    // Its case page shows the case and offers only its own task's answer form.
+    let member_cookie = browser_login(&s, "member", DEMO_PASSWORD).await;
+    let r = c.get(format!("{}/cases/{id}", s.base)).header("cookie", &member_cookie).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("外壳开裂") && html.contains(&answer(&tasks[0])), "{html}");
+    assert!(!html.contains(&answer(&tasks[1])) && !html.contains("/comments\"") && !html.contains("/transitions\""));
+    let sales_cookie = browser_login(&s, "sales", DEMO_PASSWORD).await;
+    let r = c.get(format!("{}/cases/{id}", s.base)).header("cookie", &sales_cookie).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let r = post(&member, &answer(&tasks[1]), json!({"version":tasks[1]["version"],"answer":"不是我们"})).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = post(&member, &answer(&tasks[0]), json!({"version":tasks[0]["version"],"answer":"批次 L2309"})).await;

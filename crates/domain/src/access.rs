@@ -23,10 +23,14 @@ pub enum Role {
     Auditor,
     /// Portal only.
     Customer,
+    /// 人力资源: handles employee grievances (004-A).
+    Hr,
+    /// 财务
+    Finance,
 }
 
 impl Role {
-    pub const ALL: [Role; 10] = [
+    pub const ALL: [Role; 12] = [
         Role::Admin,
         Role::Gm,
         Role::MgmtRep,
@@ -37,6 +41,8 @@ impl Role {
         Role::Technician,
         Role::Auditor,
         Role::Customer,
+        Role::Hr,
+        Role::Finance,
     ];
 
     pub fn code(self) -> &'static str {
@@ -51,6 +57,8 @@ impl Role {
             Role::Technician => "technician",
             Role::Auditor => "auditor",
             Role::Customer => "customer",
+            Role::Hr => "hr",
+            Role::Finance => "finance",
         }
     }
 
@@ -64,6 +72,16 @@ impl Role {
     /// Organisation-wide roles see every department; the others see their own subtree.
     pub fn is_org_wide(self) -> bool {
         matches!(self, Role::Admin | Role::Gm | Role::MgmtRep | Role::Qa | Role::Auditor)
+    }
+
+    /// Whether the role handles employee grievances (confidential cases).
+    pub fn handles_grievances(self) -> bool {
+        matches!(self, Role::Admin | Role::Gm | Role::MgmtRep | Role::Hr)
+    }
+
+    /// Whether the role records coordination meetings' minutes (customer service, 001 4.2.6).
+    pub fn records_meetings(self) -> bool {
+        matches!(self, Role::Agent | Role::DeptHead) || self.grants(Permission::ApproveActions)
     }
 
     /// The permission table. Read it as "who may do what"; it is the single place this is decided.
@@ -95,6 +113,9 @@ impl Role {
             Role::Agent => matches!(p, SignIn | ReadCases | WriteCases | ReadCustomers | WriteCustomers),
             Role::Technician | Role::Member => matches!(p, SignIn | ReadCases | WriteCases | ReadCustomers),
             Role::Customer => matches!(p, PortalOnly),
+            // HR sees and handles employee grievances only (the case scope keeps it to them).
+            Role::Hr => matches!(p, SignIn | ReadCases | WriteCases | ReadUsers),
+            Role::Finance => matches!(p, SignIn | ReadCases | ReadCustomers | ReadReports),
         }
     }
 }
@@ -257,6 +278,17 @@ mod tests {
         for perm in [Permission::SignIn, Permission::ReadCases, Permission::WriteCases, Permission::PortalOnly] {
             assert!(!p.can(perm), "{perm:?}");
         }
+    }
+
+    #[test]
+    fn hr_handles_grievances_and_finance_only_reads() {
+        assert!(Role::Hr.handles_grievances());
+        assert!(Role::Hr.grants(Permission::WriteCases));
+        assert!(!Role::Hr.grants(Permission::ReadCustomers));
+        assert!(!Role::Finance.handles_grievances());
+        assert!(!Role::Finance.grants(Permission::WriteCases));
+        assert!(Role::Finance.grants(Permission::ReadReports));
+        assert!(!Role::Agent.handles_grievances());
     }
 
     #[test]

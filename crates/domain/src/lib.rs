@@ -7,6 +7,7 @@ pub mod access;
 pub mod audit;
 pub mod calendar;
 pub mod case;
+pub mod case_record;
 pub mod customer;
 pub mod error;
 #[cfg(test)]

@@ -7,8 +7,12 @@
 //! any later reader call it with the same facts.
 //!
 //! The rule, for an actor whose roles allow reading cases at all:
-//! - a confidential case (employee grievance) is seen only by the roles cleared for it
-//!   ([`Role::sees_confidential`]); no relation below opens it to anyone else;
+//! - an actor whose only case-handling role is HR ([`grievances_only`]) handles every employee
+//!   grievance, whichever department leads it, and sees no other case;
+//! - a confidential case (employee grievance) is handled only by the roles cleared for it
+//!   ([`Role::handles_grievances`]); the employee who filed it follows it ([`CaseAccess::Filer`]:
+//!   the steps taken and when the next fall due, at /my/grievances, never the case file); no
+//!   relation below opens it to anyone else;
 //! - organisation-wide roles see every other case;
 //! - a department-scoped actor (their department and the departments below it) handles a case
 //!   led by, registered by, or "handled" (per case type) by a department in their scope, a case
@@ -18,6 +22,8 @@
 //! - anything else is hidden, and hidden answers "not found", never "forbidden".
 
 use crate::access::{Actor, ActorKind, Permission, Role, Scope};
+use crate::case::CaseType;
+use crate::customer::Coded;
 
 /// The facts about one case that decide who sees it. Every list is small (a case has a few
 /// tasks and action items); the caller reads them from storage.
@@ -46,6 +52,9 @@ pub struct CaseFacts {
 pub enum CaseAccess {
     /// Not visible: the case and everything hanging from it answer "not found".
     Hidden,
+    /// The employee who filed a confidential case (a grievance): follows its steps on their own
+    /// page ([`follows_own_filing`]); the case file and everything hanging from it stay hidden.
+    Filer,
     /// Reads the case; acts only on their own task or action item.
     Participant,
     /// Reads and works the case (as far as their permissions go).
@@ -53,8 +62,9 @@ pub enum CaseAccess {
 }
 
 impl CaseAccess {
+    /// Reads the case file (and its tasks, meetings, attachments, clocks…).
     pub fn may_read(self) -> bool {
-        self != CaseAccess::Hidden
+        matches!(self, CaseAccess::Participant | CaseAccess::Handler)
     }
 
     pub fn may_handle(self) -> bool {
@@ -67,14 +77,31 @@ fn covers(scope: &Scope, department: Option<i64>) -> bool {
     scope.includes(department)
 }
 
+/// Whether the actor is cleared for confidential cases (employee grievances).
+fn cleared(actor: &Actor) -> bool {
+    actor.roles.iter().any(|r| r.handles_grievances())
+}
+
+/// Whether the actor's only case-handling role is HR (finance beside it reads nothing more): they
+/// handle every grievance, in any department, and see no other case.
+pub fn grievances_only(actor: &Actor) -> bool {
+    actor.roles.contains(&Role::Hr) && actor.roles.iter().all(|r| matches!(r, Role::Hr | Role::Finance))
+}
+
 /// The one scope rule. See the module documentation.
 pub fn case_access(actor: &Actor, k: &CaseFacts) -> CaseAccess {
     if actor.kind == ActorKind::Portal || !actor.can(Permission::ReadCases) {
         return CaseAccess::Hidden;
     }
+    let me = |u: Option<i64>| u.is_some() && u == actor.user_id;
+    if grievances_only(actor) {
+        return if k.case_type == CaseType::Grievance.code() { CaseAccess::Handler } else { CaseAccess::Hidden };
+    }
     if k.confidential {
-        return if actor.roles.iter().any(|r| r.sees_confidential()) {
+        return if cleared(actor) {
             CaseAccess::Handler
+        } else if me(k.registered_by) {
+            CaseAccess::Filer
         } else {
             CaseAccess::Hidden
         };
@@ -83,7 +110,6 @@ pub fn case_access(actor: &Actor, k: &CaseFacts) -> CaseAccess {
     if *scope == Scope::All {
         return CaseAccess::Handler;
     }
-    let me = |u: Option<i64>| u.is_some() && u == actor.user_id;
     let handles = k.lead_department.is_none()
         || covers(scope, k.lead_department)
         || covers(scope, k.registering_department)
@@ -96,6 +122,16 @@ pub fn case_access(actor: &Actor, k: &CaseFacts) -> CaseAccess {
     let takes_part =
         k.task_departments.iter().any(|d| covers(scope, Some(*d))) || k.action_owners.iter().any(|u| me(Some(*u)));
     if takes_part { CaseAccess::Participant } else { CaseAccess::Hidden }
+}
+
+/// Whether the actor follows `k` as a grievance they filed themself (/my/grievances): they
+/// registered it and the rule does not hide it from them. Whoever else reads it does so on the
+/// case page, not here.
+pub fn follows_own_filing(actor: &Actor, k: &CaseFacts) -> bool {
+    k.case_type == CaseType::Grievance.code()
+        && k.registered_by.is_some()
+        && k.registered_by == actor.user_id
+        && case_access(actor, k) != CaseAccess::Hidden
 }
 
 /// Whether the actor may answer a task sent to `task_department` on a case they may read:
@@ -122,6 +158,10 @@ pub struct ListScope {
     pub user_id: Option<i64>,
     /// Case types one of the actor's departments handles.
     pub handled_types: Vec<String>,
+    /// `Some`: only cases of these types, whatever the departments (HR: grievances only).
+    pub only_types: Option<Vec<String>>,
+    /// Confidential cases are listed (to those cleared to handle them; a filer follows theirs on
+    /// their own page, not in the list).
     pub include_confidential: bool,
     /// Nothing at all is visible (the portal, or no permission to read cases).
     pub nothing: bool,
@@ -130,31 +170,28 @@ pub struct ListScope {
 /// The list filter for an actor; `handled_types` are the case types a department in the actor's
 /// scope is set to handle.
 pub fn list_scope(actor: &Actor, handled_types: Vec<String>) -> ListScope {
-    let cleared = actor.roles.iter().any(|r| r.sees_confidential());
     let nothing = actor.kind == ActorKind::Portal || !actor.can(Permission::ReadCases);
-    match &actor.scope {
-        Scope::All => ListScope {
+    if grievances_only(actor) {
+        return ListScope {
             departments: None,
             user_id: actor.user_id,
             handled_types: vec![],
-            include_confidential: cleared,
+            only_types: Some(vec![CaseType::Grievance.code().to_owned()]),
+            include_confidential: true,
             nothing,
-        },
-        Scope::Departments(ids) => ListScope {
-            departments: Some(ids.clone()),
-            user_id: actor.user_id,
-            handled_types,
-            include_confidential: cleared,
-            nothing,
-        },
+        };
     }
-}
-
-impl Role {
-    /// Roles cleared to see confidential cases (employee grievances). The hardening issue names
-    /// these and nobody else: a task recipient or action owner of a grievance sees nothing of it.
-    pub fn sees_confidential(self) -> bool {
-        matches!(self, Role::Admin | Role::Gm | Role::MgmtRep)
+    let departments = match &actor.scope {
+        Scope::All => None,
+        Scope::Departments(ids) => Some(ids.clone()),
+    };
+    ListScope {
+        handled_types: if departments.is_some() { handled_types } else { vec![] },
+        departments,
+        user_id: actor.user_id,
+        only_types: None,
+        include_confidential: cleared(actor),
+        nothing,
     }
 }
 
@@ -169,7 +206,10 @@ mod tests {
     const OTHER_USER: i64 = 99;
 
     fn actor(role: Role) -> Actor {
-        let roles = vec![role];
+        actor_with(vec![role])
+    }
+
+    fn actor_with(roles: Vec<Role>) -> Actor {
         let scope = Actor::scope_for(&roles, vec![MY_DEPT, CHILD_DEPT]);
         Actor {
             user_id: Some(ME),
@@ -260,9 +300,19 @@ mod tests {
                     let want = if role == Role::Customer {
                         // Portal-only accounts never read staff cases.
                         Hidden
+                    } else if role == Role::Hr {
+                        // HR: every grievance in any department, and no other case.
+                        if case_type == "grievance" { Handler } else { Hidden }
                     } else if case_type == "grievance" {
-                        // Confidential: only the cleared roles, whatever the relation.
-                        if role.sees_confidential() { Handler } else { Hidden }
+                        // Confidential: only the cleared roles, whatever the relation; the
+                        // employee who filed it follows it.
+                        if role.handles_grievances() {
+                            Handler
+                        } else if matches!(rel, Relation::RegisteredByMe) {
+                            Filer
+                        } else {
+                            Hidden
+                        }
                     } else if role.is_org_wide() {
                         Handler
                     } else {
@@ -274,9 +324,71 @@ mod tests {
         }
     }
 
+    /// Actors holding several roles: HR beside finance still sees grievances only; HR beside a
+    /// case-handling role handles every grievance and the other role's cases as that role would.
+    #[test]
+    fn case_access_table_for_hr_and_finance_role_sets() {
+        use CaseAccess::*;
+        for rel in RELATIONS {
+            for case_type in ["complaint", "inquiry", "grievance"] {
+                let k = with(rel, case_type);
+                let g = case_type == "grievance";
+                let hr_fin = case_access(&actor_with(vec![Role::Hr, Role::Finance]), &k);
+                assert_eq!(hr_fin, if g { Handler } else { Hidden }, "hr+finance × {rel:?} × {case_type}");
+                let hr_agent = case_access(&actor_with(vec![Role::Hr, Role::Agent]), &k);
+                assert_eq!(
+                    hr_agent,
+                    if g { Handler } else { expected_scoped(rel) },
+                    "hr+agent × {rel:?} × {case_type}"
+                );
+                let hr_gm = case_access(&actor_with(vec![Role::Hr, Role::Gm]), &k);
+                assert_eq!(hr_gm, Handler, "hr+gm × {rel:?} × {case_type}");
+                let finance = case_access(&actor(Role::Finance), &k);
+                let want = match (g, rel) {
+                    (true, Relation::RegisteredByMe) => Filer,
+                    (true, _) => Hidden,
+                    (false, rel) => expected_scoped(rel),
+                };
+                assert_eq!(finance, want, "finance × {rel:?} × {case_type}");
+            }
+        }
+    }
+
+    #[test]
+    fn hr_sees_a_confidential_case_of_another_type_no_more_than_any_other_case() {
+        let mut k = with(Relation::LeadDepartment, "complaint");
+        k.confidential = true;
+        assert_eq!(case_access(&actor(Role::Hr), &k), CaseAccess::Hidden);
+        assert_eq!(case_access(&actor(Role::Gm), &k), CaseAccess::Handler);
+    }
+
+    #[test]
+    fn the_employee_who_filed_a_grievance_follows_it_but_does_not_read_the_file() {
+        let member = actor(Role::Member);
+        let mine = with(Relation::RegisteredByMe, "grievance");
+        let access = case_access(&member, &mine);
+        assert_eq!(access, CaseAccess::Filer);
+        assert!(!access.may_read() && !access.may_handle());
+        assert!(follows_own_filing(&member, &mine));
+        assert!(!may_answer_task(&member, access, CHILD_DEPT));
+        assert!(!may_complete_action(&member, access, Some(ME)));
+        // Someone else's grievance, or a complaint they registered, is not "their grievance".
+        assert!(!follows_own_filing(&member, &with(Relation::None, "grievance")));
+        assert!(!follows_own_filing(&member, &with(Relation::RegisteredByMe, "complaint")));
+        assert!(!follows_own_filing(&actor(Role::Hr), &with(Relation::None, "grievance")));
+        // A cleared filer handles it and still follows it on their page.
+        let hr = actor(Role::Hr);
+        assert_eq!(case_access(&hr, &mine), CaseAccess::Handler);
+        assert!(follows_own_filing(&hr, &mine));
+        // The portal files no grievance and follows none here.
+        assert!(!follows_own_filing(&Actor::portal(), &mine));
+    }
+
     #[test]
     fn a_grievance_task_recipient_or_action_owner_sees_nothing() {
-        for role in [Role::Agent, Role::Member, Role::DeptHead, Role::Qa, Role::Auditor, Role::Technician] {
+        for role in
+            [Role::Agent, Role::Member, Role::DeptHead, Role::Qa, Role::Auditor, Role::Technician, Role::Finance]
+        {
             for rel in [Relation::TaskDepartment, Relation::ActionOwner, Relation::Owner, Relation::LeadDepartment] {
                 let a = actor(role);
                 let access = case_access(&a, &with(rel, "grievance"));
@@ -331,5 +443,20 @@ mod tests {
         assert_eq!(gm.departments, None);
         assert!(gm.include_confidential);
         assert!(!list_scope(&actor(Role::Qa), vec![]).include_confidential);
+        assert_eq!(gm.only_types, None);
+        // HR: every department's grievances and nothing else.
+        for roles in [vec![Role::Hr], vec![Role::Hr, Role::Finance]] {
+            let hr = list_scope(&actor_with(roles), vec!["complaint".into()]);
+            assert_eq!(hr.departments, None);
+            assert_eq!(hr.only_types, Some(vec!["grievance".to_owned()]));
+            assert!(hr.include_confidential && !hr.nothing);
+        }
+        // HR beside another role lists grievances beside that role's cases.
+        let hr_agent = list_scope(&actor_with(vec![Role::Hr, Role::Agent]), vec![]);
+        assert_eq!(hr_agent.only_types, None);
+        assert!(hr_agent.include_confidential);
+        assert_eq!(hr_agent.departments, Some(vec![MY_DEPT, CHILD_DEPT]));
+        let finance = list_scope(&actor(Role::Finance), vec![]);
+        assert!(!finance.include_confidential && finance.only_types.is_none());
     }
 }

@@ -196,7 +196,7 @@ pub fn content_type_of(name: &str) -> &'static str {
     }
 }
 
-fn digest(secret: &str) -> String {
+pub(crate) fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
@@ -219,12 +219,12 @@ async fn current_definition(tx: &mut Tx, case_type: &str) -> ServiceResult<(i64,
 }
 
 /// The definition a case runs on (the version it started with).
-async fn definition_of(c: &mut Conn<'_>, k: &Case) -> ServiceResult<ProcessDefinition> {
+pub(crate) async fn definition_of(c: &mut Conn<'_>, k: &Case) -> ServiceResult<ProcessDefinition> {
     let text = ks::definition(c, &k.case_type, k.definition_version).await?;
     ProcessDefinition::parse(&text).map_err(|e| ServiceError::Internal(format!("stored definition: {e}")))
 }
 
-fn tracking_code() -> String {
+pub(crate) fn tracking_code() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 12]>())
 }
 
@@ -591,6 +591,20 @@ impl Service {
         public: bool,
     ) -> ServiceResult<ks::Attachment> {
         actor.require(Permission::WriteCases)?;
+        self.store_attachment(actor, id, file_name, data, public, true).await
+    }
+
+    /// Stores an attachment. `ask_scope` is false only for the portal, which has already proved
+    /// with the tracking code that the customer may add to this case (`add_portal_evidence`).
+    pub(crate) async fn store_attachment(
+        &self,
+        actor: &Actor,
+        id: i64,
+        file_name: &str,
+        data: &[u8],
+        public: bool,
+        ask_scope: bool,
+    ) -> ServiceResult<ks::Attachment> {
         let name: String =
             file_name.rsplit(['/', '\\']).next().unwrap_or("").chars().filter(|c| !c.is_control()).take(200).collect();
         if name.trim().is_empty() {
@@ -610,7 +624,9 @@ impl Service {
         let sha = hex::encode(Sha256::digest(data));
         let mut tx = self.store.begin().await?;
         let k = ks::case(&mut tx.conn(), id).await.entity("case")?;
-        handled(&mut tx.conn(), actor, &k).await?;
+        if ask_scope {
+            handled(&mut tx.conn(), actor, &k).await?;
+        }
         let na = ks::NewAttachment {
             case_id: id,
             file_name: &name,
@@ -796,7 +812,10 @@ impl Service {
         case_id: i64,
         m: &MeetingInput,
     ) -> ServiceResult<(Meeting, Vec<MeetingAction>)> {
-        actor.require(Permission::ApproveActions)?;
+        // 001 4.2.6: customer service records the minutes; the GM office and quality may too.
+        if !actor.roles.iter().any(|r| r.records_meetings()) {
+            actor.require(Permission::ApproveActions)?;
+        }
         let attendees = required_text("attendees", &m.attendees, 2000)?;
         let minutes = m.minutes.trim().to_owned();
         if minutes.is_empty() {
@@ -1441,6 +1460,19 @@ async fn apply_transition(
     if k.version != version {
         return Err(DomainError::stale("case").into());
     }
+    if loopdesk_domain::case_record::needs_gm_approval(
+        &k.case_type,
+        &k.severity,
+        &k.state,
+        &t.code,
+        def.transition("gm_approve").is_some(),
+    ) {
+        return Err(DomainError::Conflict {
+            reason: "a major complaint's measures need the GM's approval (gm_approve) before the reply".into(),
+            field: Some("gm_approve"),
+        }
+        .into());
+    }
     ProcessDefinition::check_required(t, fields)?;
     let before = k.clone();
     let mut after = k;
@@ -1494,12 +1526,22 @@ async fn apply_transition(
                     .map_err(|_| DomainError::invalid("owner", format!("no user named '{value}'")))?;
                 after.owner_id = Some(u.id);
             }
+            "serious_injury" => {
+                let answer = loopdesk_domain::case_record::InjuryAnswer::parse(value)?;
+                extra.insert("serious_injury".into(), answer.code().into());
+                extra.insert("serious_injury_by".into(), actor.username.clone());
+                extra.insert("serious_injury_at".into(), now.to_rfc3339());
+                if answer == loopdesk_domain::case_record::InjuryAnswer::Yes {
+                    after.adverse_event = true;
+                }
+            }
             other if loopdesk_domain::process::KNOWN_FIELDS.contains(&other) => {
                 extra.insert(other.into(), value.into());
             }
             other => return Err(DomainError::invalid(other.to_owned(), "is not a field of a case").into()),
         }
     }
+    crate::case_record::check_injury_answered(&after, &t.to, &extra)?;
     if !after.responsibility.is_empty() {
         check_responsibility(Responsibility::parse(&after.responsibility)?, &after.responsibility_note)?;
     }

@@ -187,7 +187,20 @@ impl Service {
     pub async fn unread_count(&self, actor: &Actor) -> ServiceResult<i64> {
         let Some(user) = actor.user_id else { return Ok(0) };
         let mut h = self.store.read().await?;
-        Ok(es::unread_count(&mut h.conn(), user).await?)
+        let n = es::unread_count(&mut h.conn(), user).await?;
+        if n == 0 {
+            return Ok(0);
+        }
+        // Items about cases the reader may no longer see are not counted (the newest 500 unread
+        // are checked; beyond that the stored count stands).
+        let unread = es::inbox(&mut h.conn(), user, true, Page { page: 1, per_page: 500 }).await?;
+        let mut hidden = 0;
+        for item in &unread.items {
+            if !self.inbox_item_visible(&mut h.conn(), actor, item).await? {
+                hidden += 1;
+            }
+        }
+        Ok(n - hidden)
     }
 
     /// Marks one inbox item, or all of them with `None`, read. Another user's item is not found.

@@ -7,6 +7,7 @@ pub mod access;
 pub mod audit;
 pub mod bulk;
 pub mod calendars;
+pub mod case_record;
 pub mod cases;
 pub mod customers;
 pub mod due_items;

@@ -16,7 +16,8 @@ use crate::{Service, ServiceResult};
 /// The facts of `k` the rule needs for `actor`. An organisation-wide actor's answer depends on
 /// the case alone, so their facts are not read from storage.
 pub(crate) async fn facts(c: &mut Conn<'_>, actor: &Actor, k: &Case) -> ServiceResult<CaseFacts> {
-    if actor.scope == Scope::All {
+    // A confidential case's filer is known only from storage (`case_registrations`).
+    if actor.scope == Scope::All && !k.confidential {
         return Ok(CaseFacts {
             case_type: k.case_type.clone(),
             confidential: k.confidential,
@@ -31,6 +32,12 @@ pub(crate) async fn facts(c: &mut Conn<'_>, actor: &Actor, k: &Case) -> ServiceR
 /// What the actor may do with `k`.
 pub(crate) async fn access(c: &mut Conn<'_>, actor: &Actor, k: &Case) -> ServiceResult<CaseAccess> {
     Ok(case_access(actor, &facts(c, actor, k).await?))
+}
+
+/// Whether the actor follows `k` on their own page as a grievance they filed
+/// (`domain::scope::follows_own_filing`).
+pub(crate) async fn follows_own_filing(c: &mut Conn<'_>, actor: &Actor, k: &Case) -> ServiceResult<bool> {
+    Ok(loopdesk_domain::scope::follows_own_filing(actor, &sc::case_facts(c, k).await?))
 }
 
 /// The actor's access to `k`, or "not found" when the case is hidden from them.
@@ -68,6 +75,17 @@ pub struct HandlingSetting {
 }
 
 impl Service {
+    /// How far the actor may go with case `id` (pages use it to offer only what will be allowed);
+    /// "not found" when it is hidden.
+    pub async fn case_access(&self, actor: &Actor, id: i64) -> ServiceResult<CaseAccess> {
+        let mut h = self.store.read().await?;
+        let k = loopdesk_store::cases::case(&mut h.conn(), id).await.map_err(|e| match e {
+            loopdesk_store::StoreError::NotFound => crate::ServiceError::from(DomainError::NotFound { entity: "case" }),
+            e => e.into(),
+        })?;
+        readable(&mut h.conn(), actor, &k).await
+    }
+
     /// Every department's handled case types (departments with none are left out).
     pub async fn handling_departments(&self, actor: &Actor) -> ServiceResult<Vec<HandlingSetting>> {
         actor.require(Permission::SignIn)?;

@@ -98,28 +98,34 @@ both_engines!(complaint_walks_the_default_lifecycle_and_reopens_on_rejection, |d
         ),
         ("investigate", vec![]),
         ("propose", vec![("resolution", "更换整批电源")]),
+        ("gm_approve", vec![("decision", "同意更换")]),
         ("reply", vec![("reply", "我们将更换整批电源")]),
         ("reject", vec![("reason", "希望同时赔偿停工损失")]),
     ];
+    // A major complaint's measures are approved by the GM, as a step of its own (001 2.8).
+    let gm = role(vec![Role::Gm]);
     for (code, fields) in steps {
-        k = svc.transition(&agent, k.id, code, k.version, &f(&fields)).await.unwrap_or_else(|e| panic!("{code}: {e}"));
+        let who = if code == "gm_approve" { &gm } else { &agent };
+        k = svc.transition(who, k.id, code, k.version, &f(&fields)).await.unwrap_or_else(|e| panic!("{code}: {e}"));
     }
     assert_eq!(k.state, "investigating", "a rejected resolution reopens the investigation");
     assert_eq!((k.severity.as_str(), k.lead_department_id.is_some()), ("major", true));
     for (code, fields) in [
         ("propose", vec![("resolution", "更换并补偿")]),
+        ("gm_approve", vec![("decision", "同意")]),
         ("reply", vec![("reply", "更换并按合同补偿")]),
         ("accept", vec![]),
         ("schedule_follow_up", vec![]),
         ("record_follow_up", vec![("follow_up_outcome", "顾客满意")]),
     ] {
-        k = svc.transition(&agent, k.id, code, k.version, &f(&fields)).await.unwrap_or_else(|e| panic!("{code}: {e}"));
+        let who = if code == "gm_approve" { &gm } else { &agent };
+        k = svc.transition(who, k.id, code, k.version, &f(&fields)).await.unwrap_or_else(|e| panic!("{code}: {e}"));
     }
     assert_eq!(k.state, "closed");
     assert!(k.closed_at.is_some());
     let history = svc.history(&sys, k.id).await.unwrap();
-    assert_eq!(history.len(), 12);
-    assert_eq!(history[6].transition, "reject");
+    assert_eq!(history.len(), 14, "two GM approvals among the steps");
+    assert_eq!(history[7].transition, "reject");
     // The customer sees the public steps with the number and tracking code, and nothing without it.
     let (_, public, _) = svc.public_case(&k.number, &created.tracking_code).await.unwrap();
     assert!(public.iter().any(|e| e.body == "更换并按合同补偿"));
@@ -520,8 +526,8 @@ both_engines!(
             }],
             ..Default::default()
         };
-        let agent = role(vec![Role::Agent]);
-        assert!(svc.record_meeting(&agent, k.id, &meeting).await.is_err(), "agents do not record GM meetings");
+        let member = role(vec![Role::Member]);
+        assert!(svc.record_meeting(&member, k.id, &meeting).await.is_err(), "members do not record GM meetings");
         let bad = MeetingInput {
             actions: vec![ActionInput {
                 description: "x".into(),
@@ -538,6 +544,7 @@ both_engines!(
         k = svc.transition(&gm, k.id, "gm_decide", k.version, &f(&[("decision", "全额退换")])).await.unwrap();
         for (code, fields) in [
             ("propose", vec![("resolution", "全额退换")]),
+            ("gm_approve", vec![("decision", "同意全额退换")]),
             ("reply", vec![("reply", "同意全额退换")]),
             ("accept", vec![]),
             ("schedule_follow_up", vec![]),

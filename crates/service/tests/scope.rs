@@ -331,3 +331,26 @@ impl Listed for Service {
         listed(self, actor).await.1.contains(&id)
     }
 }
+
+both_engines!(inbox_items_about_a_hidden_case_are_neither_shown_counted_nor_marked, |db: TestDb| async move {
+    let o = org(&db).await;
+    let g = o.svc.create_case(&o.sys, &input("grievance", "申诉")).await.unwrap().case;
+    let k = led_complaint(&o, &o.agent, "QA", "客服登记").await;
+    let agent_id = o.agent.user_id.unwrap();
+    let now = o.svc.now();
+    let mut tx = o.svc.store.begin().await.unwrap();
+    let hidden = loopdesk_store::escalation::insert_inbox(&mut tx.conn(), agent_id, Some(g.id), "warning", "{}", now)
+        .await
+        .unwrap();
+    let shown = loopdesk_store::escalation::insert_inbox(&mut tx.conn(), agent_id, Some(k.id), "warning", "{}", now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let inbox = o.svc.inbox(&o.agent, false, Page::default()).await.unwrap();
+    assert_eq!(inbox.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![shown]);
+    assert_eq!(inbox.total, 1);
+    assert_eq!(o.svc.unread_count(&o.agent).await.unwrap(), 1);
+    assert!(not_found(o.svc.mark_read(&o.agent, Some(hidden)).await));
+    assert_eq!(o.svc.mark_read(&o.agent, Some(shown)).await.unwrap(), 1);
+    assert_eq!(o.svc.unread_count(&o.agent).await.unwrap(), 0);
+});

@@ -174,7 +174,7 @@ pub async fn update_case(c: &mut Conn<'_>, k: &Case, version: i64) -> StoreResul
     let row: Option<Case> = on!(c, e => sqlx::query_as(sql!(
         "UPDATE cases SET state = $1, category = $2, severity = $3, responsibility = $4, responsibility_note = $5,
          lead_department_id = $6, owner_id = $7, fields = $8, closed_at = $9, merged_into_id = $10, customer_id = $11,
-         contact_id = $12, version = version + 1, updated_at = $13
+         contact_id = $12, version = version + 1, updated_at = $13, adverse_event = $16
          WHERE id = $14 AND version = $15 RETURNING {CASE_COLS}"
     ))
     .bind(&k.state)
@@ -192,6 +192,7 @@ pub async fn update_case(c: &mut Conn<'_>, k: &Case, version: i64) -> StoreResul
     .bind(Utc::now())
     .bind(k.id)
     .bind(version)
+    .bind(k.adverse_event)
     .fetch_optional(e)
     .await
     .map_err(map_err))?;
@@ -922,4 +923,84 @@ pub async fn attachment_data(c: &mut Conn<'_>, id: i64) -> StoreResult<(Attachme
         .await
         .map_err(map_err))?;
     Ok((a, data))
+}
+
+/// Writes back a correction of the fields taken at intake (customer, contact, product, category,
+/// subject, description, owner, the serious-injury answer kept in `fields`) if `version` still
+/// holds; keeps the monthly counts when the category moves.
+pub async fn edit_case(c: &mut Conn<'_>, k: &Case, version: i64) -> StoreResult<Case> {
+    let before: Option<Dims> = on!(c, e => sqlx::query_as(
+        "SELECT case_type, category, severity, lead_department_id, received_at FROM cases WHERE id = $1",
+    )
+    .bind(k.id)
+    .fetch_optional(e)
+    .await
+    .map_err(map_err))?;
+    let row: Option<Case> = on!(c, e => sqlx::query_as(sql!(
+        "UPDATE cases SET customer_id = $1, contact_id = $2, contact_name = $3, contact_phone = $4, contact_email = $5,
+         product_id = $6, model = $7, serial = $8, product_code = $9, ship_date = $10, subject = $11, description = $12,
+         category = $13, owner_id = $14, adverse_event = $15, fields = $16, version = version + 1, updated_at = $17
+         WHERE id = $18 AND version = $19 RETURNING {CASE_COLS}"
+    ))
+    .bind(k.customer_id)
+    .bind(k.contact_id)
+    .bind(&k.contact_name)
+    .bind(&k.contact_phone)
+    .bind(&k.contact_email)
+    .bind(k.product_id)
+    .bind(&k.model)
+    .bind(&k.serial)
+    .bind(&k.product_code)
+    .bind(k.ship_date)
+    .bind(&k.subject)
+    .bind(&k.description)
+    .bind(&k.category)
+    .bind(k.owner_id)
+    .bind(k.adverse_event)
+    .bind(&k.fields)
+    .bind(Utc::now())
+    .bind(k.id)
+    .bind(version)
+    .fetch_optional(e)
+    .await
+    .map_err(map_err))?;
+    if let (Some(before), Some(after)) = (&before, &row) {
+        let after = Dims::of(after);
+        if *before != after {
+            count_case(c, before, -1).await?;
+            count_case(c, &after, 1).await?;
+        }
+    }
+    updated(c, "cases", k.id, row).await
+}
+
+/// Replaces the hash of the customer's tracking code: the old code stops working at once.
+pub async fn set_tracking_hash(c: &mut Conn<'_>, id: i64, version: i64, hash: &str) -> StoreResult<Case> {
+    let row: Option<Case> = on!(c, e => sqlx::query_as(sql!(
+        "UPDATE cases SET tracking_hash = $1, version = version + 1, updated_at = $2
+         WHERE id = $3 AND version = $4 RETURNING {CASE_COLS}"
+    ))
+    .bind(hash)
+    .bind(Utc::now())
+    .bind(id)
+    .bind(version)
+    .fetch_optional(e)
+    .await
+    .map_err(map_err))?;
+    updated(c, "cases", id, row).await
+}
+
+/// The cases of `case_type` a user registered themselves (the employee who filed a grievance, as
+/// `case_registrations` records it for `domain::scope`), newest first, at most 200.
+pub async fn cases_filed_by(c: &mut Conn<'_>, user_id: i64, case_type: &str) -> StoreResult<Vec<Case>> {
+    on!(c, e => sqlx::query_as(sql!(
+        "SELECT {CASE_COLS} FROM cases WHERE case_type = $1
+           AND id IN (SELECT case_id FROM case_registrations WHERE user_id = $2)
+         ORDER BY id DESC LIMIT 200"
+    ))
+    .bind(case_type)
+    .bind(user_id)
+    .fetch_all(e)
+    .await
+    .map_err(map_err))
 }

@@ -140,9 +140,17 @@ pub(crate) fn list_condition(s: &ListScope) -> Vec<String> {
     if !s.include_confidential {
         cond.push("NOT confidential".to_owned());
     }
+    if let Some(types) = &s.only_types {
+        let types: Vec<String> = types.iter().filter(|t| is_type_code(t)).map(|t| format!("'{t}'")).collect();
+        cond.push(if types.is_empty() { "FALSE".to_owned() } else { format!("case_type IN ({})", types.join(",")) });
+    }
     if let Some(ids) = &s.departments {
         let list: Vec<String> = ids.iter().map(i64::to_string).collect();
         let mut any = vec!["lead_department_id IS NULL".to_owned()];
+        if s.include_confidential {
+            // Cleared for confidential cases (HR beside a department role): every one of them.
+            any.push("confidential".to_owned());
+        }
         if !list.is_empty() {
             let list = list.join(",");
             any.push(format!("lead_department_id IN ({list})"));
@@ -162,16 +170,16 @@ pub(crate) fn list_condition(s: &ListScope) -> Vec<String> {
                 "EXISTS (SELECT 1 FROM meeting_actions a WHERE a.case_id = cases.id AND a.owner_id = {u})"
             ));
         }
-        let types: Vec<String> = s
-            .handled_types
-            .iter()
-            .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
-            .map(|t| format!("'{t}'"))
-            .collect();
+        let types: Vec<String> = s.handled_types.iter().filter(|t| is_type_code(t)).map(|t| format!("'{t}'")).collect();
         if !types.is_empty() {
             any.push(format!("case_type IN ({})", types.join(",")));
         }
         cond.push(format!("({})", any.join(" OR ")));
     }
     cond
+}
+
+/// A case type code safe to write into SQL as a literal: lower-case letters, digits, `_`.
+fn is_type_code(t: &str) -> bool {
+    !t.is_empty() && t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }

@@ -77,6 +77,18 @@ async fn guarded<T>(st: &AppState, addr: &str, r: Result<T, ServiceError>) -> Re
     r
 }
 
+/// The customer's evidence upload, throttled like the other look-ups.
+pub async fn evidence(
+    st: &AppState,
+    addr: &str,
+    number: &str,
+    code: &str,
+    file_name: &str,
+    data: &[u8],
+) -> Result<(), ServiceError> {
+    guarded(st, addr, st.svc.add_portal_evidence(number, code, file_name, data).await).await.map(|_| ())
+}
+
 pub async fn status(st: &AppState, addr: &str, number: &str, code: &str) -> Result<PublicCaseDto, ServiceError> {
     let (k, events, def) = guarded(st, addr, st.svc.public_case(number, code).await).await?;
     let zh = Locale::parse(&k.locale) != Some(Locale::En);

@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod calendars;
+pub(crate) mod case_record;
 pub(crate) mod cases;
 pub(crate) mod customers;
 mod dto;
@@ -81,7 +82,9 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(customers::import_report))
         .routes(routes!(customers::export))
         .routes(routes!(cases::list_cases, cases::create_case))
-        .routes(routes!(cases::get_case))
+        .routes(routes!(cases::get_case, case_record::patch_case))
+        .routes(routes!(case_record::reissue_tracking_code))
+        .routes(routes!(case_record::export_cases))
         .routes(routes!(cases::transition))
         .routes(routes!(cases::history))
         .routes(routes!(cases::reportability))

@@ -52,7 +52,8 @@ pub struct NewUserBody {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub department_id: Option<i64>,
-    /// Role codes: admin, gm, mgmt_rep, dept_head, agent, member, qa, technician, auditor, customer.
+    /// Role codes: admin, gm, mgmt_rep, dept_head, agent, member, qa, technician, auditor, customer, hr,
+    /// finance.
     pub roles: Vec<String>,
     /// zh-CN or en.
     pub locale: Option<String>,

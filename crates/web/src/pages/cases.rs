@@ -99,7 +99,7 @@ struct List {
 }
 
 #[derive(Deserialize)]
-struct ListQuery {
+pub(super) struct ListQuery {
     #[serde(rename = "type")]
     case_type: Option<String>,
     severity: Option<String>,
@@ -129,10 +129,11 @@ pub(super) fn day_start(
     )
 }
 
-async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQuery>) -> Result<Response, PageError> {
+/// The list's filters as a case filter (also used by the register export).
+pub(super) async fn list_filter(s: &SignedIn, q: &ListQuery) -> Result<CaseFilter, PageError> {
     let nonempty = |v: &Option<String>| v.clone().filter(|x| !x.trim().is_empty());
     let department_id = match nonempty(&q.department) {
-        Some(d) => Some(d.parse::<i64>().map_err(|_| DomainError::invalid("department", "is not a number")).page(&s)?),
+        Some(d) => Some(d.parse::<i64>().map_err(|_| DomainError::invalid("department", "is not a number")).page(s)?),
         None => None,
     };
     let open = q.open.is_some();
@@ -143,22 +144,22 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
                 .svc
                 .customers(&s.actor, &CustomerFilter { q: Some(code.clone()), ..Default::default() }, Page::default())
                 .await
-                .page(&s)?;
+                .page(s)?;
             // An unknown code matches no case rather than all of them.
             Some(found.items.iter().find(|k| k.code.eq_ignore_ascii_case(code.trim())).map(|k| k.id).unwrap_or(-1))
         }
         None => None,
     };
     let received_from = match nonempty(&q.from) {
-        Some(v) => Some(day_start(&s, "from", &v, 0)?),
+        Some(v) => Some(day_start(s, "from", &v, 0)?),
         None => None,
     };
     let received_to = match nonempty(&q.to) {
-        Some(v) => Some(day_start(&s, "to", &v, 1)?),
+        Some(v) => Some(day_start(s, "to", &v, 1)?),
         None => None,
     };
     let overdue = q.overdue.is_some();
-    let f = CaseFilter {
+    Ok(CaseFilter {
         state: nonempty(&q.state),
         overdue_at: overdue.then(|| s.st.svc.now()),
         customer_id,
@@ -167,13 +168,18 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
         case_type: nonempty(&q.case_type),
         severity: nonempty(&q.severity),
         department_id,
-        exclude_states: if open { s.st.svc.terminal_states().await.page(&s)? } else { vec![] },
+        exclude_states: if open { s.st.svc.terminal_states().await.page(s)? } else { vec![] },
         text: match nonempty(&q.q) {
-            Some(text) => Some(loopdesk_domain::search::parse_query(&text).page(&s)?),
+            Some(text) => Some(loopdesk_domain::search::parse_query(&text).page(s)?),
             None => None,
         },
         ..Default::default()
-    };
+    })
+}
+
+async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQuery>) -> Result<Response, PageError> {
+    let f = list_filter(&s, &q).await?;
+    let (open, overdue) = (q.open.is_some(), q.overdue.is_some());
     let page = Page::parse(q.page, None).page(&s)?;
     let found = s.st.svc.cases(&s.actor, f, page).await.page(&s)?;
     let l = s.locale;
@@ -257,7 +263,7 @@ async fn new_form(s: SignedIn) -> Result<Response, PageError> {
     Ok(render(&form(&s, FormData(vec![("case_type".into(), "complaint".into())]), None)))
 }
 
-async fn create(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
+async fn create(s: SignedIn, headers: axum::http::HeaderMap, body: Bytes) -> Result<Response, PageError> {
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let result = async {
@@ -300,6 +306,15 @@ async fn create(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
     }
     .await;
     match result {
+        // A case registered by staff (phone, visit, letter…): the tracking code is shown this
+        // once, on the acknowledgement slip for the customer.
+        Ok(created) if !created.case.confidential && created.case.channel != "portal" => {
+            super::case_record::slip(&s, &headers, created.case, created.tracking_code).await
+        }
+        // An employee filing a grievance follows it on their own page, not in the case file.
+        Ok(created) if created.case.confidential && s.st.svc.case_access(&s.actor, created.case.id).await.is_err() => {
+            Ok(Redirect::to(&format!("/my/grievances/{}", created.case.id)).into_response())
+        }
         Ok(created) => Ok(Redirect::to(&format!("/cases/{}", created.case.id)).into_response()),
         Err(ServiceError::Domain(e @ (DomainError::Invalid { .. } | DomainError::Conflict { .. }))) => {
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form(&s, f, Some(e.to_string())))).into_response())
@@ -351,6 +366,11 @@ struct Show {
     category: String,
     /// (id, file name, size, uploaded by)
     attachments: Vec<(i64, String, String, String)>,
+    /// The owner (投诉处理人员), the serious-injury answer with who recorded it, and whether the
+    /// actor may record meeting minutes.
+    owner: String,
+    injury: String,
+    can_minute: bool,
 }
 
 pub struct ActionRow {
@@ -361,10 +381,12 @@ pub struct ActionRow {
     due: String,
     done: bool,
     note: String,
+    can_complete: bool,
 }
 
 pub struct TaskRow {
     id: i64,
+    number: String,
     version: i64,
     department: String,
     question: String,
@@ -373,6 +395,7 @@ pub struct TaskRow {
     answered: bool,
     /// Open past its due date (the scheduler escalates it).
     overdue: bool,
+    can_answer: bool,
 }
 
 async fn show(s: SignedIn, Path(id): Path<i64>) -> Result<Response, PageError> {
@@ -410,12 +433,20 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
                 .iter()
                 .map(|v| ((*v).to_owned(), s.tr().get(&format!("clocks.on_site.{v}")).to_owned()))
                 .collect(),
+            // No answer is preselected: "no" must be said, not defaulted to.
+            "serious_injury" => std::iter::once((String::new(), "—".to_owned()))
+                .chain(options::<loopdesk_domain::case_record::InjuryAnswer>(l))
+                .collect(),
             _ => vec![],
         }
     };
     let case_tasks = s.st.svc.tasks(&s.actor, id).await.page(s)?;
     let open_tasks = case_tasks.iter().any(|t| t.answered_at.is_none());
-    let actions = if s.actor.can(Permission::WriteCases) {
+    // A department taking part through a task (or an action owner) reads the case and works only
+    // its own task or item; the forms offered say the same.
+    let access = s.st.svc.case_access(&s.actor, id).await.page(s)?;
+    let handles = access.may_handle() && s.actor.can(Permission::WriteCases);
+    let actions = if handles {
         def.from_state(&k.state)
             .filter(|t| t.code != "merge" && ProcessDefinition::allows(t, &s.actor.roles))
             .map(|t| {
@@ -433,6 +464,9 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
                 }
                 if open_tasks && ProcessDefinition::resolves(t) {
                     names.push("open_tasks_reason".into());
+                }
+                if t.to == "assessed" && super::case_record::injury_unanswered(&k) {
+                    names.push("serious_injury".into());
                 }
                 Action {
                     code: t.code.clone(),
@@ -491,9 +525,11 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             (c.time(&e.at), e.actor.clone(), what, state_name(Some(&def), l, &e.to_state), detail)
         })
         .collect();
+    let numbers = loopdesk_service::case_record::task_numbers(&k.number, &case_tasks);
     let tasks = case_tasks
         .into_iter()
         .map(|t| TaskRow {
+            number: numbers.get(&t.id).cloned().unwrap_or_default(),
             id: t.id,
             version: t.version,
             department: departments
@@ -501,6 +537,7 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
                 .find(|d| d.id == t.department_id)
                 .map(|d| d.name.clone())
                 .unwrap_or_default(),
+            can_answer: loopdesk_domain::scope::may_answer_task(&s.actor, access, t.department_id),
             question: t.question,
             due: t.due_date.to_string(),
             overdue: t.answered_at.is_none()
@@ -554,7 +591,15 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             .into_iter()
             .map(|a| (a.id, a.file_name, format!("{:.1} KB", a.size as f64 / 1024.0), a.uploaded_by))
             .collect();
+    let owner = match k.owner_id {
+        Some(o) => s.st.svc.user(&Actor::system(), o).await.map(|u| u.display_name).unwrap_or_default(),
+        None => String::new(),
+    };
+    let injury = super::case_record::injury_text(s, &k);
     Ok(Show {
+        owner,
+        injury,
+        can_minute: s.actor.roles.iter().any(|r| r.records_meetings()),
         attachments,
         category,
         clocks,
@@ -572,6 +617,7 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             .map(|a| ActionRow {
                 id: a.id,
                 version: a.version,
+                can_complete: loopdesk_domain::scope::may_complete_action(&s.actor, access, a.owner_id),
                 owner: a.owner_id.and_then(|o| owners.get(&o).cloned()).unwrap_or_default(),
                 description: a.description,
                 due: a.due_date.to_string(),
@@ -581,7 +627,7 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             .collect(),
         tasks,
         department_options: departments.iter().map(|d| (d.code.clone(), d.name.clone())).collect(),
-        can_write: s.actor.can(Permission::WriteCases),
+        can_write: handles,
         kind: label_of::<CaseType>(l, &k.case_type),
         state: state_name(Some(&def), l, &k.state),
         received: c.time(&k.received_at),
@@ -746,6 +792,8 @@ struct Print {
     reply: String,
     follow_up: String,
     state: String,
+    /// The category's name, not its code.
+    category: String,
 }
 
 /// The 客户投诉/反馈报告 as a printable record (ISO 13485 8.2.2 contents).
@@ -790,6 +838,16 @@ async fn print(s: SignedIn, Path(id): Path<i64>) -> Result<Response, PageError> 
         reply: field("reply"),
         follow_up: field("follow_up_outcome"),
         state: state_name(Some(&def), l, &k.state),
+        category: s
+            .st
+            .svc
+            .categories(&s.actor)
+            .await
+            .page(&s)?
+            .into_iter()
+            .find(|x| x.code == k.category)
+            .map(|x| if l == Locale::En { x.en } else { x.zh })
+            .unwrap_or_else(|| k.category.clone()),
         c,
         k,
     }))

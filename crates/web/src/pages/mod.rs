@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod calendars;
+mod case_record;
 mod cases;
 mod customers;
 mod escalation;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .merge(calendars::routes())
         .merge(customers::routes())
         .merge(cases::routes())
+        .merge(case_record::routes())
         .merge(portal::routes())
         .merge(surveys::routes())
         .merge(escalation::routes())

@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal", get(form).post(submit))
         .route("/portal/track", get(track_form).post(track))
         .route("/portal/act", axum::routing::post(act))
+        .route("/portal/evidence", axum::routing::post(evidence))
 }
 
 #[derive(Template)]
@@ -219,6 +220,65 @@ async fn track(
 ) -> Response {
     let f = FormData::parse(&body);
     track_page(&st, &headers, &addr.ip().to_string(), &f, None).await
+}
+
+/// Photos, videos or PDFs the customer adds to the case (004-M); each file is checked alone.
+async fn evidence(
+    State(st): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    mut mp: axum::extract::Multipart,
+) -> Response {
+    let ip = addr.ip().to_string();
+    let (l, _) = visitor(&st, &headers);
+    let t = Tr(l);
+    let mut fields = Vec::new();
+    let mut files: Vec<(String, Bytes)> = Vec::new();
+    let mut broken = None;
+    loop {
+        match mp.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or("").to_owned();
+                if name == "file" {
+                    let fname = field.file_name().unwrap_or("").to_owned();
+                    match field.bytes().await {
+                        Ok(b) if !fname.is_empty() && !b.is_empty() => files.push((fname, b)),
+                        Ok(_) => {}
+                        Err(e) => broken = Some(e.body_text()),
+                    }
+                } else if let Ok(v) = field.text().await {
+                    fields.push((name, v));
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                broken = Some(e.body_text());
+                break;
+            }
+        }
+    }
+    let f = FormData(fields);
+    if !checked_csrf(&headers, &f) {
+        return track_page(&st, &headers, &ip, &f, Some(t.get("error.csrf").to_owned())).await;
+    }
+    let message = if let Some(e) = broken {
+        format!("{}: {e}", t.get("portal.evidence"))
+    } else if files.is_empty() {
+        t.get("portal.evidence_none").to_owned()
+    } else {
+        let mut out = Vec::new();
+        for (name, data) in &files {
+            match crate::portal::evidence(&st, &ip, f.get("number"), f.get("code"), name, data).await {
+                Ok(()) => out.push(format!("{name}: {}", t.get("portal.done"))),
+                Err(e) => out.push(format!(
+                    "{name}: {}",
+                    user_message(t, &e).unwrap_or_else(|| t.get("error.internal").to_owned())
+                )),
+            }
+        }
+        out.join("; ")
+    };
+    track_page(&st, &headers, &ip, &f, Some(message)).await
 }
 
 async fn act(
