@@ -26,6 +26,9 @@ use loopdesk_store::{Tx, escalation as es};
 
 use crate::{Service, ServiceError, ServiceResult};
 
+/// The longest recipient fragment the delivery log filters by (the API says the same).
+pub const RECIPIENT_FILTER_MAX: usize = 200;
+
 /// How this process sends (from the configuration).
 #[derive(Debug, Clone)]
 pub struct NotifyConfig {
@@ -435,6 +438,11 @@ impl Service {
                 format!("must be one of {}", Channel::ALL.map(Channel::code).join(", ")),
             )
             .into());
+        }
+        if let Some(r) = &f.recipient
+            && r.chars().count() > RECIPIENT_FILTER_MAX
+        {
+            return Err(DomainError::invalid("recipient", format!("at most {RECIPIENT_FILTER_MAX} characters")).into());
         }
         let mut h = self.store.read().await?;
         Ok(ob::list(&mut h.conn(), f, page).await?)

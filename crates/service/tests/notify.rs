@@ -376,6 +376,11 @@ async fn outbox_filters_name_the_bad_field() {
     let f = Filter { status: Some("lost".into()), ..Default::default() };
     let e = svc.outbox(&admin(), &f, Page::default()).await.unwrap_err();
     assert!(e.to_string().contains("status"), "{e}");
+    let long = Filter { recipient: Some("0".repeat(201)), ..Default::default() };
+    let e = svc.outbox(&admin(), &long, Page::default()).await.unwrap_err();
+    assert!(e.to_string().contains("recipient"), "{e}");
+    let fits = Filter { recipient: Some("0".repeat(200)), ..Default::default() };
+    assert!(svc.outbox(&admin(), &fits, Page::default()).await.is_ok());
     let staff = Actor { roles: vec![Role::Agent], ..admin() };
     assert!(svc.outbox(&staff, &Filter::default(), Page::default()).await.is_err());
     // Without an SMTP server nothing is enqueued for mail.

@@ -31,7 +31,7 @@ pub struct OutboxQuery {
     pub case_id: Option<i64>,
     /// Part of the recipient's address or name.
     #[serde(default)]
-    #[param(max_length = 200)]
+    #[param(max_length = 200)] // = loopdesk_service::notify::RECIPIENT_FILTER_MAX
     pub recipient: Option<String>,
     /// Enqueued at or after.
     #[serde(default)]
