@@ -515,6 +515,10 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
     let tasks = case_tasks
         .into_iter()
         .map(|t| TaskRow {
+            answered: t.answered_at.is_some(),
+            overdue: t.answered_at.is_none()
+                && t.sent()
+                && t.due_date < s.st.svc.now().with_timezone(&s.st.svc.settings.timezone).date_naive(),
             id: t.id,
             version: t.version,
             department: departments
@@ -524,10 +528,6 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
                 .unwrap_or_default(),
             question: t.question,
             due: t.due_date.to_string(),
-            answered: t.answered_at.is_some(),
-            overdue: t.answered_at.is_none()
-                && t.sent()
-                && t.due_date < s.st.svc.now().with_timezone(&s.st.svc.settings.timezone).date_naive(),
             review_state: t.review_state,
             review_note: t.review_note,
             answer: t.answer,
