@@ -744,18 +744,23 @@ impl Service {
             Err(_) => org::department_by_code(&mut tx.conn(), &department.trim().to_uppercase()).await,
         }
         .map_err(|_| DomainError::invalid("department", format!("no department '{}'", department.trim())))?;
-        let task = ks::insert_task(&mut tx.conn(), case_id, d.id, &question, due, actor.user_id).await?;
+        // The definition may ask the customer-service manager to review it before it goes out.
+        let review = definition_of(&mut tx.conn(), &k).await?.review.tasks;
+        let state = if review { "pending" } else { "none" };
+        let task = ks::insert_task(&mut tx.conn(), case_id, d.id, &question, due, actor.user_id, state).await?;
         let body = format!("{} → {}: {question}", d.name, due);
         let ev = NewEvent {
             case_id,
             actor_id: actor.user_id,
             actor: &actor.username,
-            kind: "task",
+            kind: if review { "task_review_requested" } else { "task" },
             body: &body,
             ..Default::default()
         };
         ks::insert_event(&mut tx.conn(), &ev).await?;
-        self.tell_task_sent(&mut tx, &k, task.id, &d, &question, &due.to_string()).await?;
+        if !review {
+            self.tell_task_sent(&mut tx, &k, task.id, &d, &question, &due.to_string()).await?;
+        }
         tx.audit(actor, AuditAction::Create, "case_task", task.id, None::<&()>, Some(&task)).await?;
         tx.commit().await?;
         self.outbox_woken();
@@ -782,6 +787,13 @@ impl Service {
         }
         if before.answered_at.is_some() {
             return Err(DomainError::Conflict { reason: "the task is already answered".into(), field: None }.into());
+        }
+        if !before.sent() {
+            return Err(DomainError::Conflict {
+                reason: "the task has not gone out: it waits for the customer-service manager's review".into(),
+                field: None,
+            }
+            .into());
         }
         let after = ks::answer_task(&mut tx.conn(), task_id, version, &answer, actor.user_id).await.entity("task")?;
         let ev = NewEvent {
@@ -1477,6 +1489,19 @@ async fn apply_transition(
     let before = k.clone();
     let mut after = k;
     let mut extra: BTreeMap<String, String> = serde_json::from_str(&after.fields).unwrap_or_default();
+    // A "not the company's responsibility" finding under review holds the case (issue #14 item 8).
+    if extra.get(crate::review::RESPONSIBILITY_REVIEW).is_some_and(|v| v == "pending") {
+        return Err(DomainError::Conflict {
+            reason: "the not-responsible finding waits for the customer-service manager's review".into(),
+            field: Some("responsibility_review"),
+        }
+        .into());
+    }
+    let review_finding = def.needs_responsibility_review(t, fields);
+    if review_finding {
+        extra.insert(crate::review::RESPONSIBILITY_REVIEW.into(), "pending".into());
+        extra.insert(crate::review::RESPONSIBILITY_REVIEW_FROM.into(), before.state.clone());
+    }
     for (name, value) in fields {
         let value = value.trim();
         if value.is_empty() {
@@ -1547,7 +1572,11 @@ async fn apply_transition(
     }
     // A case is not resolved while department tasks are open, unless the owner says why.
     if ProcessDefinition::resolves(t) && fields.get("open_tasks_reason").is_none_or(|r| r.trim().is_empty()) {
-        let open = ks::tasks(&mut tx.conn(), after.id).await?.iter().filter(|x| x.answered_at.is_none()).count();
+        let open = ks::tasks(&mut tx.conn(), after.id)
+            .await?
+            .iter()
+            .filter(|x| x.answered_at.is_none() && x.review_state != "refused")
+            .count();
         if open > 0 {
             return Err(DomainError::Conflict {
                 reason: format!("{open} department task(s) are still open; answer them or give open_tasks_reason"),
@@ -1640,6 +1669,18 @@ async fn apply_transition(
         public: t.notify_customer || by_customer,
     };
     ks::insert_event(&mut tx.conn(), &ev).await?;
+    if review_finding {
+        let note = saved.responsibility_note.clone();
+        let ev = NewEvent {
+            case_id: saved.id,
+            actor_id: actor.user_id,
+            actor: &actor.username,
+            kind: "responsibility_review_requested",
+            body: &note,
+            ..Default::default()
+        };
+        ks::insert_event(&mut tx.conn(), &ev).await?;
+    }
     tx.audit(actor, AuditAction::Update, "case", saved.id, Some(&before), Some(&saved)).await?;
     Ok(saved)
 }

@@ -16,6 +16,21 @@ use crate::{Service, ServiceResult};
 const BATCH: i64 = 200;
 
 impl Service {
+    /// Which of `cases` (a page the actor has just listed, so already in their scope) have an open
+    /// department task or meeting action item past its due date in the organisation's zone: the
+    /// list's "overdue item" marker, one query per page.
+    pub async fn cases_with_overdue_items(
+        &self,
+        actor: &Actor,
+        cases: &[loopdesk_store::cases::Case],
+    ) -> ServiceResult<std::collections::BTreeSet<i64>> {
+        actor.require(loopdesk_domain::access::Permission::ReadCases)?;
+        let today = self.now().with_timezone(&self.settings.timezone).date_naive();
+        let ids: Vec<i64> = cases.iter().map(|k| k.id).collect();
+        let mut h = self.store.read().await?;
+        Ok(di::cases_with_overdue_items(&mut h.conn(), &ids, today).await?.into_iter().collect())
+    }
+
     /// One pass over the dated items; returns the number of steps recorded.
     pub async fn run_item_escalations(&self) -> ServiceResult<usize> {
         let now = self.now();

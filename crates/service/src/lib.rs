@@ -19,6 +19,7 @@ pub mod org;
 mod password;
 pub mod ratelimit;
 pub mod reports;
+pub mod review;
 pub mod scope;
 pub mod search;
 pub mod surveys;

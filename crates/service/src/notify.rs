@@ -439,6 +439,9 @@ impl Service {
             )
             .into());
         }
+        if f.case_id.is_some_and(|id| id < 1) {
+            return Err(DomainError::invalid("case_id", "must be a case id (1 or more)").into());
+        }
         if let Some(r) = &f.recipient
             && r.chars().count() > RECIPIENT_FILTER_MAX
         {

@@ -388,3 +388,80 @@ both_engines!(
         assert_eq!(svc.run_item_escalations().await.unwrap(), 0);
     }
 );
+
+both_engines!(case_list_marks_cases_with_an_overdue_task_or_action_item, |db: TestDb| async move {
+    let now = Arc::new(AtomicI64::new(0));
+    let t0 = at(2026, 3, 2, 9, 0);
+    set(&now, t0);
+    let svc = service(&db, &now).await;
+    let sys = Actor::system();
+    let dept = svc
+        .create_department(
+            &sys,
+            &loopdesk_service::org::DepartmentInput {
+                code: "ENG".into(),
+                name: "技术部".into(),
+                kind: "engineering".into(),
+                parent_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let head = svc
+        .create_user(
+            &sys,
+            &loopdesk_service::org::NewUser {
+                username: "owner1".into(),
+                display_name: "owner1".into(),
+                department_id: Some(dept.id),
+                roles: vec!["dept_head".into()],
+                password: "due-items-pass-1".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let head = Actor {
+        user_id: Some(head.id),
+        username: "owner1".into(),
+        department_id: Some(dept.id),
+        roles: vec![loopdesk_domain::access::Role::DeptHead],
+        scope: loopdesk_domain::access::Scope::All,
+        kind: loopdesk_domain::access::ActorKind::Staff,
+    };
+    let with_task = svc.create_case(&sys, &complaint(t0, None)).await.unwrap().case;
+    let task = svc.add_task(&sys, with_task.id, "ENG", "请分析原因", "2026-03-04").await.unwrap();
+    let with_action = svc.create_case(&sys, &complaint(t0, None)).await.unwrap().case;
+    let meeting = loopdesk_service::cases::MeetingInput {
+        attendees: "质量部、技术部".into(),
+        minutes: "协调会".into(),
+        actions: vec![loopdesk_service::cases::ActionInput {
+            description: "更换批次".into(),
+            owner: "owner1".into(),
+            due_date: "2026-03-04".into(),
+        }],
+        ..Default::default()
+    };
+    svc.record_meeting(&sys, with_action.id, &meeting).await.unwrap();
+    let later = svc.create_case(&sys, &complaint(t0, None)).await.unwrap().case;
+    svc.add_task(&sys, later.id, "ENG", "下周答复", "2026-03-20").await.unwrap();
+    let quiet = svc.create_case(&sys, &complaint(t0, None)).await.unwrap().case;
+
+    let marked = |svc: Service| async move {
+        let page =
+            svc.cases(&Actor::system(), Default::default(), loopdesk_domain::page::Page::default()).await.unwrap();
+        assert_eq!(page.items.len(), 4);
+        svc.cases_with_overdue_items(&Actor::system(), &page.items).await.unwrap()
+    };
+    // On the due day nothing is overdue yet.
+    set(&now, at(2026, 3, 4, 18, 0));
+    assert!(marked(svc.clone()).await.is_empty());
+    // The day after: the task's case and the action item's case, not the others.
+    set(&now, at(2026, 3, 5, 9, 0));
+    let got = marked(svc.clone()).await;
+    assert_eq!(got, [with_task.id, with_action.id].into_iter().collect());
+    assert!(!got.contains(&later.id) && !got.contains(&quiet.id));
+    // Answering the task clears its case's marker.
+    svc.answer_task(&head, task.id, task.version, "已分析").await.unwrap();
+    assert_eq!(marked(svc.clone()).await, [with_action.id].into_iter().collect());
+});

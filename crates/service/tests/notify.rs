@@ -379,6 +379,9 @@ async fn outbox_filters_name_the_bad_field() {
     let long = Filter { recipient: Some("0".repeat(201)), ..Default::default() };
     let e = svc.outbox(&admin(), &long, Page::default()).await.unwrap_err();
     assert!(e.to_string().contains("recipient"), "{e}");
+    let zero = Filter { case_id: Some(0), ..Default::default() };
+    let e = svc.outbox(&admin(), &zero, Page::default()).await.unwrap_err();
+    assert!(e.to_string().contains("case_id"), "{e}");
     let fits = Filter { recipient: Some("0".repeat(200)), ..Default::default() };
     assert!(svc.outbox(&admin(), &fits, Page::default()).await.is_ok());
     let staff = Actor { roles: vec![Role::Agent], ..admin() };

@@ -524,9 +524,21 @@ pub struct CaseTask {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// `none` (no review asked), `pending` (waits for the customer-service manager), `approved`,
+    /// `refused` (sent back, `review_note` says why). Only `none` and `approved` reach the department.
+    pub review_state: String,
+    pub review_note: String,
+    pub reviewed_by: Option<i64>,
 }
 
-const TASK_COLS: &str = "id, case_id, department_id, question, due_date, answer, answered_by, answered_at, created_by, version, created_at, updated_at";
+impl CaseTask {
+    /// The task has gone out to its department (no review asked, or approved).
+    pub fn sent(&self) -> bool {
+        self.review_state == "none" || self.review_state == "approved"
+    }
+}
+
+const TASK_COLS: &str = "id, case_id, department_id, question, due_date, answer, answered_by, answered_at, created_by, version, created_at, updated_at, review_state, review_note, reviewed_by";
 
 pub async fn insert_task(
     c: &mut Conn<'_>,
@@ -535,10 +547,12 @@ pub async fn insert_task(
     question: &str,
     due_date: NaiveDate,
     by: Option<i64>,
+    review_state: &str,
 ) -> StoreResult<CaseTask> {
     on!(c, e => sqlx::query_as(sql!(
-        "INSERT INTO case_tasks (case_id, department_id, question, due_date, created_by, version, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 1, $6, $6) RETURNING {TASK_COLS}"
+        "INSERT INTO case_tasks (case_id, department_id, question, due_date, created_by, version, created_at, updated_at,
+                                 review_state)
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $7) RETURNING {TASK_COLS}"
     ))
     .bind(case_id)
     .bind(department_id)
@@ -546,6 +560,7 @@ pub async fn insert_task(
     .bind(due_date)
     .bind(by)
     .bind(Utc::now())
+    .bind(review_state)
     .fetch_one(e)
     .await
     .map_err(map_err))
@@ -582,6 +597,32 @@ pub async fn answer_task(
     .bind(answer)
     .bind(by)
     .bind(now)
+    .bind(id)
+    .bind(version)
+    .fetch_optional(e)
+    .await
+    .map_err(map_err))?;
+    updated(c, "case_tasks", id, row).await
+}
+
+/// Records the customer-service manager's review of a pending task (`approved` or `refused`).
+pub async fn review_task(
+    c: &mut Conn<'_>,
+    id: i64,
+    version: i64,
+    state: &str,
+    note: &str,
+    by: Option<i64>,
+) -> StoreResult<CaseTask> {
+    let row: Option<CaseTask> = on!(c, e => sqlx::query_as(sql!(
+        "UPDATE case_tasks SET review_state = $1, review_note = $2, reviewed_by = $3, version = version + 1,
+                updated_at = $4
+         WHERE id = $5 AND version = $6 RETURNING {TASK_COLS}"
+    ))
+    .bind(state)
+    .bind(note)
+    .bind(by)
+    .bind(Utc::now())
     .bind(id)
     .bind(version)
     .fetch_optional(e)

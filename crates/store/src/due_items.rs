@@ -34,6 +34,7 @@ pub async fn open_items_due(
         "SELECT 'task' AS kind, id, case_id, due_date, escalation_level, department_id, NULL AS owner_id,
                 question AS description
            FROM case_tasks WHERE answered_at IS NULL AND due_date <= $1 AND escalation_level < $2
+                AND review_state IN ('none', 'approved')
          UNION ALL
          SELECT 'meeting_action' AS kind, id, case_id, due_date, escalation_level, NULL AS department_id, owner_id,
                 description
@@ -56,4 +57,24 @@ pub async fn raise_level(c: &mut Conn<'_>, kind: &str, id: i64, from: i64, to: i
     let sql = if kind == "task" { sql_task } else { sql_action };
     let n = on!(c, e => sqlx::query(sql).bind(to).bind(id).bind(from).execute(e).await.map(|r| r.rows_affected()).map_err(map_err))?;
     Ok(n == 1)
+}
+
+/// Of the cases `case_ids` (one page of a list), those with an open task or action item whose due
+/// date is before `today`: one query for the whole page, read from the `case_id` indexes.
+pub async fn cases_with_overdue_items(c: &mut Conn<'_>, case_ids: &[i64], today: NaiveDate) -> StoreResult<Vec<i64>> {
+    if case_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Ids are integers, written into the statement as such.
+    let list = case_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    on!(c, e => sqlx::query_scalar(crate::conn::sql!(
+        "SELECT case_id FROM case_tasks WHERE case_id IN ({list}) AND answered_at IS NULL AND due_date < $1
+           AND review_state IN ('none', 'approved')
+         UNION
+         SELECT case_id FROM meeting_actions WHERE case_id IN ({list}) AND done_at IS NULL AND due_date < $1"
+    ))
+    .bind(today)
+    .fetch_all(e)
+    .await
+    .map_err(map_err))
 }

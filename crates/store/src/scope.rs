@@ -36,7 +36,7 @@ pub async fn case_facts(c: &mut Conn<'_>, k: &Case) -> StoreResult<CaseFacts> {
     .await
     .map_err(map_err))?;
     let task_departments: Vec<i64> = on!(c, e => sqlx::query_scalar(
-        "SELECT DISTINCT department_id FROM case_tasks WHERE case_id = $1",
+        "SELECT DISTINCT department_id FROM case_tasks WHERE case_id = $1 AND review_state IN ('none', 'approved')",
     )
     .bind(k.id)
     .fetch_all(e)
@@ -158,7 +158,8 @@ pub(crate) fn list_condition(s: &ListScope) -> Vec<String> {
                 "EXISTS (SELECT 1 FROM case_registrations r WHERE r.case_id = cases.id AND r.department_id IN ({list}))"
             ));
             any.push(format!(
-                "EXISTS (SELECT 1 FROM case_tasks t WHERE t.case_id = cases.id AND t.department_id IN ({list}))"
+                "EXISTS (SELECT 1 FROM case_tasks t WHERE t.case_id = cases.id AND t.department_id IN ({list}) \
+                 AND t.review_state IN ('none', 'approved'))"
             ));
         }
         if let Some(u) = s.user_id {

@@ -76,6 +76,40 @@ pub struct ProcessDefinition {
     /// Clocks started when a case is created (e.g. acknowledgement).
     #[serde(default)]
     pub start_clocks: Vec<String>,
+    /// Steps of this case type the customer-service manager reviews before they take effect.
+    #[serde(default, skip_serializing_if = "ReviewDef::is_off")]
+    pub review: ReviewDef,
+}
+
+/// Reviews by the customer-service manager (seed 004 6.1: the 信息传递单 is reviewed by the
+/// manager before it is sent to the departments; a "not the company's responsibility" finding is
+/// confirmed by the manager again). Written `[review]` with `tasks = true` and/or
+/// `not_responsible = true`; both off when absent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewDef {
+    /// A finding `responsibility = "no"` waits for the review before the case can move on.
+    #[serde(default)]
+    pub not_responsible: bool,
+    /// A department task is created awaiting review and goes out to its department once approved.
+    #[serde(default)]
+    pub tasks: bool,
+}
+
+impl ReviewDef {
+    pub fn is_off(&self) -> bool {
+        !self.not_responsible && !self.tasks
+    }
+}
+
+/// The department kind whose head is the customer-service manager (市场部/客服部经理).
+pub const REVIEWER_DEPARTMENT_KIND: &str = "customer_service";
+
+/// Whether someone may take a review: an administrator, or the head (`dept_head`) of a
+/// customer-service department (`department_kind` is the kind of the reviewer's own department).
+pub fn may_review(roles: &[Role], department_kind: Option<&str>) -> bool {
+    roles.contains(&Role::Admin)
+        || (roles.contains(&Role::DeptHead) && department_kind == Some(REVIEWER_DEPARTMENT_KIND))
 }
 
 /// Fields a transition may require: the intake and assessment fields of a case, and free texts
@@ -201,6 +235,14 @@ impl ProcessDefinition {
                 }
             }
         }
+        if self.review.not_responsible
+            && !self.transitions.iter().any(|t| t.required.iter().any(|f| f == "responsibility"))
+        {
+            return bad(
+                "review.not_responsible".into(),
+                "no transition asks for responsibility, so there is no finding to review".into(),
+            );
+        }
         // Every state reachable from the initial one…
         let reach = self.reachable_from(&self.initial);
         if let Some(s) = self.states.iter().find(|s| !reach.contains(s.code.as_str())) {
@@ -227,6 +269,14 @@ impl ProcessDefinition {
             }
         }
         seen
+    }
+
+    /// Whether taking `t` with `given` fields waits for the customer-service manager's review: the
+    /// definition asks for it and the transition finds the company not responsible.
+    pub fn needs_responsibility_review(&self, t: &TransitionDef, given: &BTreeMap<String, String>) -> bool {
+        self.review.not_responsible
+            && t.required.iter().any(|f| f == "responsibility")
+            && given.get("responsibility").is_some_and(|v| v.trim() == "no")
     }
 
     /// Whether `roles` may take `t`. Administrators may take any staff transition.

@@ -171,3 +171,53 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn review_setting_is_read_from_toml_and_json_and_off_when_absent() {
+    let plain = complaint();
+    assert!(plain.review.is_off(), "shipped definitions review nothing");
+    let toml_text = format!("{}\n[review]\nnot_responsible = true\ntasks = true\n", toml::to_string(&plain).unwrap());
+    let d = ProcessDefinition::parse(&toml_text).unwrap();
+    assert_eq!(d.review, ReviewDef { not_responsible: true, tasks: true });
+    // It survives both forms.
+    assert_eq!(ProcessDefinition::parse(&serde_json::to_string(&d).unwrap()).unwrap(), d);
+    assert_eq!(ProcessDefinition::parse(&toml::to_string(&d).unwrap()).unwrap(), d);
+    // A misspelt key is refused, naming it.
+    let e = ProcessDefinition::parse(&format!("{}\n[review]\ntask = true\n", toml::to_string(&plain).unwrap()))
+        .unwrap_err();
+    assert!(e.to_string().contains("task"), "{e}");
+    let e = ProcessDefinition::parse(&format!("{}\n[review]\ntasks = \"yes\"\n", toml::to_string(&plain).unwrap()))
+        .unwrap_err();
+    assert!(matches!(e, DomainError::Invalid { ref field, .. } if field == "definition"), "{e}");
+}
+
+#[test]
+fn not_responsible_review_needs_a_transition_that_asks_for_responsibility() {
+    let e = broken(|d| {
+        d.review.not_responsible = true;
+        d.transitions.iter_mut().for_each(|t| t.required.retain(|f| f != "responsibility"));
+    });
+    assert!(matches!(e, DomainError::Invalid { ref field, .. } if field == "review.not_responsible"), "{e}");
+}
+
+#[test]
+fn only_a_not_responsible_finding_waits_for_review_when_the_definition_asks() {
+    let mut d = complaint();
+    let assess = d.transition("assess").unwrap().clone();
+    let no = BTreeMap::from([("responsibility".to_string(), "no".to_string())]);
+    let yes = BTreeMap::from([("responsibility".to_string(), "yes".to_string())]);
+    assert!(!d.needs_responsibility_review(&assess, &no), "off by default");
+    d.review.not_responsible = true;
+    assert!(d.needs_responsibility_review(&assess, &no));
+    assert!(!d.needs_responsibility_review(&assess, &yes));
+    let investigate = d.transition("investigate").unwrap().clone();
+    assert!(!d.needs_responsibility_review(&investigate, &no), "only a transition that records the finding");
+}
+
+#[test]
+fn the_customer_service_manager_is_the_head_of_a_customer_service_department() {
+    assert!(may_review(&[Role::DeptHead], Some("customer_service")));
+    assert!(!may_review(&[Role::DeptHead], Some("quality")), "another department's head");
+    assert!(!may_review(&[Role::Agent], Some("customer_service")), "a customer-service agent");
+    assert!(may_review(&[Role::Admin], None));
+}

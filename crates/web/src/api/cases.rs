@@ -619,6 +619,10 @@ pub struct TaskDto {
     pub answer: String,
     pub answered_at: Option<DateTime<Utc>>,
     pub version: i64,
+    /// `none` (no review asked), `pending` (waits for the customer-service manager's review),
+    /// `approved`, `refused` (with `review_note`). Only `none` and `approved` tasks have gone out.
+    pub review_state: String,
+    pub review_note: String,
 }
 
 impl From<loopdesk_store::cases::CaseTask> for TaskDto {
@@ -632,6 +636,8 @@ impl From<loopdesk_store::cases::CaseTask> for TaskDto {
             answer: t.answer,
             answered_at: t.answered_at,
             version: t.version,
+            review_state: t.review_state,
+            review_note: t.review_note,
         }
     }
 }
@@ -682,6 +688,46 @@ pub async fn answer_task(
     JsonBody(b): JsonBody<AnswerBody>,
 ) -> ApiResult<Json<TaskDto>> {
     Ok(Json(st.svc.answer_task(&a.actor, id, b.version, &b.answer).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    /// The version you read (the task's, or the case's for a finding).
+    pub version: i64,
+    /// true: approve (the task goes out / the finding stands); false: refuse with `reason`.
+    pub approve: bool,
+    /// Why it is refused (required when refusing).
+    #[serde(default)]
+    #[schema(max_length = 4000)]
+    pub reason: String,
+}
+
+/// The customer-service manager reviews a task awaiting review (issue #14 item 8): approved, it
+/// goes out to its department; refused, it goes back with the reason.
+#[utoipa::path(post, path = "/case-tasks/{id}/review", tag = "cases", params(("id" = i64, Path)), request_body = ReviewBody,
+    responses((status = 200, body = TaskDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn review_task(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+    JsonBody(b): JsonBody<ReviewBody>,
+) -> ApiResult<Json<TaskDto>> {
+    Ok(Json(st.svc.review_task(&a.actor, id, b.version, b.approve, &b.reason).await?.into()))
+}
+
+/// The customer-service manager confirms or refuses a "not the company's responsibility" finding
+/// that holds the case; refused, the case goes back to be assessed again.
+#[utoipa::path(post, path = "/cases/{id}/responsibility-review", tag = "cases", params(("id" = i64, Path)), request_body = ReviewBody,
+    responses((status = 200, body = CaseDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn review_responsibility(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+    JsonBody(b): JsonBody<ReviewBody>,
+) -> ApiResult<Json<CaseDto>> {
+    let k = st.svc.review_responsibility(&a.actor, id, b.version, b.approve, &b.reason).await?;
+    Ok(Json(with_clocks(&st, &a.actor, k).await?))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -91,6 +91,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(cases::merge))
         .routes(routes!(cases::list_tasks, cases::add_task))
         .routes(routes!(cases::answer_task))
+        .routes(routes!(cases::review_task))
+        .routes(routes!(cases::review_responsibility))
         .routes(routes!(cases::list_meetings, cases::record_meeting))
         .routes(routes!(cases::complete_action))
         .routes(routes!(cases::list_links, cases::add_link))

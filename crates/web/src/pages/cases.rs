@@ -36,6 +36,8 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}/transitions", post(take))
         .route("/cases/{id}/tasks", post(add_task))
         .route("/case-tasks/{id}/answer", post(answer_task))
+        .route("/case-tasks/{id}/review", post(review_task))
+        .route("/cases/{id}/responsibility-review", post(review_responsibility))
         .route("/cases/{id}/meetings", post(record_meeting))
         .route("/meeting-actions/{id}/complete", post(complete_action))
         .route("/cases/{id}/reportability", post(reportability))
@@ -70,6 +72,8 @@ pub struct Row {
     received: String,
     /// The next deadline: due time, time left or over, overdue.
     due: Option<(String, String, bool)>,
+    /// An open department task or meeting action item is past its due date.
+    items_overdue: bool,
 }
 
 #[derive(Template)]
@@ -195,6 +199,7 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
     let pages = found.pages();
     let now = s.st.svc.now();
     let t = s.tr();
+    let late_items = s.st.svc.cases_with_overdue_items(&s.actor, &found.items).await.page(&s)?;
     let rows = found
         .items
         .iter()
@@ -208,6 +213,7 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
             state: state_name(defs.get(&k.case_type), l, &k.state),
             received: c.time(&k.received_at),
             due: k.next_due_at.map(|at| (c.time(&at), remaining_text(&t, at - now, false), at < now)),
+            items_overdue: late_items.contains(&k.id),
         })
         .collect();
     let departments =
@@ -354,6 +360,10 @@ struct Show {
     tasks: Vec<TaskRow>,
     department_options: Vec<Choice>,
     can_write: bool,
+    /// The customer-service manager (or an administrator) may review tasks and findings.
+    can_review: bool,
+    /// A "not the company's responsibility" finding waits for that review.
+    responsibility_review_pending: bool,
     can_approve: bool,
     reportability: Option<String>,
     /// (held, place, attendees, minutes + decisions)
@@ -379,6 +389,8 @@ pub struct ActionRow {
     description: String,
     owner: String,
     due: String,
+    /// Open past its due date.
+    overdue: bool,
     done: bool,
     note: String,
     can_complete: bool,
@@ -396,6 +408,9 @@ pub struct TaskRow {
     /// Open past its due date (the scheduler escalates it).
     overdue: bool,
     can_answer: bool,
+    /// `none`, `pending`, `approved` or `refused` (the customer-service manager's review).
+    review_state: String,
+    review_note: String,
 }
 
 async fn show(s: SignedIn, Path(id): Path<i64>) -> Result<Response, PageError> {
@@ -499,9 +514,15 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
                 "survey_invitation" => s.tr().get("portal.survey").to_owned(),
                 "clock_restarted" => s.tr().get("case.event.clock_restarted").to_owned(),
                 "clock_kept" => s.tr().get("case.event.clock_kept").to_owned(),
-                "item_warning" | "item_overdue" | "item_escalated" => {
-                    s.tr().get(&format!("case.event.{}", e.kind)).to_owned()
-                }
+                "item_warning"
+                | "item_overdue"
+                | "item_escalated"
+                | "task_review_requested"
+                | "task_review_approved"
+                | "task_review_refused"
+                | "responsibility_review_requested"
+                | "responsibility_review_approved"
+                | "responsibility_review_refused" => s.tr().get(&format!("case.event.{}", e.kind)).to_owned(),
                 _ => def
                     .transition(&e.transition)
                     .map(|t| if zh { t.zh.clone() } else { t.en.clone() })
@@ -530,6 +551,10 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
         .into_iter()
         .map(|t| TaskRow {
             number: numbers.get(&t.id).cloned().unwrap_or_default(),
+            answered: t.answered_at.is_some(),
+            overdue: t.answered_at.is_none()
+                && t.sent()
+                && t.due_date < s.st.svc.now().with_timezone(&s.st.svc.settings.timezone).date_naive(),
             id: t.id,
             version: t.version,
             department: departments
@@ -540,13 +565,13 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
             can_answer: loopdesk_domain::scope::may_answer_task(&s.actor, access, t.department_id),
             question: t.question,
             due: t.due_date.to_string(),
-            overdue: t.answered_at.is_none()
-                && t.due_date < s.st.svc.now().with_timezone(&s.st.svc.settings.timezone).date_naive(),
-            answered: t.answered_at.is_some(),
+            review_state: t.review_state,
+            review_note: t.review_note,
             answer: t.answer,
         })
         .collect();
     let (ms, acts) = s.st.svc.meetings(&s.actor, id).await.page(s)?;
+    let today = s.st.svc.now().with_timezone(&s.st.svc.settings.timezone).date_naive();
     let mut owners = BTreeMap::new();
     for a in &acts {
         if let Some(o) = a.owner_id
@@ -621,6 +646,7 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
                 owner: a.owner_id.and_then(|o| owners.get(&o).cloned()).unwrap_or_default(),
                 description: a.description,
                 due: a.due_date.to_string(),
+                overdue: a.done_at.is_none() && a.due_date < today,
                 done: a.done_at.is_some(),
                 note: a.done_note,
             })
@@ -628,6 +654,11 @@ async fn show_page(s: &SignedIn, id: i64, error: Option<String>) -> Result<Show,
         tasks,
         department_options: departments.iter().map(|d| (d.code.clone(), d.name.clone())).collect(),
         can_write: handles,
+        can_review: s.actor.can(Permission::WriteCases) && s.st.svc.is_reviewer(&s.actor).await.page(s)?,
+        responsibility_review_pending: serde_json::from_str::<BTreeMap<String, String>>(&k.fields)
+            .ok()
+            .and_then(|m| m.get("responsibility_review").cloned())
+            .is_some_and(|v| v == "pending"),
         kind: label_of::<CaseType>(l, &k.case_type),
         state: state_name(Some(&def), l, &k.state),
         received: c.time(&k.received_at),
@@ -682,6 +713,30 @@ async fn answer_task(s: SignedIn, Path(task_id): Path<i64>, body: Bytes) -> Resu
         f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
     let r = s.st.svc.answer_task(&s.actor, task_id, version, f.get("answer")).await;
     after_form(&s, case_id, r).await
+}
+
+/// The customer-service manager's review of a task: `decision` is `approve` or `refuse`.
+async fn review_task(s: SignedIn, Path(task_id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+    let f = FormData::parse(&body);
+    s.check_csrf(&f)?;
+    let case_id =
+        f.get("case_id").parse::<i64>().map_err(|_| DomainError::invalid("case_id", "is not a number")).page(&s)?;
+    let version =
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+    let approve = f.get("decision") == "approve";
+    let r = s.st.svc.review_task(&s.actor, task_id, version, approve, f.get("reason")).await;
+    after_form(&s, case_id, r).await
+}
+
+/// The customer-service manager's review of a "not the company's responsibility" finding.
+async fn review_responsibility(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+    let f = FormData::parse(&body);
+    s.check_csrf(&f)?;
+    let version =
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+    let approve = f.get("decision") == "approve";
+    let r = s.st.svc.review_responsibility(&s.actor, id, version, approve, f.get("reason")).await;
+    after_form(&s, id, r).await
 }
 
 /// Back to the case page on success; the page with the reason on a form mistake.
