@@ -416,6 +416,7 @@ fn definition_dto(v: i64, d: ProcessDefinition) -> DefinitionDto {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DefinitionsQuery {
     /// Only this record kind (case, capa, nc, service_order, return); every kind when absent.
