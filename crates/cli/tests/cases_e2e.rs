@@ -161,7 +161,20 @@ both_engines!(process_definitions_are_versioned_and_checked, |db: TestDb| async 
     let admin = token(&s, "admin", DEMO_PASSWORD).await;
     let defs: Value =
         c.get(url("/process-definitions")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
-    assert_eq!(defs.as_array().unwrap().len(), 7);
+    // Every type of every record kind: the seven case types, CAPA and nonconformance at least.
+    let of_kind = |k: &str| defs.as_array().unwrap().iter().filter(|d| d["kind"] == k).count();
+    assert_eq!((of_kind("case"), of_kind("capa"), of_kind("nc")), (7, 1, 1));
+    let only: Value =
+        c.get(url("/process-definitions?kind=capa")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    assert_eq!(only.as_array().unwrap().len(), 1);
+    let r = c.get(url("/process-definitions?kind=boat")).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "kind");
+    // A CAPA definition is versioned like a case type's; a case definition is refused at its path.
+    let capa = only[0]["definition"].clone();
+    let r = c.put(url("/process-definitions/capa/capa")).bearer_auth(&admin).json(&capa).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["version"], 2);
     let mut complaint =
         defs.as_array().unwrap().iter().find(|d| d["case_type"] == "complaint").unwrap()["definition"].clone();
     complaint["initial"] = json!("nowhere");
@@ -169,6 +182,9 @@ both_engines!(process_definitions_are_versioned_and_checked, |db: TestDb| async 
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "initial");
     complaint["initial"] = json!("received");
+    let r = c.put(url("/process-definitions/capa/capa")).bearer_auth(&admin).json(&complaint).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "kind");
     let r = c.put(url("/process-definitions/complaint")).bearer_auth(&admin).json(&complaint).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.json::<Value>().await.unwrap()["version"], 2);
@@ -372,7 +388,9 @@ both_engines!(definitions_page_and_case_list_filters, |db: TestDb| async move {
     let page = get(format!("{}/process-definitions", s.base)).await;
     assert!(
         page.contains("流程定义")
-            && page.matches("<svg").count() == 7
+            && page.matches("<svg").count() >= 9
+            && page.contains("纠正和预防措施")
+            && page.contains("action=\"/process-definitions/capa/capa\"")
             && (page.contains("case_type = &#34;complaint&#34;") || page.contains("case_type = &quot;complaint&quot;"))
     );
     let csrf = app::csrf_of(&page);

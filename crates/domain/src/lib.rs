@@ -6,6 +6,7 @@
 pub mod access;
 pub mod audit;
 pub mod calendar;
+pub mod capa;
 pub mod case;
 pub mod case_record;
 pub mod customer;

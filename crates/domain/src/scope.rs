@@ -460,3 +460,33 @@ mod tests {
         assert!(!finance.include_confidential && finance.only_types.is_none());
     }
 }
+
+/// The facts about one CAPA or nonconformance notice that decide who sees it (issue #18).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QualityFacts {
+    pub lead_department: Option<i64>,
+    pub owner: Option<i64>,
+    /// Owners of its actions.
+    pub action_owners: Vec<i64>,
+    /// Departments of its actions.
+    pub action_departments: Vec<i64>,
+}
+
+/// Who sees a CAPA or nonconformance notice: quality, the management representative, the GM and
+/// administrators see all; a department-scoped actor sees those led by a department in their
+/// scope, those they own, and those with an action owned by them or given to a department in
+/// their scope. Anything else is hidden (answered "not found").
+pub fn quality_record_visible(actor: &Actor, r: &QualityFacts) -> bool {
+    if actor.kind == ActorKind::Portal || !actor.can(Permission::ReadCases) {
+        return false;
+    }
+    if actor.kind == ActorKind::System
+        || actor.roles.iter().any(|x| matches!(x, Role::Qa | Role::MgmtRep | Role::Gm | Role::Admin))
+    {
+        return true;
+    }
+    let me = actor.user_id;
+    covers(&actor.scope, r.lead_department)
+        || (me.is_some() && (r.owner == me || r.action_owners.iter().any(|o| Some(*o) == me)))
+        || r.action_departments.iter().any(|d| covers(&actor.scope, Some(*d)))
+}

@@ -12,7 +12,7 @@ use loopdesk_domain::case::{CaseType, IntakeChannel, NumberFormat, Responsibilit
 use loopdesk_domain::customer::{Coded, parse_optional_date};
 use loopdesk_domain::org::required_text;
 use loopdesk_domain::page::{Page, Paged};
-use loopdesk_domain::process::{ClockAction, ProcessDefinition, default_definition};
+use loopdesk_domain::process::{ClockAction, ProcessDefinition, RecordKind, Taker, default_definition};
 use loopdesk_domain::sla::{self, Clock, ClockState, EscalationStep, Watch, target_for};
 use loopdesk_store::bulk;
 use loopdesk_store::cases::{
@@ -202,26 +202,14 @@ pub(crate) fn digest(secret: &str) -> String {
 
 // Who sees a case is decided by `domain::scope::case_access`, asked through `crate::scope`.
 
-/// The definition a case type starts with now: the newest stored version, or the shipped
-/// default stored as version 1 on first use.
+/// The definition a case type starts with now (see `crate::process`).
 async fn current_definition(tx: &mut Tx, case_type: &str) -> ServiceResult<(i64, ProcessDefinition)> {
-    if let Some((v, text)) = ks::latest_definition(&mut tx.conn(), case_type).await? {
-        let def =
-            ProcessDefinition::parse(&text).map_err(|e| ServiceError::Internal(format!("stored definition: {e}")))?;
-        return Ok((v, def));
-    }
-    let def = default_definition(case_type).ok_or_else(|| DomainError::invalid("type", "unknown case type"))?;
-    let text = serde_json::to_string(&def).map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let (v, stored) = ks::seed_definition(&mut tx.conn(), case_type, &text).await?;
-    let def =
-        ProcessDefinition::parse(&stored).map_err(|e| ServiceError::Internal(format!("stored definition: {e}")))?;
-    Ok((v, def))
+    crate::process::current_definition(tx, RecordKind::Case, case_type).await
 }
 
 /// The definition a case runs on (the version it started with).
 pub(crate) async fn definition_of(c: &mut Conn<'_>, k: &Case) -> ServiceResult<ProcessDefinition> {
-    let text = ks::definition(c, &k.case_type, k.definition_version).await?;
-    ProcessDefinition::parse(&text).map_err(|e| ServiceError::Internal(format!("stored definition: {e}")))
+    crate::process::definition_at(c, RecordKind::Case, &k.case_type, k.definition_version).await
 }
 
 pub(crate) fn tracking_code() -> String {
@@ -1122,45 +1110,6 @@ impl Service {
         Ok(merged)
     }
 
-    /// Lists stored definitions, newest version of each type (storing the defaults on first use).
-    pub async fn process_definitions(&self, actor: &Actor) -> ServiceResult<Vec<(i64, ProcessDefinition)>> {
-        actor.require(Permission::ReadCases)?;
-        let mut tx = self.store.begin().await?;
-        let mut out = Vec::new();
-        for t in loopdesk_domain::process::CASE_TYPES {
-            out.push(current_definition(&mut tx, t).await?);
-        }
-        tx.commit().await?;
-        Ok(out)
-    }
-
-    /// Stores a changed definition as the next version. Running cases keep theirs.
-    pub async fn put_process_definition(
-        &self,
-        actor: &Actor,
-        case_type: &str,
-        text: &str,
-    ) -> ServiceResult<(i64, ProcessDefinition)> {
-        actor.require(Permission::ManageSettings)?;
-        let def = ProcessDefinition::parse(text)?;
-        if def.case_type != case_type {
-            return Err(DomainError::invalid(
-                "case_type",
-                format!("the definition is for '{}', not '{case_type}'", def.case_type),
-            )
-            .into());
-        }
-        let canonical = serde_json::to_string(&def).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let mut tx = self.store.begin().await?;
-        current_definition(&mut tx, case_type).await?;
-        let v = ks::insert_definition(&mut tx.conn(), case_type, &canonical, actor.user_id).await?;
-        tx.audit(actor, AuditAction::Create, "process_definition", format!("{case_type}/{v}"), None::<&()>, Some(&def))
-            .await?;
-        tx.commit().await?;
-        self.rules_changed();
-        Ok((v, def))
-    }
-
     /// The case behind a number and tracking code, for the customer; anything else is "not found".
     pub async fn public_case(
         &self,
@@ -1452,26 +1401,8 @@ async fn apply_transition(
 ) -> ServiceResult<Case> {
     let How { by_customer, tz, now } = how;
     let def = definition_of(&mut tx.conn(), &k).await?;
-    let t = def
-        .transition(code)
-        .ok_or_else(|| DomainError::invalid("transition", format!("'{code}' is not a transition of this case type")))?;
-    if by_customer {
-        if !t.customer {
-            return Err(DomainError::forbidden("the customer may not take this step").into());
-        }
-    } else if !ProcessDefinition::allows(t, &actor.roles) {
-        return Err(DomainError::forbidden(format!("your roles may not {}", t.en.to_lowercase())).into());
-    }
-    if !t.from.contains(&k.state) {
-        return Err(DomainError::Conflict {
-            reason: format!("'{}' cannot be taken in state '{}'", t.code, k.state),
-            field: Some("transition"),
-        }
-        .into());
-    }
-    if k.version != version {
-        return Err(DomainError::stale("case").into());
-    }
+    let taker = if by_customer { Taker::Customer } else { Taker::Staff(&actor.roles) };
+    let t = def.check_step(code, &k.state, k.version, version, taker)?;
     if loopdesk_domain::case_record::needs_gm_approval(
         &k.case_type,
         &k.severity,
@@ -1597,7 +1528,7 @@ async fn apply_transition(
         }
     }
     // An adverse event (serious injury or death) cannot end without its reportability decision.
-    let ends = def.state(&t.to).is_some_and(|s| s.terminal);
+    let ends = def.ends(t);
     if ends && after.adverse_event && t.code != "merge" && !extra.contains_key("reportability") {
         return Err(DomainError::Conflict {
             reason: "this adverse event needs its reportability decision before it can close".into(),
@@ -1613,7 +1544,7 @@ async fn apply_transition(
     }
     after.fields = serde_json::to_string(&extra).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let saved = ks::update_case(&mut tx.conn(), &after, version).await.entity("case")?;
-    let mut effects: Vec<(String, ClockAction)> = t.clocks.iter().map(|c| (c.clock.clone(), c.action)).collect();
+    let mut effects = ProcessDefinition::clock_effects(t);
     if ends {
         // Reaching an end stops every clock still counting.
         for r in ks::clocks(&mut tx.conn(), saved.id).await? {

@@ -17,6 +17,7 @@ pub mod intake;
 pub mod notify;
 pub mod org;
 mod password;
+pub mod process;
 pub mod ratelimit;
 pub mod reports;
 pub mod review;

@@ -203,6 +203,7 @@ both_engines!(a_definition_change_does_not_disturb_running_cases, |db: TestDb| a
         required: vec![],
         clocks: vec![],
         notify_customer: true,
+        signature: false,
     });
     let (v, _) = svc.put_process_definition(&sys, "complaint", &serde_json::to_string(&def).unwrap()).await.unwrap();
     assert_eq!(v, 2);

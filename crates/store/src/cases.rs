@@ -9,33 +9,40 @@ use crate::conn::{on, sql};
 use crate::error::{StoreResult, map_err};
 use crate::org::updated;
 
-/// (version, definition text) of the newest stored definition of a case type.
-pub async fn latest_definition(c: &mut Conn<'_>, case_type: &str) -> StoreResult<Option<(i64, String)>> {
+/// (version, definition text) of the newest stored definition of a type of record `kind`
+/// (`domain::process::RecordKind::code`: `case`, `capa`, `nc`, …).
+pub async fn latest_definition(c: &mut Conn<'_>, kind: &str, case_type: &str) -> StoreResult<Option<(i64, String)>> {
     on!(c, e => sqlx::query_as(
-        "SELECT version, definition FROM process_definitions WHERE case_type = $1 ORDER BY version DESC LIMIT 1",
+        "SELECT version, definition FROM process_definitions WHERE kind = $1 AND case_type = $2
+         ORDER BY version DESC LIMIT 1",
     )
+    .bind(kind)
     .bind(case_type)
     .fetch_optional(e)
     .await
     .map_err(map_err))
 }
 
-pub async fn definition(c: &mut Conn<'_>, case_type: &str, version: i64) -> StoreResult<String> {
-    on!(c, e => sqlx::query_scalar("SELECT definition FROM process_definitions WHERE case_type = $1 AND version = $2")
-        .bind(case_type)
-        .bind(version)
-        .fetch_one(e)
-        .await
-        .map_err(map_err))
+pub async fn definition(c: &mut Conn<'_>, kind: &str, case_type: &str, version: i64) -> StoreResult<String> {
+    on!(c, e => sqlx::query_scalar(
+        "SELECT definition FROM process_definitions WHERE kind = $1 AND case_type = $2 AND version = $3",
+    )
+    .bind(kind)
+    .bind(case_type)
+    .bind(version)
+    .fetch_one(e)
+    .await
+    .map_err(map_err))
 }
 
 /// Stores the shipped default as version 1 unless some version already exists; returns the
-/// newest (version, text). Safe when several writers start the same case type at once.
-pub async fn seed_definition(c: &mut Conn<'_>, case_type: &str, text: &str) -> StoreResult<(i64, String)> {
+/// newest (version, text). Safe when several writers start the same type at once.
+pub async fn seed_definition(c: &mut Conn<'_>, kind: &str, case_type: &str, text: &str) -> StoreResult<(i64, String)> {
     on!(c, e => sqlx::query(
-        "INSERT INTO process_definitions (case_type, version, definition, created_at) VALUES ($1, 1, $2, $3)
-         ON CONFLICT (case_type, version) DO NOTHING",
+        "INSERT INTO process_definitions (kind, case_type, version, definition, created_at) VALUES ($1, $2, 1, $3, $4)
+         ON CONFLICT (kind, case_type, version) DO NOTHING",
     )
+    .bind(kind)
     .bind(case_type)
     .bind(text)
     .bind(Utc::now())
@@ -43,15 +50,23 @@ pub async fn seed_definition(c: &mut Conn<'_>, case_type: &str, text: &str) -> S
     .await
     .map_err(map_err)
     .map(|_| ()))?;
-    latest_definition(c, case_type).await?.ok_or(crate::StoreError::NotFound)
+    latest_definition(c, kind, case_type).await?.ok_or(crate::StoreError::NotFound)
 }
 
 /// Stores the next version of a definition; returns its version number.
-pub async fn insert_definition(c: &mut Conn<'_>, case_type: &str, text: &str, by: Option<i64>) -> StoreResult<i64> {
-    let next = latest_definition(c, case_type).await?.map(|(v, _)| v + 1).unwrap_or(1);
+pub async fn insert_definition(
+    c: &mut Conn<'_>,
+    kind: &str,
+    case_type: &str,
+    text: &str,
+    by: Option<i64>,
+) -> StoreResult<i64> {
+    let next = latest_definition(c, kind, case_type).await?.map(|(v, _)| v + 1).unwrap_or(1);
     on!(c, e => sqlx::query(
-        "INSERT INTO process_definitions (case_type, version, definition, created_by, created_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO process_definitions (kind, case_type, version, definition, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
+    .bind(kind)
     .bind(case_type)
     .bind(next)
     .bind(text)

@@ -1,6 +1,7 @@
-//! The shipped definitions, one TOML file per case type (ISO 10002 and the seeds' procedures).
+//! The shipped definitions, one TOML file per case type (ISO 10002 and the seeds' procedures)
+//! and one per type of the other record kinds (`capa.toml`, `nc.toml`).
 
-use super::ProcessDefinition;
+use super::{ProcessDefinition, RecordKind};
 
 /// Case types (spec C3). `grievance` is the confidential employee channel (员工意见/申诉).
 pub const CASE_TYPES: [&str; 7] =
@@ -17,6 +18,20 @@ fn source(case_type: &str) -> Option<&'static str> {
         "grievance" => include_str!("defaults/grievance.toml"),
         _ => return None,
     })
+}
+
+fn kind_source(kind: RecordKind, record_type: &str) -> Option<&'static str> {
+    Some(match (kind, record_type) {
+        (RecordKind::Case, t) => return source(t),
+        (RecordKind::Capa, "capa") => include_str!("defaults/capa.toml"),
+        (RecordKind::Nc, "nc") => include_str!("defaults/nc.toml"),
+        _ => return None,
+    })
+}
+
+/// The shipped definition of a type of any record kind (checked by a unit test).
+pub fn default_definition_of(kind: RecordKind, record_type: &str) -> Option<ProcessDefinition> {
+    kind_source(kind, record_type).and_then(|s| ProcessDefinition::parse(s).ok()).filter(|d| d.kind == kind)
 }
 
 /// The shipped definition of a case type (checked by a unit test, so parsing cannot fail for a

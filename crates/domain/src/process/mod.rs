@@ -1,13 +1,15 @@
-//! Process definitions (流程定义, spec C4): the lifecycle of a case type as data — states,
+//! Process definitions (流程定义, spec C4): the lifecycle of a record as data — states,
 //! transitions, who may take them, which fields they require, what they do to service-level
-//! clocks, and whether the customer is told. Definitions are versioned by the store; a case keeps
-//! the version it started with.
+//! clocks, and whether the customer is told. A definition belongs to a record kind (`RecordKind`:
+//! cases, CAPA, nonconformance notices, …) and a type within it (a case type for cases).
+//! Definitions are versioned by the store; a record keeps the version it started with.
 //!
 //! A definition is written as TOML or JSON (the same shape) and checked before it is accepted:
 //! every state reachable from the initial one, every state able to reach an end, known roles,
 //! known states in transitions, at least one terminal state.
 
 mod defaults;
+mod kinds;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -16,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use crate::DomainError;
 use crate::access::Role;
 
-pub use defaults::{CASE_TYPES, default_definition};
+pub use defaults::{CASE_TYPES, default_definition, default_definition_of};
+pub use kinds::{CAPA_FIELDS, CAPA_TYPES, NC_FIELDS, NC_TYPES, RecordKind, Taker};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateDef {
@@ -65,10 +68,19 @@ pub struct TransitionDef {
     /// The customer is told (the reply shows on the portal in their language).
     #[serde(default)]
     pub notify_customer: bool,
+    /// The step is an electronic signature: the taker re-enters their password and states what
+    /// the signature means; both are recorded in the audit trail (004 6.3).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub signature: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessDefinition {
+    /// The record kind this definition drives; definitions stored before kinds existed are cases.
+    #[serde(default)]
+    pub kind: RecordKind,
+    /// The type within the kind (for cases, the case type). Also read as `type`.
+    #[serde(alias = "type")]
     pub case_type: String,
     pub initial: String,
     pub states: Vec<StateDef>,
@@ -164,12 +176,14 @@ impl ProcessDefinition {
 
     pub fn validate(&self) -> Result<(), DomainError> {
         let bad = |field: String, reason: String| Err(DomainError::Invalid { field, reason });
-        if !CASE_TYPES.contains(&self.case_type.as_str()) {
+        let types = self.kind.types();
+        if !types.contains(&self.case_type.as_str()) {
             return bad(
                 "case_type".into(),
-                format!("unknown case type '{}'; known: {}", self.case_type, CASE_TYPES.join(", ")),
+                format!("unknown {} type '{}'; known: {}", self.kind.code(), self.case_type, types.join(", ")),
             );
         }
+        let known_fields = self.kind.fields();
         let mut codes = BTreeSet::new();
         for (i, s) in self.states.iter().enumerate() {
             if !is_code(&s.code) {
@@ -225,9 +239,12 @@ impl ProcessDefinition {
                 return bad(at("roles"), "nobody may take this transition".into());
             }
             for f in &t.required {
-                if !KNOWN_FIELDS.contains(&f.as_str()) {
-                    return bad(at("required"), format!("unknown field '{f}'; known: {}", KNOWN_FIELDS.join(", ")));
+                if !known_fields.contains(&f.as_str()) {
+                    return bad(at("required"), format!("unknown field '{f}'; known: {}", known_fields.join(", ")));
                 }
+            }
+            if t.signature && t.customer {
+                return bad(at("signature"), "the customer cannot sign a step".into());
             }
             for c in &t.clocks {
                 if !is_code(&c.clock) {
@@ -277,6 +294,60 @@ impl ProcessDefinition {
         self.review.not_responsible
             && t.required.iter().any(|f| f == "responsibility")
             && given.get("responsibility").is_some_and(|v| v.trim() == "no")
+    }
+
+    /// The record-kind neutral checks of taking transition `code` on a record in `state` whose
+    /// stored version is `current` when the taker read `version`: the transition exists, the
+    /// taker may take it, the record is in a state it leaves, nobody changed the record meanwhile.
+    /// Every kind's service calls this (and `check_required`, `ends`, `clock_effects`); the
+    /// kind's own gates come after it.
+    pub fn check_step(
+        &self,
+        code: &str,
+        state: &str,
+        current: i64,
+        version: i64,
+        taker: Taker<'_>,
+    ) -> Result<&TransitionDef, DomainError> {
+        let t = self.transition(code).ok_or_else(|| {
+            DomainError::invalid("transition", format!("'{code}' is not a transition of this {}", self.noun()))
+        })?;
+        match taker {
+            Taker::Customer if !t.customer => {
+                return Err(DomainError::forbidden("the customer may not take this step"));
+            }
+            Taker::Staff(roles) if !ProcessDefinition::allows(t, roles) => {
+                return Err(DomainError::forbidden(format!("your roles may not {}", t.en.to_lowercase())));
+            }
+            _ => {}
+        }
+        if !t.from.iter().any(|f| f == state) {
+            return Err(DomainError::Conflict {
+                reason: format!("'{}' cannot be taken in state '{state}'", t.code),
+                field: Some("transition"),
+            });
+        }
+        if current != version {
+            return Err(DomainError::stale(self.kind.code()));
+        }
+        Ok(t)
+    }
+
+    fn noun(&self) -> &'static str {
+        match self.kind {
+            RecordKind::Case => "case type",
+            _ => "definition",
+        }
+    }
+
+    /// Whether taking `t` ends the record (its target state is terminal).
+    pub fn ends(&self, t: &TransitionDef) -> bool {
+        self.state(&t.to).is_some_and(|s| s.terminal)
+    }
+
+    /// The clock effects of `t` as (clock, action) pairs.
+    pub fn clock_effects(t: &TransitionDef) -> Vec<(String, ClockAction)> {
+        t.clocks.iter().map(|c| (c.clock.clone(), c.action)).collect()
     }
 
     /// Whether `roles` may take `t`. Administrators may take any staff transition.

@@ -89,6 +89,7 @@ fn invalid_definitions_are_refused_with_the_reason() {
             required: vec![],
             clocks: vec![],
             notify_customer: false,
+            signature: false,
         });
     });
     assert!(e.to_string().contains("from state 'trap'"), "{e}");
@@ -220,4 +221,78 @@ fn the_customer_service_manager_is_the_head_of_a_customer_service_department() {
     assert!(!may_review(&[Role::DeptHead], Some("quality")), "another department's head");
     assert!(!may_review(&[Role::Agent], Some("customer_service")), "a customer-service agent");
     assert!(may_review(&[Role::Admin], None));
+}
+
+#[test]
+fn every_kind_ships_a_valid_definition_per_type() {
+    for kind in RecordKind::ALL {
+        for t in kind.types() {
+            let d = default_definition_of(kind, t).unwrap_or_else(|| panic!("{}/{t} does not parse", kind.code()));
+            assert_eq!((d.kind, d.case_type.as_str()), (kind, *t));
+        }
+    }
+    // Case definitions stored before kinds existed read as cases.
+    let old = serde_json::to_value(complaint()).unwrap();
+    let mut old = old.as_object().unwrap().clone();
+    old.remove("kind");
+    let back = ProcessDefinition::parse(&serde_json::Value::Object(old).to_string()).unwrap();
+    assert_eq!(back.kind, RecordKind::Case);
+    assert_eq!(RecordKind::parse("capa").unwrap(), RecordKind::Capa);
+    assert!(matches!(RecordKind::parse("boat"), Err(DomainError::Invalid { ref field, .. }) if field == "kind"));
+}
+
+#[test]
+fn required_fields_and_types_are_known_per_kind() {
+    let mut capa = default_definition_of(RecordKind::Capa, "capa").unwrap();
+    // A case field is not a CAPA field, and a case type is not a CAPA type.
+    capa.transitions[0].required.push("lead_department".into());
+    let e = capa.validate().unwrap_err();
+    assert!(matches!(e, DomainError::Invalid { ref field, .. } if field == "transitions[0].required"), "{e}");
+    let mut capa = default_definition_of(RecordKind::Capa, "capa").unwrap();
+    capa.case_type = "complaint".into();
+    assert!(matches!(capa.validate(), Err(DomainError::Invalid { ref field, .. }) if field == "case_type"));
+    // And the other way round.
+    let mut c = complaint();
+    c.transitions[0].required.push("verification_result".into());
+    assert!(c.validate().is_err());
+}
+
+#[test]
+fn the_neutral_step_check_is_shared_by_every_kind() {
+    let capa = default_definition_of(RecordKind::Capa, "capa").unwrap();
+    let t = capa.check_step("open", "requested", 3, 3, Taker::Staff(&[Role::Qa])).unwrap();
+    assert_eq!(t.to, "team");
+    assert!(matches!(
+        capa.check_step("open", "requested", 3, 3, Taker::Staff(&[Role::Agent])),
+        Err(DomainError::Forbidden { .. })
+    ));
+    assert!(matches!(
+        capa.check_step("open", "team", 3, 3, Taker::Staff(&[Role::Qa])),
+        Err(DomainError::Conflict { field: Some("transition"), .. })
+    ));
+    assert!(matches!(
+        capa.check_step("open", "requested", 4, 3, Taker::Staff(&[Role::Qa])),
+        Err(DomainError::Conflict { field: Some("version"), .. })
+    ));
+    assert!(matches!(
+        capa.check_step("fly", "requested", 3, 3, Taker::Staff(&[Role::Qa])),
+        Err(DomainError::Invalid { ref field, .. }) if field == "transition"
+    ));
+    assert!(matches!(capa.check_step("open", "requested", 3, 3, Taker::Customer), Err(DomainError::Forbidden { .. })));
+    let approve = capa.transition("approve_plan").unwrap();
+    assert!(approve.signature && !capa.ends(approve));
+    assert!(capa.ends(capa.transition("approve_closure").unwrap()));
+    assert_eq!(
+        ProcessDefinition::clock_effects(capa.transition("open").unwrap()),
+        vec![("decision".to_owned(), ClockAction::Stop)]
+    );
+    // The flowchart draws any kind.
+    assert!(capa.to_svg(Some("planning"), true).contains("D5 制定措施"));
+    let nc = default_definition_of(RecordKind::Nc, "nc").unwrap();
+    assert!(nc.to_svg(None, false).contains("<svg"));
+    // A customer cannot sign.
+    let mut bad = capa.clone();
+    bad.transitions[0].customer = true;
+    bad.transitions[0].signature = true;
+    assert!(bad.validate().is_err());
 }

@@ -8,7 +8,7 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, NaiveDate, Utc};
 use loopdesk_domain::page::Page;
-use loopdesk_domain::process::ProcessDefinition;
+use loopdesk_domain::process::{ProcessDefinition, RecordKind};
 use loopdesk_service::cases::CaseInput;
 use loopdesk_store::cases::{Case, CaseEvent, CaseFilter, CaseSort};
 use serde::{Deserialize, Serialize};
@@ -397,6 +397,9 @@ pub async fn history(
 
 #[derive(Serialize, ToSchema)]
 pub struct DefinitionDto {
+    /// The record kind: case, capa, nc, service_order, return.
+    pub kind: String,
+    /// The type within the kind (for cases, the case type).
     pub case_type: String,
     pub version: i64,
     #[schema(value_type = Object)]
@@ -405,16 +408,53 @@ pub struct DefinitionDto {
 
 fn definition_dto(v: i64, d: ProcessDefinition) -> DefinitionDto {
     DefinitionDto {
+        kind: d.kind.code().to_owned(),
         case_type: d.case_type.clone(),
         version: v,
         definition: serde_json::to_value(&d).unwrap_or_default(),
     }
 }
 
-/// The current process definition of every case type.
-#[utoipa::path(get, path = "/process-definitions", tag = "cases", responses((status = 200, body = Vec<DefinitionDto>)))]
-pub async fn list_definitions(State(st): State<AppState>, a: ApiActor) -> ApiResult<Json<Vec<DefinitionDto>>> {
-    Ok(Json(st.svc.process_definitions(&a.actor).await?.into_iter().map(|(v, d)| definition_dto(v, d)).collect()))
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DefinitionsQuery {
+    /// Only this record kind (case, capa, nc, service_order, return); every kind when absent.
+    #[param(max_length = 40)]
+    pub kind: Option<String>,
+}
+
+/// The current process definition of every type of every record kind (or of one kind).
+#[utoipa::path(get, path = "/process-definitions", tag = "cases", params(DefinitionsQuery),
+    responses((status = 200, body = Vec<DefinitionDto>), (status = 422, body = ErrorBody)))]
+pub async fn list_definitions(
+    State(st): State<AppState>,
+    a: ApiActor,
+    ApiQuery(q): ApiQuery<DefinitionsQuery>,
+) -> ApiResult<Json<Vec<DefinitionDto>>> {
+    let defs = match q.kind.as_deref().filter(|k| !k.is_empty()) {
+        Some(k) => st.svc.process_definitions_of(&a.actor, RecordKind::parse(k)?).await?,
+        None => st.svc.all_process_definitions(&a.actor).await?,
+    };
+    Ok(Json(defs.into_iter().map(|(v, d)| definition_dto(v, d)).collect()))
+}
+
+/// Load a changed definition of a type of any record kind as the next version; running records
+/// keep theirs (administrators).
+#[utoipa::path(put, path = "/process-definitions/{kind}/{case_type}", tag = "cases",
+    params(("kind" = String, Path, max_length = 40), ("case_type" = String, Path, max_length = 40)),
+    request_body(content = Object, description = "the definition as JSON (or TOML with content type text/plain)"),
+    responses((status = 200, body = DefinitionDto), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_kind_definition(
+    State(st): State<AppState>,
+    a: ApiActor,
+    Path((kind, case_type)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult<Json<DefinitionDto>> {
+    let kind = RecordKind::parse(&kind)?;
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid("definition", "is not UTF-8 text"))?;
+    let (v, d) = st.svc.put_record_definition(&a.actor, kind, &case_type, text).await?;
+    Ok(Json(definition_dto(v, d)))
 }
 
 /// Load a changed definition (JSON, or TOML as text/plain) as the next version; running cases

@@ -103,6 +103,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(cases::download_attachment))
         .routes(routes!(cases::list_definitions))
         .routes(routes!(cases::put_definition))
+        .routes(routes!(cases::put_kind_definition))
         .routes(routes!(cases::public_create))
         .routes(routes!(cases::public_status))
         .routes(routes!(cases::public_act))

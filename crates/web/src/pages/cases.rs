@@ -16,7 +16,7 @@ use loopdesk_domain::case::{CaseType, IntakeChannel, Responsibility, Severity};
 use loopdesk_domain::customer::Coded;
 use loopdesk_domain::locale::Locale;
 use loopdesk_domain::page::Page;
-use loopdesk_domain::process::ProcessDefinition;
+use loopdesk_domain::process::{ProcessDefinition, RecordKind};
 use loopdesk_service::ServiceError;
 use loopdesk_service::cases::CaseInput;
 use loopdesk_store::cases::{Case, CaseFilter};
@@ -48,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}/attachments", post(attach))
         .route("/process-definitions", get(definitions))
         .route("/process-definitions/{case_type}", post(put_definition))
+        .route("/process-definitions/{kind}/{case_type}", post(put_kind_definition))
         .route("/cases/{id}/split", post(split))
 }
 
@@ -938,21 +939,34 @@ struct Definitions {
     c: Chrome,
     error: Option<String>,
     can_manage: bool,
-    /// (type code, type label, version, svg, TOML text)
+    /// (anchor and form path — `complaint` for a case type, `capa/capa` for other kinds —, type
+    /// label, version, svg, TOML text)
     defs: Vec<(String, String, i64, String, String)>,
+}
+
+/// A definition's label on the definitions page: the case type's, or the kind's name.
+fn definition_label(l: Locale, d: &ProcessDefinition) -> (String, String) {
+    match d.kind {
+        RecordKind::Case => (d.case_type.clone(), label_of::<CaseType>(l, &d.case_type)),
+        k => {
+            let (zh, en) = k.labels();
+            (format!("{}/{}", k.code(), d.case_type), if l == Locale::En { en } else { zh }.to_owned())
+        }
+    }
 }
 
 async fn definitions_page(s: &SignedIn, error: Option<String>) -> Result<Definitions, PageError> {
     let l = s.locale;
     let defs =
         s.st.svc
-            .process_definitions(&s.actor)
+            .all_process_definitions(&s.actor)
             .await
             .page(s)?
             .into_iter()
             .map(|(v, d)| {
                 let text = toml::to_string(&d).unwrap_or_default();
-                (d.case_type.clone(), label_of::<CaseType>(l, &d.case_type), v, d.to_svg(None, l != Locale::En), text)
+                let (key, label) = definition_label(l, &d);
+                (key, label, v, d.to_svg(None, l != Locale::En), text)
             })
             .collect();
     Ok(Definitions { c: s.chrome("cases"), error, can_manage: s.actor.can(Permission::ManageSettings), defs })
@@ -963,10 +977,25 @@ async fn definitions(s: SignedIn) -> Result<Response, PageError> {
 }
 
 async fn put_definition(s: SignedIn, Path(case_type): Path<String>, body: Bytes) -> Result<Response, PageError> {
+    save_definition(s, RecordKind::Case, case_type, body).await
+}
+
+async fn put_kind_definition(
+    s: SignedIn,
+    Path((kind, case_type)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let kind = RecordKind::parse(&kind).page(&s)?;
+    save_definition(s, kind, case_type, body).await
+}
+
+async fn save_definition(s: SignedIn, kind: RecordKind, case_type: String, body: Bytes) -> Result<Response, PageError> {
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
-    match s.st.svc.put_process_definition(&s.actor, &case_type, f.get("definition")).await {
-        Ok(_) => Ok(Redirect::to(&format!("/process-definitions#{case_type}")).into_response()),
+    match s.st.svc.put_record_definition(&s.actor, kind, &case_type, f.get("definition")).await {
+        Ok((_, d)) => {
+            Ok(Redirect::to(&format!("/process-definitions#{}", definition_label(s.locale, &d).0)).into_response())
+        }
         Err(ServiceError::Domain(e @ (DomainError::Invalid { .. } | DomainError::Forbidden { .. }))) => {
             let status = if matches!(e, DomainError::Forbidden { .. }) {
                 StatusCode::FORBIDDEN
