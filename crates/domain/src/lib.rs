@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod case;
 pub mod case_record;
 pub mod customer;
+pub mod diff;
 pub mod error;
 #[cfg(test)]
 mod fuzz;
