@@ -85,11 +85,16 @@ mod tests {
 
     #[test]
     fn lists_only_changed_fields_with_paths() {
-        let b = json!({"state": "received", "version": 1, "subject": "漏水", "address": {"city": "上海", "zip": "200000"}});
+        let b =
+            json!({"state": "received", "version": 1, "subject": "漏水", "address": {"city": "上海", "zip": "200000"}});
         let a = json!({"state": "acknowledged", "version": 2, "subject": "漏水", "address": {"city": "杭州", "zip": "200000"}});
         assert_eq!(
             changes(Some(&b), Some(&a)),
-            vec![ch("address.city", Some("上海"), Some("杭州")), ch("state", Some("received"), Some("acknowledged")), ch("version", Some("1"), Some("2"))]
+            vec![
+                ch("address.city", Some("上海"), Some("杭州")),
+                ch("state", Some("received"), Some("acknowledged")),
+                ch("version", Some("1"), Some("2"))
+            ]
         );
     }
 

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::ProcessDefinition;
-pub use layout::{Layout, RouteKind};
 use layout::{BOX_H, Graph};
+pub use layout::{Layout, RouteKind};
 
 const FONT: i32 = 12;
 const LABEL_FONT: i32 = 11;

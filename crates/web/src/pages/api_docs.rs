@@ -149,7 +149,10 @@ pub fn limits_of(s: &Value) -> String {
     if let Some(e) = s.get("enum").and_then(Value::as_array) {
         out.push(format!(
             "enum: {}",
-            e.iter().map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())).collect::<Vec<_>>().join(", ")
+            e.iter()
+                .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     for (k, label) in [
@@ -251,8 +254,11 @@ pub fn reference(doc: &Value) -> Reference {
         .map(|m| {
             m.iter()
                 .map(|(name, s)| {
-                    let required: Vec<&str> =
-                        s.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+                    let required: Vec<&str> = s
+                        .get("required")
+                        .and_then(Value::as_array)
+                        .map(|r| r.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
                     let properties: Vec<Property> = s
                         .get("properties")
                         .and_then(Value::as_object)
@@ -273,7 +279,13 @@ pub fn reference(doc: &Value) -> Reference {
                         let l = limits_of(s);
                         if l.is_empty() { t } else { TypeRef { text: format!("{} — {l}", t.text), link: t.link } }
                     });
-                    Schema { name: name.clone(), anchor: schema_anchor(name), description: text(s, "description"), shape, properties }
+                    Schema {
+                        name: name.clone(),
+                        anchor: schema_anchor(name),
+                        description: text(s, "description"),
+                        shape,
+                        properties,
+                    }
                 })
                 .collect()
         })
@@ -307,13 +319,22 @@ mod tests {
 
     #[test]
     fn types_read_as_names_lists_and_unions() {
-        assert_eq!(type_of(&json!({"$ref": "#/components/schemas/Case"})), TypeRef { text: "Case".into(), link: Some("schema-Case".into()) });
-        assert_eq!(type_of(&json!({"type": "array", "items": {"$ref": "#/components/schemas/Case"}})).text, "array of Case");
+        assert_eq!(
+            type_of(&json!({"$ref": "#/components/schemas/Case"})),
+            TypeRef { text: "Case".into(), link: Some("schema-Case".into()) }
+        );
+        assert_eq!(
+            type_of(&json!({"type": "array", "items": {"$ref": "#/components/schemas/Case"}})).text,
+            "array of Case"
+        );
         assert_eq!(type_of(&json!({"type": ["string", "null"]})).text, "string | null");
         assert_eq!(type_of(&json!({"type": "integer", "format": "int64"})).text, "integer (int64)");
         let u = type_of(&json!({"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/X"}]}));
         assert_eq!((u.text.as_str(), u.link.as_deref()), ("null | X", Some("schema-X")));
-        assert_eq!(limits_of(&json!({"type": "string", "maxLength": 200, "enum": ["a", "b"]})), "enum: a, b; maxLength: 200");
+        assert_eq!(
+            limits_of(&json!({"type": "string", "maxLength": 200, "enum": ["a", "b"]})),
+            "enum: a, b; maxLength: 200"
+        );
     }
 
     #[test]
@@ -342,7 +363,11 @@ mod tests {
                 }
             }
         }
-        let cases = r.groups.iter().flat_map(|g| &g.operations).find(|o| o.path == "/api/v1/cases" && o.method == "POST");
-        assert!(cases.is_some_and(|o| o.request.as_ref().is_some_and(|b| b.ty.is_some())), "POST /api/v1/cases has its body");
+        let cases =
+            r.groups.iter().flat_map(|g| &g.operations).find(|o| o.path == "/api/v1/cases" && o.method == "POST");
+        assert!(
+            cases.is_some_and(|o| o.request.as_ref().is_some_and(|b| b.ty.is_some())),
+            "POST /api/v1/cases has its body"
+        );
     }
 }

@@ -394,7 +394,8 @@ pub fn layout(g: &Graph, label_widths: &[i32]) -> Layout {
         let below = pos[a].1 + BOX_H + 6 + (k as i32 % 4) * 4;
         let above = pos[b].1 - 6 - (k as i32 % 4) * 4;
         let (sx, tx) = (x[a] + w.width[a] - 6, x[b] + w.width[b] - 6);
-        let points = vec![(sx, pos[a].1 + BOX_H), (sx, below), (lane, below), (lane, above), (tx, above), (tx, pos[b].1)];
+        let points =
+            vec![(sx, pos[a].1 + BOX_H), (sx, below), (lane, below), (lane, above), (tx, above), (tx, pos[b].1)];
         let lw = label_widths.get(i).copied().unwrap_or(0);
         widest_label = widest_label.max(lw);
         routes.push(Route { edge: i, kind: RouteKind::Back, points, label_at: (lane, (below + above) / 2) });

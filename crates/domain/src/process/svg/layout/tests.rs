@@ -41,7 +41,10 @@ fn no_two_states_overlap_and_all_fit_the_view_box() {
         }
         for r in &l.routes {
             for &(px, py) in &r.points {
-                assert!((0..=l.width).contains(&px) && (0..=l.height).contains(&py), "{name}: an edge leaves the view box");
+                assert!(
+                    (0..=l.width).contains(&px) && (0..=l.height).contains(&py),
+                    "{name}: an edge leaves the view box"
+                );
             }
         }
     }
@@ -118,8 +121,12 @@ fn cycles_are_broken_by_the_walk_from_the_root() {
     assert_eq!(l.routes.iter().filter(|r| r.kind == RouteKind::Back).count(), 2);
     assert_eq!(l.routes.iter().filter(|r| r.kind == RouteKind::SelfLoop).count(), 1);
     // Each back edge has its own lane.
-    let lanes: Vec<i32> =
-        l.routes.iter().filter(|r| r.kind == RouteKind::Back).map(|r| r.points.iter().map(|p| p.0).max().unwrap()).collect();
+    let lanes: Vec<i32> = l
+        .routes
+        .iter()
+        .filter(|r| r.kind == RouteKind::Back)
+        .map(|r| r.points.iter().map(|p| p.0).max().unwrap())
+        .collect();
     assert_ne!(lanes[0], lanes[1]);
 }
 
@@ -128,4 +135,3 @@ fn layout_is_deterministic() {
     let d = default_definition("complaint").unwrap();
     assert_eq!(d.to_svg(Some("received"), true), d.to_svg(Some("received"), true));
 }
-
