@@ -10,6 +10,7 @@ pub mod capa;
 pub mod case;
 pub mod case_record;
 pub mod customer;
+pub mod diff;
 pub mod error;
 #[cfg(test)]
 mod fuzz;

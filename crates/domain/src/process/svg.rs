@@ -1,79 +1,104 @@
-//! The flowchart: states laid out in layers by their distance from the initial state (terminal
-//! states in a last row), each transition an arrow. Simple, deterministic, and readable for the
-//! ten-or-so states a definition has.
+//! The flowchart: the definition's states laid out in ranks by a layered graph layout
+//! (`layout`: longest-path layering from the initial state, barycentre crossing reduction,
+//! coordinates pulled towards neighbours), each transition a labelled arrow; transitions back to
+//! an earlier state are routed around the right of the chart. The SVG has a `viewBox`, so the
+//! page scales it to its width.
 
-use std::collections::{BTreeMap, VecDeque};
+mod layout;
+
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::ProcessDefinition;
+use layout::{BOX_H, Graph};
+pub use layout::{Layout, RouteKind};
 
-const BOX_W: i32 = 150;
-const BOX_H: i32 = 40;
-const GAP_X: i32 = 30;
-const GAP_Y: i32 = 60;
+const FONT: i32 = 12;
+const LABEL_FONT: i32 = 11;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
+/// An estimate of a text's width in pixels at `size`: CJK and full-width characters take the full
+/// size, others a bit over half.
+pub fn text_width(s: &str, size: i32) -> i32 {
+    s.chars().map(|c| if (c as u32) >= 0x2E80 { size } else { size * 3 / 5 }).sum()
+}
+
+/// One arrow per (from, to) pair; the transitions sharing it are listed in one label.
+struct Edges {
+    pairs: Vec<(usize, usize)>,
+    labels: Vec<String>,
+}
+
+fn edges(def: &ProcessDefinition, chinese: bool) -> Edges {
+    let index: BTreeMap<&str, usize> = def.states.iter().enumerate().map(|(i, s)| (s.code.as_str(), i)).collect();
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    let mut labels: Vec<String> = Vec::new();
+    for t in &def.transitions {
+        let Some(&b) = index.get(t.to.as_str()) else { continue };
+        for f in &t.from {
+            let Some(&a) = index.get(f.as_str()) else { continue };
+            let name = if chinese { &t.zh } else { &t.en };
+            match pairs.iter().position(|&p| p == (a, b)) {
+                Some(k) => {
+                    labels[k].push_str(" / ");
+                    labels[k].push_str(name);
+                }
+                None => {
+                    pairs.push((a, b));
+                    labels.push(name.clone());
+                }
+            }
+        }
+    }
+    Edges { pairs, labels }
+}
+
+/// The layout of the definition's chart (for tests and the editor's preview).
+pub fn lay_out(def: &ProcessDefinition, chinese: bool) -> (Layout, Vec<(usize, usize)>) {
+    let e = edges(def, chinese);
+    let widths =
+        def.states.iter().map(|s| (text_width(if chinese { &s.zh } else { &s.en }, FONT) + 24).max(96)).collect();
+    let root = def.states.iter().position(|s| s.code == def.initial).unwrap_or(0);
+    let label_widths: Vec<i32> = e.labels.iter().map(|l| text_width(l, LABEL_FONT)).collect();
+    let g = Graph { widths, edges: e.pairs.clone(), root };
+    (layout::layout(&g, &label_widths), e.pairs)
+}
+
 pub fn draw(def: &ProcessDefinition, current: Option<&str>, chinese: bool) -> String {
-    // Layer = shortest distance from the initial state; terminal states go below everything.
-    let mut layer: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut queue = VecDeque::from([(def.initial.as_str(), 0usize)]);
-    while let Some((s, d)) = queue.pop_front() {
-        if layer.contains_key(s) {
-            continue;
-        }
-        layer.insert(s, d);
-        for t in def.from_state(s) {
-            queue.push_back((t.to.as_str(), d + 1));
-        }
-    }
-    let deepest = def
-        .states
-        .iter()
-        .filter(|s| !s.terminal)
-        .filter_map(|s| layer.get(s.code.as_str()))
-        .max()
-        .copied()
-        .unwrap_or(0);
-    let mut rows: Vec<Vec<&str>> = vec![Vec::new(); deepest + 2];
-    for s in &def.states {
-        let row = if s.terminal { deepest + 1 } else { layer.get(s.code.as_str()).copied().unwrap_or(deepest) };
-        rows[row].push(&s.code);
-    }
-    rows.retain(|r| !r.is_empty());
-    let widest = rows.iter().map(Vec::len).max().unwrap_or(1) as i32;
-    let width = widest * (BOX_W + GAP_X) + GAP_X;
-    let height = rows.len() as i32 * (BOX_H + GAP_Y) + GAP_Y / 2;
-    let mut pos: BTreeMap<&str, (i32, i32)> = BTreeMap::new();
-    for (r, row) in rows.iter().enumerate() {
-        let offset = (width - row.len() as i32 * (BOX_W + GAP_X) + GAP_X) / 2;
-        for (i, code) in row.iter().enumerate() {
-            pos.insert(code, (offset + i as i32 * (BOX_W + GAP_X), GAP_Y / 2 + r as i32 * (BOX_H + GAP_Y)));
-        }
-    }
+    let e = edges(def, chinese);
+    let (l, _) = lay_out(def, chinese);
+    let (width, height) = (l.width, l.height);
     let mut out = String::new();
     let _ = write!(
         out,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" class="flowchart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img"><defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#52606d"/></marker></defs>"##
+        r##"<svg xmlns="http://www.w3.org/2000/svg" class="flowchart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" preserveAspectRatio="xMidYMin meet" role="img"><defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#52606d"/></marker></defs>"##
     );
-    for t in &def.transitions {
-        let Some(&(tx, ty)) = pos.get(t.to.as_str()) else { continue };
-        for f in &t.from {
-            let Some(&(fx, fy)) = pos.get(f.as_str()) else { continue };
-            let (x1, y1) = (fx + BOX_W / 2, if ty > fy { fy + BOX_H } else { fy });
-            let (x2, y2) = (tx + BOX_W / 2, if ty > fy { ty } else { ty + BOX_H });
-            let label = if chinese { &t.zh } else { &t.en };
-            let _ = write!(
-                out,
-                r##"<g class="edge"><title>{}</title><line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#9aa5b1" stroke-width="1.2" marker-end="url(#arrow)"/></g>"##,
-                esc(label)
-            );
-        }
+    for r in &l.routes {
+        let label = &e.labels[r.edge];
+        let d: String = r
+            .points
+            .iter()
+            .enumerate()
+            .map(|(i, (x, y))| format!("{}{x} {y}", if i == 0 { "M" } else { " L" }))
+            .collect();
+        let (class, colour, dash) = match r.kind {
+            RouteKind::Forward => ("edge", "#9aa5b1", ""),
+            RouteKind::Back => ("edge back", "#c2a15a", r#" stroke-dasharray="5 3""#),
+            RouteKind::SelfLoop => ("edge loop", "#c2a15a", ""),
+        };
+        let (lx, ly) = r.label_at;
+        let _ = write!(
+            out,
+            r##"<g class="{class}"><title>{t}</title><path d="{d}" fill="none" stroke="{colour}" stroke-width="1.2"{dash} marker-end="url(#arrow)"/><text x="{lx}" y="{ly}" font-size="{LABEL_FONT}" text-anchor="middle" fill="#3e4c59" stroke="#ffffff" stroke-width="3" paint-order="stroke">{t}</text></g>"##,
+            t = esc(label)
+        );
     }
-    for s in &def.states {
-        let Some(&(x, y)) = pos.get(s.code.as_str()) else { continue };
+    for (i, s) in def.states.iter().enumerate() {
+        let (x, y) = l.pos[i];
+        let w = (text_width(if chinese { &s.zh } else { &s.en }, FONT) + 24).max(96);
         let on = current == Some(s.code.as_str());
         let (fill, stroke) = match (on, s.terminal) {
             (true, _) => ("#0b6e4f", "#0b6e4f"),
@@ -84,10 +109,11 @@ pub fn draw(def: &ProcessDefinition, current: Option<&str>, chinese: bool) -> St
         let name = if chinese { &s.zh } else { &s.en };
         let _ = write!(
             out,
-            r##"<g class="state{}" data-state="{}"><rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="6" fill="{fill}" stroke="{stroke}"/><text x="{}" y="{}" font-size="12" text-anchor="middle" fill="{text}">{}</text></g>"##,
+            r##"<g class="state{}" data-state="{}"><rect x="{x}" y="{y}" width="{w}" height="{BOX_H}" rx="6" fill="{fill}" stroke="{stroke}"{}/><text x="{}" y="{}" font-size="{FONT}" text-anchor="middle" fill="{text}">{}</text></g>"##,
             if on { " current" } else { "" },
             esc(&s.code),
-            x + BOX_W / 2,
+            if s.terminal { r#" stroke-width="2""# } else { "" },
+            x + w / 2,
             y + BOX_H / 2 + 4,
             esc(name)
         );

@@ -23,8 +23,8 @@ pub struct Row {
     action: String,
     entity: String,
     entity_id: String,
-    before: String,
-    after: String,
+    /// Field-by-field difference: (field label, before, after); empty sides are shown as "—".
+    changes: Vec<(String, String, String)>,
 }
 
 #[derive(Template)]
@@ -50,11 +50,23 @@ struct AuditQuery {
     page: Option<u32>,
 }
 
-fn pretty(json: Option<String>) -> String {
-    json.map(|j| {
-        serde_json::from_str::<serde_json::Value>(&j).and_then(|v| serde_json::to_string_pretty(&v)).unwrap_or(j)
-    })
-    .unwrap_or_default()
+/// The difference of an event's snapshots, fields named by their label where one exists
+/// (`case.field.*`), otherwise by their path.
+fn changes(t: &crate::i18n::Tr, before: Option<&str>, after: Option<&str>) -> Vec<(String, String, String)> {
+    use loopdesk_domain::diff;
+    let (b, a) = (diff::parse_snapshot(before), diff::parse_snapshot(after));
+    let none = || "—".to_owned();
+    diff::changes(b.as_ref(), a.as_ref())
+        .into_iter()
+        .map(|c| {
+            let key = format!("case.field.{}", c.path);
+            let label = match t.get(&key) {
+                l if l == key => c.path.clone(),
+                l => format!("{l} ({})", c.path),
+            };
+            (label, c.before.unwrap_or_else(none), c.after.unwrap_or_else(none))
+        })
+        .collect()
 }
 
 async fn audit(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<AuditQuery>) -> Result<Response, PageError> {
@@ -86,8 +98,7 @@ async fn audit(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<Audit
             actor: e.actor,
             entity: e.entity,
             entity_id: e.entity_id,
-            before: pretty(e.before),
-            after: pretty(e.after),
+            changes: changes(&c.t, e.before.as_deref(), e.after.as_deref()),
         })
         .collect();
     Ok(render(&Audit {

@@ -2,6 +2,7 @@
 //! match the session's (or, before sign-in, a cookie set with the form).
 
 mod admin;
+mod api_docs;
 mod audit;
 mod calendars;
 mod case_record;
@@ -45,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/assets/app.css", get(css))
         .merge(session::routes())
         .merge(admin::routes())
+        .merge(api_docs::routes())
         .merge(audit::routes())
         .merge(calendars::routes())
         .merge(customers::routes())
