@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::Conn;
 use crate::bulk::{Inserts, ts};
-use crate::cases::{COUNT_AHEAD, Case};
+use crate::cases::Case;
 use crate::conn::{on, sql};
 use crate::error::{StoreResult, map_err};
 
@@ -509,11 +509,29 @@ fn match_cond(c: &Conn<'_>, q: &Query, first: usize) -> (String, String, Vec<Str
     }
 }
 
-/// Documents matching `q` within the filter, newest indexed first; the total counted as in the
-/// case list (up to [`COUNT_AHEAD`] past the page).
+/// Searches count matches up to this many past the page shown; beyond it `total` is a lower
+/// bound (`total_is_lower_bound`). Counting every match of a common word is what made search
+/// slow (issue #17: 10,000 past the page cost more than the page itself).
+pub const SEARCH_COUNT_AHEAD: i64 = 1_000;
+
+/// The FROM clause and ordering of a search. ENGINE: on SQLite the FTS5 table drives the join
+/// (`CROSS JOIN` keeps it outermost) in descending rowid order, which FTS5 delivers without
+/// sorting, so `LIMIT` stops the scan after the page; joining it the other way round made SQLite
+/// sort every match first. On PostgreSQL the planner chooses between the GIN index (rare words)
+/// and walking the primary key backwards until the page is full (common words).
+fn search_from(c: &Conn<'_>) -> (&'static str, &'static str) {
+    match c {
+        Conn::Sqlite(_) => ("search_fts CROSS JOIN search_docs d ON d.id = search_fts.rowid", "search_fts.rowid DESC"),
+        Conn::Postgres(_) => ("search_docs d", "d.id DESC"),
+    }
+}
+
+/// Documents matching `q` within the filter, newest indexed first; the total counted up to
+/// [`SEARCH_COUNT_AHEAD`] past the page.
 pub async fn search(c: &mut Conn<'_>, q: &Query, f: &SearchFilter, page: Page) -> StoreResult<Paged<Hit>> {
-    let (join, m, margs) = match_cond(c, q, 1);
+    let (_, m, margs) = match_cond(c, q, 1);
     let (w, args) = doc_where(f, margs.len() + 1);
+    let (from, order) = search_from(c);
     macro_rules! binds {
         ($q:expr) => {{
             let mut q = $q;
@@ -530,21 +548,26 @@ pub async fn search(c: &mut Conn<'_>, q: &Query, f: &SearchFilter, page: Page) -
             q
         }};
     }
-    let cap = page.offset() + page.limit() + COUNT_AHEAD;
-    let total: i64 = on!(c, e => binds!(sqlx::query_scalar(sql!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM search_docs d {join} WHERE {m} AND {w} LIMIT {cap}) AS matching"
-    )))
-    .fetch_one(e)
-    .await
-    .map_err(map_err))?;
     let (limit, offset) = (page.limit(), page.offset());
     let items: Vec<Hit> = on!(c, e => binds!(sqlx::query_as(sql!(
-        "SELECT d.id, d.kind, d.entity_id, d.case_id, d.title, d.body, d.at FROM search_docs d {join}
-         WHERE {m} AND {w} ORDER BY d.id DESC LIMIT {limit} OFFSET {offset}"
+        "SELECT d.id, d.kind, d.entity_id, d.case_id, d.title, d.body, d.at FROM {from}
+         WHERE {m} AND {w} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
     )))
     .fetch_all(e)
     .await
     .map_err(map_err))?;
+    let cap = offset + limit + SEARCH_COUNT_AHEAD;
+    // A short page is the whole answer: no count needed.
+    let total = if (items.len() as i64) < limit && (offset == 0 || !items.is_empty()) {
+        offset + items.len() as i64
+    } else {
+        on!(c, e => binds!(sqlx::query_scalar(sql!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM {from} WHERE {m} AND {w} LIMIT {cap}) AS matching"
+        )))
+        .fetch_one(e)
+        .await
+        .map_err(map_err))?
+    };
     Ok(Paged { items, total, page: page.page, per_page: page.per_page, total_is_lower_bound: total >= cap })
 }
 
