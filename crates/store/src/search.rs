@@ -411,6 +411,9 @@ pub struct SearchFilter {
     pub department_id: Option<i64>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    /// Knowledge-base articles of these visibilities only (`domain::scope::article_visibilities`;
+    /// an article's document keeps its visibility in `state`); `None`: no article is found.
+    pub article_visibilities: Option<Vec<&'static str>>,
 }
 
 /// A document found.
@@ -450,6 +453,15 @@ fn doc_where<'a>(f: &'a SearchFilter, first: usize) -> (String, Vec<Arg<'a>>) {
     filter!(f.department_id, "d.department_id = ?", Arg::Int);
     filter!(f.from, "d.at >= ?", Arg::Time);
     filter!(f.to, "d.at < ?", Arg::Time);
+    match &f.article_visibilities {
+        // Visibility codes are the domain's constants ([a-z_]).
+        Some(vs) if !vs.is_empty() => cond.push(format!(
+            "(d.kind <> '{}' OR d.state IN ({}))",
+            kind::KB_ARTICLE,
+            vs.iter().map(|v| format!("'{v}'")).collect::<Vec<_>>().join(",")
+        )),
+        _ => cond.push(format!("d.kind <> '{}'", kind::KB_ARTICLE)),
+    }
     match &f.case_scope {
         Some(s) => {
             // The same condition as the case list, over the case the document belongs to (its
@@ -576,6 +588,43 @@ pub async fn search(c: &mut Conn<'_>, q: &Query, f: &SearchFilter, page: Page) -
 pub fn case_ids_matching(c: &Conn<'_>, q: &Query, first: usize) -> (String, Vec<String>) {
     let (join, m, args) = match_cond(c, q, first);
     (format!("SELECT d.case_id FROM search_docs d {join} WHERE {m} AND d.case_id IS NOT NULL"), args)
+}
+
+/// Ids of the records of one kind whose document matches `q`, newest first, at most `limit`.
+pub async fn entity_ids_matching(c: &mut Conn<'_>, q: &Query, of_kind: &str, limit: i64) -> StoreResult<Vec<i64>> {
+    let (_, m, args) = match_cond(c, q, 2);
+    let (from, order) = search_from(c);
+    on!(c, e => {
+        let mut query = sqlx::query_scalar(sql!(
+            "SELECT d.entity_id FROM {from} WHERE {m} AND d.kind = $1 ORDER BY {order} LIMIT {limit}"
+        ))
+        .bind(of_kind);
+        for a in &args {
+            query = query.bind(a.as_str());
+        }
+        query.fetch_all(e).await.map_err(map_err)
+    })
+}
+
+/// Removes a record's document (an article withdrawn, a canned reply switched off).
+pub async fn remove(c: &mut Conn<'_>, of_kind: &str, entity_id: i64) -> StoreResult<()> {
+    let id: Option<i64> = on!(c, e => sqlx::query_scalar("SELECT id FROM search_docs WHERE kind = $1 AND entity_id = $2")
+        .bind(of_kind)
+        .bind(entity_id)
+        .fetch_optional(e)
+        .await
+        .map_err(map_err))?;
+    let Some(id) = id else { return Ok(()) };
+    if let Conn::Sqlite(e) = c {
+        // ENGINE: the contentless FTS5 table forgets a row by its rowid.
+        sqlx::query("DELETE FROM search_fts WHERE rowid = $1").bind(id).execute(&mut **e).await.map_err(map_err)?;
+    }
+    on!(c, e => sqlx::query("DELETE FROM search_docs WHERE id = $1")
+        .bind(id)
+        .execute(e)
+        .await
+        .map_err(map_err)
+        .map(|_| ()))
 }
 
 /// Documents written by an older tokeniser, a page at a time: (kind, entity id).
