@@ -171,7 +171,9 @@ impl RevisionText {
         if self.title.chars().count() > MAX_TITLE {
             return Err(too_long("title", MAX_TITLE));
         }
-        for (f, v) in [("problem", &self.problem), ("cause", &self.cause), ("solution", &self.solution), ("body", &self.body)] {
+        for (f, v) in
+            [("problem", &self.problem), ("cause", &self.cause), ("solution", &self.solution), ("body", &self.body)]
+        {
             if v.chars().count() > MAX_TEXT {
                 return Err(too_long(f, MAX_TEXT));
             }
@@ -211,7 +213,8 @@ impl RevisionText {
 /// A category code: lower-case letters, digits, `-` and `_`, 1–40 characters.
 pub fn check_category_code(code: &str) -> Result<String, DomainError> {
     let c = code.trim().to_ascii_lowercase();
-    if c.is_empty() || c.len() > MAX_LABEL || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+    if c.is_empty() || c.len() > MAX_LABEL || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+    {
         return Err(DomainError::invalid("code", "kb.err.category_code"));
     }
     Ok(c)
@@ -255,7 +258,9 @@ mod tests {
         assert_eq!(next_state(S::InReview, A::Return).unwrap(), S::Draft);
         assert_eq!(next_state(S::InReview, A::Approve).unwrap(), S::Published);
         assert_eq!(next_state(S::Published, A::Archive).unwrap(), S::Archived);
-        for (s, a) in [(S::Draft, A::Approve), (S::Published, A::Submit), (S::Archived, A::Submit), (S::Archived, A::Archive)] {
+        for (s, a) in
+            [(S::Draft, A::Approve), (S::Published, A::Submit), (S::Archived, A::Submit), (S::Archived, A::Archive)]
+        {
             let e = next_state(s, a).unwrap_err();
             assert!(matches!(e, DomainError::Invalid { ref field, .. } if field == "action"), "{e:?}");
         }
@@ -275,9 +280,10 @@ mod tests {
         let t = RevisionText { title: " 外壳破损 ".into(), problem: "外壳裂开".into(), ..Default::default() };
         let e = t.clone().check(ArticleKind::ProblemSolution).unwrap_err();
         assert!(matches!(e, DomainError::Invalid { ref field, .. } if field == "solution"));
-        let ok = RevisionText { solution: "更换外壳".into(), products: vec!["PS-500, PS-500 、PX-500".into()], ..t }
-            .check(ArticleKind::ProblemSolution)
-            .unwrap();
+        let ok =
+            RevisionText { solution: "更换外壳".into(), products: vec!["PS-500, PS-500 、PX-500".into()], ..t }
+                .check(ArticleKind::ProblemSolution)
+                .unwrap();
         assert_eq!(ok.title, "外壳破损");
         assert_eq!(ok.products, vec!["PS-500", "PX-500"]);
         let e = RevisionText { title: "x".into(), ..Default::default() }.check(ArticleKind::Faq).unwrap_err();

@@ -106,7 +106,12 @@ impl Service {
     }
 
     /// The canned replies offered to the actor (their department subtree's and everyone's).
-    pub async fn canned_replies(&self, actor: &Actor, locale: Option<&str>, active_only: bool) -> ServiceResult<Vec<CannedRow>> {
+    pub async fn canned_replies(
+        &self,
+        actor: &Actor,
+        locale: Option<&str>,
+        active_only: bool,
+    ) -> ServiceResult<Vec<CannedRow>> {
         actor.require(Permission::ReadCases)?;
         let mut h = self.store.read().await?;
         Ok(sc::list(&mut h.conn(), departments_of(actor), locale, active_only).await?)
@@ -141,7 +146,13 @@ impl Service {
                 "case.subject" => k.subject.clone(),
                 "case.due" => due.clone(),
                 "case.state" => k.state.clone(),
-                "customer.name" => if customer.is_empty() { k.contact_name.clone() } else { customer.clone() },
+                "customer.name" => {
+                    if customer.is_empty() {
+                        k.contact_name.clone()
+                    } else {
+                        customer.clone()
+                    }
+                }
                 "contact.name" => k.contact_name.clone(),
                 "agent.name" => actor.username.clone(),
                 _ => return None,

@@ -131,15 +131,18 @@ impl Service {
         let name_zh = loopdesk_domain::org::required_text("name_zh", name_zh, 100)?;
         let name_en = loopdesk_domain::org::required_text("name_en", name_en, 100)?;
         let mut tx = self.store.begin().await?;
-        category_exists(&mut tx.conn(), parent_id).await.map_err(|_| DomainError::invalid("parent_id", "kb.err.category"))?;
-        let row = sk::insert_category(&mut tx.conn(), parent_id, &code, &name_zh, &name_en, self.now())
+        category_exists(&mut tx.conn(), parent_id)
             .await
-            .map_err(|e| match e {
-                loopdesk_store::StoreError::Conflict { .. } => {
-                    crate::ServiceError::from(DomainError::Conflict { reason: "kb.err.category_taken".into(), field: Some("code") })
-                }
+            .map_err(|_| DomainError::invalid("parent_id", "kb.err.category"))?;
+        let row = sk::insert_category(&mut tx.conn(), parent_id, &code, &name_zh, &name_en, self.now()).await.map_err(
+            |e| match e {
+                loopdesk_store::StoreError::Conflict { .. } => crate::ServiceError::from(DomainError::Conflict {
+                    reason: "kb.err.category_taken".into(),
+                    field: Some("code"),
+                }),
                 e => e.into(),
-            })?;
+            },
+        )?;
         tx.audit(actor, AuditAction::Create, "kb_category", row.id, None::<&()>, Some(&row)).await?;
         tx.commit().await?;
         Ok(row)
@@ -157,8 +160,12 @@ impl Service {
         let mut tx = self.store.begin().await?;
         category_exists(&mut tx.conn(), input.category_id).await?;
         if let Some(case_id) = input.source_case_id {
-            let k = ks::case(&mut tx.conn(), case_id).await.map_err(|_| DomainError::invalid("source_case_id", "kb.err.case"))?;
-            readable(&mut tx.conn(), actor, &k).await.map_err(|_| DomainError::invalid("source_case_id", "kb.err.case"))?;
+            let k = ks::case(&mut tx.conn(), case_id)
+                .await
+                .map_err(|_| DomainError::invalid("source_case_id", "kb.err.case"))?;
+            readable(&mut tx.conn(), actor, &k)
+                .await
+                .map_err(|_| DomainError::invalid("source_case_id", "kb.err.case"))?;
         }
         let new = NewArticle {
             kind: kind.code().into(),
@@ -251,7 +258,11 @@ impl Service {
         let to = dk::next_state(from, action)?;
         let role = if action == RevisionAction::Approve {
             let role = dk::approving_role(actor, kind).ok_or_else(|| {
-                DomainError::forbidden(if kind == ArticleKind::EmergencyPlan { "kb.err.gm_approves" } else { "kb.err.approver" })
+                DomainError::forbidden(if kind == ArticleKind::EmergencyPlan {
+                    "kb.err.gm_approves"
+                } else {
+                    "kb.err.approver"
+                })
             })?;
             if before.author_id.is_some() && before.author_id == actor.user_id {
                 return Err(DomainError::forbidden("kb.err.own_revision").into());
@@ -268,7 +279,13 @@ impl Service {
             let m = sk::Move { from: "published", to: "archived", user_id: actor.user_id, role: None, at: now };
             sk::move_revision(&mut tx.conn(), old.id, m).await.entity("revision")?;
         }
-        let m = sk::Move { from: from.code(), to: to.code(), user_id: actor.user_id, role: role.map(|r| r.code()), at: now };
+        let m = sk::Move {
+            from: from.code(),
+            to: to.code(),
+            user_id: actor.user_id,
+            role: role.map(|r| r.code()),
+            at: now,
+        };
         sk::move_revision(&mut tx.conn(), before.id, m).await.entity("revision")?;
         sk::touch_article(&mut tx.conn(), id, now).await?;
         let after = sk::revision(&mut tx.conn(), id, revision).await?;
@@ -390,7 +407,13 @@ impl Service {
     }
 
     /// Records that a case used a published article (again: updates whether it helped).
-    pub async fn link_article(&self, actor: &Actor, case_id: i64, article_id: i64, helpful: bool) -> ServiceResult<CaseLink> {
+    pub async fn link_article(
+        &self,
+        actor: &Actor,
+        case_id: i64,
+        article_id: i64,
+        helpful: bool,
+    ) -> ServiceResult<CaseLink> {
         actor.require(Permission::WriteCases)?;
         let mut tx = self.store.begin().await?;
         let k = ks::case(&mut tx.conn(), case_id).await.entity("case")?;

@@ -305,8 +305,7 @@ pub async fn insert_revision(
     r: &NewRevision<'_>,
     now: DateTime<Utc>,
 ) -> StoreResult<RevisionRow> {
-    let last: Option<i64> =
-        on!(c, e => sqlx::query_scalar("SELECT MAX(revision) FROM kb_revisions WHERE article_id = $1")
+    let last: Option<i64> = on!(c, e => sqlx::query_scalar("SELECT MAX(revision) FROM kb_revisions WHERE article_id = $1")
             .bind(article_id)
             .fetch_one(e)
             .await
