@@ -16,6 +16,7 @@ pub mod error;
 mod fuzz;
 pub mod import;
 pub mod input;
+pub mod kb;
 pub mod locale;
 pub mod notify;
 pub mod org;

@@ -195,6 +195,30 @@ pub fn list_scope(actor: &Actor, handled_types: Vec<String>) -> ListScope {
     }
 }
 
+/// The visibilities of knowledge-base articles an actor may read (issue #17): signed-in staff
+/// read every published article (and the drafts behind them); a customer on the portal reads
+/// those shown on the portal and public ones; anyone else public ones only.
+pub fn article_visibilities(actor: &Actor) -> &'static [crate::kb::Visibility] {
+    use crate::kb::Visibility as V;
+    if actor.kind != ActorKind::Portal && actor.can(Permission::SignIn) {
+        &[V::Internal, V::Portal, V::Public]
+    } else if actor.kind == ActorKind::Portal {
+        &[V::Portal, V::Public]
+    } else {
+        &[V::Public]
+    }
+}
+
+/// Whether an actor reads an article of this visibility (its published revision).
+pub fn article_readable(actor: &Actor, visibility: crate::kb::Visibility) -> bool {
+    article_visibilities(actor).contains(&visibility)
+}
+
+/// Whether an actor reads an article's drafts and history: staff who sign in.
+pub fn article_drafts_readable(actor: &Actor) -> bool {
+    actor.kind != ActorKind::Portal && actor.can(Permission::SignIn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

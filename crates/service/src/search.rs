@@ -51,6 +51,8 @@ const SNIPPET_CHARS: usize = 80;
 /// department subtree.
 async fn reader_scope(c: &mut loopdesk_store::Conn<'_>, actor: &Actor, f: &mut SearchFilter) -> ServiceResult<()> {
     f.case_scope = Some(crate::scope::list_filter(c, actor).await?);
+    f.article_visibilities =
+        Some(loopdesk_domain::scope::article_visibilities(actor).iter().map(|v| v.code()).collect());
     if let Scope::Departments(ids) = &actor.scope {
         f.within = Some(ids.clone());
         f.scope_user = actor.user_id;
@@ -70,6 +72,9 @@ fn doc_kinds(actor: &Actor, wanted: Option<&str>) -> Vec<&'static str> {
     }
     if actor.can(Permission::ReadCustomers) && want("communication") {
         out.push(kind::COMMUNICATION);
+    }
+    if want("article") {
+        out.push(kind::KB_ARTICLE);
     }
     out
 }
@@ -94,8 +99,11 @@ fn item(h: ss::Hit, q: &Query) -> SearchItem {
 
 impl Service {
     /// Searches every record the actor may read.
+    /// A customer on the portal searches the published articles shown there.
     pub async fn search(&self, actor: &Actor, input: &SearchInput, page: Page) -> ServiceResult<Paged<SearchItem>> {
-        actor.require(Permission::SignIn)?;
+        if actor.kind != loopdesk_domain::access::ActorKind::Portal {
+            actor.require(Permission::SignIn)?;
+        }
         let q = tok::parse_query(&input.q)?;
         if let Some(k) = &input.kind
             && !KINDS.contains(&k.as_str())

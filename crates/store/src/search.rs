@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::Conn;
 use crate::bulk::{Inserts, ts};
-use crate::cases::{COUNT_AHEAD, Case};
+use crate::cases::Case;
 use crate::conn::{on, sql};
 use crate::error::{StoreResult, map_err};
 
@@ -411,6 +411,9 @@ pub struct SearchFilter {
     pub department_id: Option<i64>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    /// Knowledge-base articles of these visibilities only (`domain::scope::article_visibilities`;
+    /// an article's document keeps its visibility in `state`); `None`: no article is found.
+    pub article_visibilities: Option<Vec<&'static str>>,
 }
 
 /// A document found.
@@ -450,6 +453,15 @@ fn doc_where<'a>(f: &'a SearchFilter, first: usize) -> (String, Vec<Arg<'a>>) {
     filter!(f.department_id, "d.department_id = ?", Arg::Int);
     filter!(f.from, "d.at >= ?", Arg::Time);
     filter!(f.to, "d.at < ?", Arg::Time);
+    match &f.article_visibilities {
+        // Visibility codes are the domain's constants ([a-z_]).
+        Some(vs) if !vs.is_empty() => cond.push(format!(
+            "(d.kind <> '{}' OR d.state IN ({}))",
+            kind::KB_ARTICLE,
+            vs.iter().map(|v| format!("'{v}'")).collect::<Vec<_>>().join(",")
+        )),
+        _ => cond.push(format!("d.kind <> '{}'", kind::KB_ARTICLE)),
+    }
     match &f.case_scope {
         Some(s) => {
             // The same condition as the case list, over the case the document belongs to (its
@@ -509,11 +521,29 @@ fn match_cond(c: &Conn<'_>, q: &Query, first: usize) -> (String, String, Vec<Str
     }
 }
 
-/// Documents matching `q` within the filter, newest indexed first; the total counted as in the
-/// case list (up to [`COUNT_AHEAD`] past the page).
+/// Searches count matches up to this many past the page shown; beyond it `total` is a lower
+/// bound (`total_is_lower_bound`). Counting every match of a common word is what made search
+/// slow (issue #17: 10,000 past the page cost more than the page itself).
+pub const SEARCH_COUNT_AHEAD: i64 = 1_000;
+
+/// The FROM clause and ordering of a search. ENGINE: on SQLite the FTS5 table drives the join
+/// (`CROSS JOIN` keeps it outermost) in descending rowid order, which FTS5 delivers without
+/// sorting, so `LIMIT` stops the scan after the page; joining it the other way round made SQLite
+/// sort every match first. On PostgreSQL the planner chooses between the GIN index (rare words)
+/// and walking the primary key backwards until the page is full (common words).
+fn search_from(c: &Conn<'_>) -> (&'static str, &'static str) {
+    match c {
+        Conn::Sqlite(_) => ("search_fts CROSS JOIN search_docs d ON d.id = search_fts.rowid", "search_fts.rowid DESC"),
+        Conn::Postgres(_) => ("search_docs d", "d.id DESC"),
+    }
+}
+
+/// Documents matching `q` within the filter, newest indexed first; the total counted up to
+/// [`SEARCH_COUNT_AHEAD`] past the page.
 pub async fn search(c: &mut Conn<'_>, q: &Query, f: &SearchFilter, page: Page) -> StoreResult<Paged<Hit>> {
-    let (join, m, margs) = match_cond(c, q, 1);
+    let (_, m, margs) = match_cond(c, q, 1);
     let (w, args) = doc_where(f, margs.len() + 1);
+    let (from, order) = search_from(c);
     macro_rules! binds {
         ($q:expr) => {{
             let mut q = $q;
@@ -530,21 +560,26 @@ pub async fn search(c: &mut Conn<'_>, q: &Query, f: &SearchFilter, page: Page) -
             q
         }};
     }
-    let cap = page.offset() + page.limit() + COUNT_AHEAD;
-    let total: i64 = on!(c, e => binds!(sqlx::query_scalar(sql!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM search_docs d {join} WHERE {m} AND {w} LIMIT {cap}) AS matching"
-    )))
-    .fetch_one(e)
-    .await
-    .map_err(map_err))?;
     let (limit, offset) = (page.limit(), page.offset());
     let items: Vec<Hit> = on!(c, e => binds!(sqlx::query_as(sql!(
-        "SELECT d.id, d.kind, d.entity_id, d.case_id, d.title, d.body, d.at FROM search_docs d {join}
-         WHERE {m} AND {w} ORDER BY d.id DESC LIMIT {limit} OFFSET {offset}"
+        "SELECT d.id, d.kind, d.entity_id, d.case_id, d.title, d.body, d.at FROM {from}
+         WHERE {m} AND {w} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
     )))
     .fetch_all(e)
     .await
     .map_err(map_err))?;
+    let cap = offset + limit + SEARCH_COUNT_AHEAD;
+    // A short page is the whole answer: no count needed.
+    let total = if (items.len() as i64) < limit && (offset == 0 || !items.is_empty()) {
+        offset + items.len() as i64
+    } else {
+        on!(c, e => binds!(sqlx::query_scalar(sql!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM {from} WHERE {m} AND {w} LIMIT {cap}) AS matching"
+        )))
+        .fetch_one(e)
+        .await
+        .map_err(map_err))?
+    };
     Ok(Paged { items, total, page: page.page, per_page: page.per_page, total_is_lower_bound: total >= cap })
 }
 
@@ -553,6 +588,43 @@ pub async fn search(c: &mut Conn<'_>, q: &Query, f: &SearchFilter, page: Page) -
 pub fn case_ids_matching(c: &Conn<'_>, q: &Query, first: usize) -> (String, Vec<String>) {
     let (join, m, args) = match_cond(c, q, first);
     (format!("SELECT d.case_id FROM search_docs d {join} WHERE {m} AND d.case_id IS NOT NULL"), args)
+}
+
+/// Ids of the records of one kind whose document matches `q`, newest first, at most `limit`.
+pub async fn entity_ids_matching(c: &mut Conn<'_>, q: &Query, of_kind: &str, limit: i64) -> StoreResult<Vec<i64>> {
+    let (_, m, args) = match_cond(c, q, 2);
+    let (from, order) = search_from(c);
+    on!(c, e => {
+        let mut query = sqlx::query_scalar(sql!(
+            "SELECT d.entity_id FROM {from} WHERE {m} AND d.kind = $1 ORDER BY {order} LIMIT {limit}"
+        ))
+        .bind(of_kind);
+        for a in &args {
+            query = query.bind(a.as_str());
+        }
+        query.fetch_all(e).await.map_err(map_err)
+    })
+}
+
+/// Removes a record's document (an article withdrawn, a canned reply switched off).
+pub async fn remove(c: &mut Conn<'_>, of_kind: &str, entity_id: i64) -> StoreResult<()> {
+    let id: Option<i64> = on!(c, e => sqlx::query_scalar("SELECT id FROM search_docs WHERE kind = $1 AND entity_id = $2")
+        .bind(of_kind)
+        .bind(entity_id)
+        .fetch_optional(e)
+        .await
+        .map_err(map_err))?;
+    let Some(id) = id else { return Ok(()) };
+    if let Conn::Sqlite(e) = c {
+        // ENGINE: the contentless FTS5 table forgets a row by its rowid.
+        sqlx::query("DELETE FROM search_fts WHERE rowid = $1").bind(id).execute(&mut **e).await.map_err(map_err)?;
+    }
+    on!(c, e => sqlx::query("DELETE FROM search_docs WHERE id = $1")
+        .bind(id)
+        .execute(e)
+        .await
+        .map_err(map_err)
+        .map(|_| ()))
 }
 
 /// Documents written by an older tokeniser, a page at a time: (kind, entity id).

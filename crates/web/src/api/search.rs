@@ -82,7 +82,7 @@ impl From<SearchItem> for SearchItemDto {
 
 /// Search cases (with their comments and replies), customers and communications within your
 /// scope: a confidential case type you may not read is never found, not even counted. Newest
-/// first; `total` counts up to 10,000 past the page, beyond that it is a lower bound.
+/// first; `total` counts up to 1,000 past the page, beyond that it is a lower bound.
 #[utoipa::path(get, path = "/search", tag = "search", params(SearchQuery),
     responses((status = 200, body = PageDto<SearchItemDto>), (status = 422, body = ErrorBody)))]
 pub async fn search(
