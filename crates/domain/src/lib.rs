@@ -10,6 +10,7 @@ pub mod case;
 pub mod case_record;
 pub mod customer;
 pub mod error;
+pub mod followup;
 #[cfg(test)]
 mod fuzz;
 pub mod import;

@@ -98,6 +98,8 @@ pub fn default_policies() -> Vec<Policy> {
                 t("resolution", Duration::WorkingDays(5), office),
                 // The technician's report, 2 days after returning from site (003 6.5).
                 t("technician_report", Duration::WorkingDays(2), office),
+                // The follow-up visit within a month of completion (001 4.2.3).
+                t("follow_up", Duration::Months(1), clock),
             ],
         ),
         p(

@@ -22,6 +22,7 @@ pub mod reports;
 pub mod review;
 pub mod scope;
 pub mod search;
+pub mod survey_shipped;
 pub mod surveys;
 pub mod tabular;
 

@@ -15,6 +15,7 @@ pub mod cases;
 pub mod customers;
 pub mod due_items;
 pub mod escalation;
+pub mod followup;
 pub mod org;
 pub mod outbox;
 pub mod scope;
