@@ -13,6 +13,7 @@ pub mod customers;
 pub mod due_items;
 mod error;
 pub mod escalation;
+pub mod followup;
 pub mod intake;
 pub mod notify;
 pub mod org;
