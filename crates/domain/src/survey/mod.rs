@@ -15,6 +15,7 @@ pub mod ahp;
 pub mod period;
 pub mod scale;
 pub mod scoring;
+pub mod mail;
 pub mod shipped;
 pub mod template;
 
