@@ -63,11 +63,19 @@ both_engines!(fresh_install_lists_questionnaires_and_a_never_accepted_complaint_
         v = r.json::<Value>().await.unwrap()["version"].as_i64().unwrap();
     }
     let k: Value = c.get(api(&format!("/cases/{id}"))).bearer_auth(&tok).send().await.unwrap().json().await.unwrap();
-    let fu = k["clocks"].as_array().unwrap().iter().find(|c| c["name"] == "follow_up").expect("a follow_up clock").clone();
+    let fu =
+        k["clocks"].as_array().unwrap().iter().find(|c| c["name"] == "follow_up").expect("a follow_up clock").clone();
     assert_eq!(fu["state"], "running");
 
-    let visits: Value =
-        c.get(api(&format!("/follow-up-visits?case_id={id}"))).bearer_auth(&tok).send().await.unwrap().json().await.unwrap();
+    let visits: Value = c
+        .get(api(&format!("/follow-up-visits?case_id={id}")))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let visit = visits.as_array().unwrap()[0].clone();
     assert_eq!((visit["state"].as_str(), visit["department_name"].as_str()), (Some("open"), Some("品保部")));
     let vid = visit["id"].as_i64().unwrap();
@@ -76,17 +84,31 @@ both_engines!(fresh_install_lists_questionnaires_and_a_never_accepted_complaint_
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "state");
 
     // Off the scale: 422 naming the rating, nothing recorded.
-    let outcome = |rating: i64| json!({"version": visit["version"], "outcome":"done","rating":rating,"text":"顾客对补发满意"});
-    let r = c.post(api(&format!("/follow-up-visits/{vid}/outcome"))).bearer_auth(&tok).json(&outcome(7)).send().await.unwrap();
+    let outcome =
+        |rating: i64| json!({"version": visit["version"], "outcome":"done","rating":rating,"text":"顾客对补发满意"});
+    let r = c
+        .post(api(&format!("/follow-up-visits/{vid}/outcome")))
+        .bearer_auth(&tok)
+        .json(&outcome(7))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "rating");
-    let r = c.post(api(&format!("/follow-up-visits/{vid}/outcome"))).bearer_auth(&tok).json(&outcome(8)).send().await.unwrap();
+    let r = c
+        .post(api(&format!("/follow-up-visits/{vid}/outcome")))
+        .bearer_auth(&tok)
+        .json(&outcome(8))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let done: Value = r.json().await.unwrap();
     assert_eq!((done["state"].as_str(), done["rating"].as_i64()), (Some("done"), Some(8)));
     // Recorded twice: 409.
     let again = json!({"version": done["version"], "outcome":"done","rating":8,"text":"x"});
-    let r = c.post(api(&format!("/follow-up-visits/{vid}/outcome"))).bearer_auth(&tok).json(&again).send().await.unwrap();
+    let r =
+        c.post(api(&format!("/follow-up-visits/{vid}/outcome"))).bearer_auth(&tok).json(&again).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
 
     // The complaint closed with the outcome, and a closed complaint has its follow_up clock.

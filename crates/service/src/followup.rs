@@ -98,7 +98,11 @@ pub(crate) async fn on_case_step(
         return Ok(());
     }
     if text.chars().count() > df::MAX_OUTCOME {
-        return Err(DomainError::invalid("follow_up_outcome", format!("followup.err.text_long|max={}", df::MAX_OUTCOME)).into());
+        return Err(DomainError::invalid(
+            "follow_up_outcome",
+            format!("followup.err.text_long|max={}", df::MAX_OUTCOME),
+        )
+        .into());
     }
     let o = df::Outcome { state: "done".into(), rating, text: text.to_owned() };
     record_in_tx(tx, actor, &v, &o, Some(k), now).await?;
@@ -217,8 +221,11 @@ impl Service {
             return Err(DomainError::stale("follow-up visit").into());
         }
         if v.state != "open" {
-            return Err(DomainError::Conflict { reason: "followup.err.already_recorded".into(), field: Some("outcome") }
-                .into());
+            return Err(DomainError::Conflict {
+                reason: "followup.err.already_recorded".into(),
+                field: Some("outcome"),
+            }
+            .into());
         }
         let case = match v.case_id {
             Some(cid) => Some(ks::case(&mut tx.conn(), cid).await.entity("case")?),
@@ -240,8 +247,16 @@ impl Service {
                     fields.insert("follow_up_rating".to_owned(), r.to_string());
                 }
                 let version = k.version;
-                crate::cases::apply_transition(&mut tx, actor, k, "record_follow_up", version, &fields, self.how(false))
-                    .await?;
+                crate::cases::apply_transition(
+                    &mut tx,
+                    actor,
+                    k,
+                    "record_follow_up",
+                    version,
+                    &fields,
+                    self.how(false),
+                )
+                .await?;
             }
         }
         tx.commit().await?;

@@ -29,14 +29,24 @@ fn f(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 fn staff(user_id: i64, roles: Vec<Role>, scope: Scope) -> Actor {
-    Actor { user_id: Some(user_id), username: format!("u{user_id}"), department_id: None, roles, scope, kind: ActorKind::Staff }
+    Actor {
+        user_id: Some(user_id),
+        username: format!("u{user_id}"),
+        department_id: None,
+        roles,
+        scope,
+        kind: ActorKind::Staff,
+    }
 }
 
 /// A QA department with one person in it; returns (department id, that person's id).
 async fn qa_department(svc: &Service) -> (i64, i64) {
     let sys = Actor::system();
     let d = svc
-        .create_department(&sys, &DepartmentInput { code: "QA".into(), name: "品保部".into(), kind: "quality".into(), parent_id: None })
+        .create_department(
+            &sys,
+            &DepartmentInput { code: "QA".into(), name: "品保部".into(), kind: "quality".into(), parent_id: None },
+        )
         .await
         .unwrap();
     let u = svc
@@ -83,52 +93,64 @@ async fn replied_complaint(svc: &Service) -> loopdesk_store::cases::Case {
     k
 }
 
-both_engines!(a_complaint_never_accepted_is_visited_and_the_outcome_reaches_the_lead_department, |db: TestDb| async move {
-    let svc = service(&db).await;
-    let sys = Actor::system();
-    let (qa, qa_user) = qa_department(&svc).await;
-    let mut k = replied_complaint(&svc).await;
-    // The customer never answered: the visit is scheduled straight after the reply.
-    k = svc.transition(&sys, k.id, "schedule_follow_up", k.version, &f(&[])).await.unwrap();
-    assert_eq!(k.state, "follow_up");
-    let clocks = svc.clocks(&sys, k.id).await.unwrap();
-    let fu = clocks.iter().find(|c| c.name == "follow_up").expect("a follow_up clock");
-    assert_eq!(fu.state, "running");
-    assert!(clocks.iter().all(|c| c.name != "resolution" || c.state != "paused"), "the resolution clock stops");
-    let visits = svc.follow_up_visits(&sys, &Filter { case_id: Some(k.id), ..Default::default() }).await.unwrap();
-    assert_eq!(visits.len(), 1);
-    let v = &visits[0].visit;
-    assert_eq!((v.state.as_str(), v.department_id, v.source_kind.as_str()), ("open", Some(qa), "case"));
-    let today = svc.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
-    assert_eq!(v.due_on, loopdesk_domain::followup::due_on(today));
-    assert_eq!(visits[0].case_number.as_deref(), Some(k.number.as_str()));
+both_engines!(
+    a_complaint_never_accepted_is_visited_and_the_outcome_reaches_the_lead_department,
+    |db: TestDb| async move {
+        let svc = service(&db).await;
+        let sys = Actor::system();
+        let (qa, qa_user) = qa_department(&svc).await;
+        let mut k = replied_complaint(&svc).await;
+        // The customer never answered: the visit is scheduled straight after the reply.
+        k = svc.transition(&sys, k.id, "schedule_follow_up", k.version, &f(&[])).await.unwrap();
+        assert_eq!(k.state, "follow_up");
+        let clocks = svc.clocks(&sys, k.id).await.unwrap();
+        let fu = clocks.iter().find(|c| c.name == "follow_up").expect("a follow_up clock");
+        assert_eq!(fu.state, "running");
+        assert!(clocks.iter().all(|c| c.name != "resolution" || c.state != "paused"), "the resolution clock stops");
+        let visits = svc.follow_up_visits(&sys, &Filter { case_id: Some(k.id), ..Default::default() }).await.unwrap();
+        assert_eq!(visits.len(), 1);
+        let v = &visits[0].visit;
+        assert_eq!((v.state.as_str(), v.department_id, v.source_kind.as_str()), ("open", Some(qa), "case"));
+        let today = svc.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+        assert_eq!(v.due_on, loopdesk_domain::followup::due_on(today));
+        assert_eq!(visits[0].case_number.as_deref(), Some(k.number.as_str()));
 
-    // A rating off the 10/8/6/3/1 scale is refused and changes nothing.
-    let bad = OutcomeInput { outcome: "done".into(), rating: Some(7), text: "还行".into() };
-    let e = svc.record_follow_up_visit(&sys, v.id, v.version, &bad).await.unwrap_err();
-    assert!(matches!(e, ServiceError::Domain(DomainError::Invalid { ref field, .. }) if field == "rating"), "{e:?}");
-    assert_eq!(svc.follow_up_visit(&sys, v.id).await.unwrap().visit.state, "open");
-    // Someone of another department, not assigned, does not see it.
-    let outsider = staff(999, vec![Role::Agent], Scope::Departments(vec![qa + 100]));
-    assert!(matches!(svc.follow_up_visit(&outsider, v.id).await, Err(ServiceError::Domain(DomainError::NotFound { .. }))));
+        // A rating off the 10/8/6/3/1 scale is refused and changes nothing.
+        let bad = OutcomeInput { outcome: "done".into(), rating: Some(7), text: "还行".into() };
+        let e = svc.record_follow_up_visit(&sys, v.id, v.version, &bad).await.unwrap_err();
+        assert!(
+            matches!(e, ServiceError::Domain(DomainError::Invalid { ref field, .. }) if field == "rating"),
+            "{e:?}"
+        );
+        assert_eq!(svc.follow_up_visit(&sys, v.id).await.unwrap().visit.state, "open");
+        // Someone of another department, not assigned, does not see it.
+        let outsider = staff(999, vec![Role::Agent], Scope::Departments(vec![qa + 100]));
+        assert!(matches!(
+            svc.follow_up_visit(&outsider, v.id).await,
+            Err(ServiceError::Domain(DomainError::NotFound { .. }))
+        ));
 
-    let good = OutcomeInput { outcome: "done".into(), rating: Some(8), text: "顾客对补发满意".into() };
-    let done = svc.record_follow_up_visit(&sys, v.id, v.version, &good).await.unwrap();
-    assert_eq!((done.state.as_str(), done.rating), ("done", Some(8)));
-    // The complaint waiting in its follow-up step closes with the outcome; its clock is met.
-    let k = svc.case(&sys, k.id).await.unwrap();
-    assert_eq!(k.state, "closed");
-    let fu = svc.clocks(&sys, k.id).await.unwrap().into_iter().find(|c| c.name == "follow_up").unwrap();
-    assert_eq!(fu.state, "met");
-    assert!(svc.history(&sys, k.id).await.unwrap().iter().any(|e| e.kind == "follow_up_recorded"));
-    // Shared with the lead department.
-    let inbox = svc.inbox(&staff(qa_user, vec![Role::Qa], Scope::Departments(vec![qa])), false, Page::default()).await.unwrap();
-    let item = inbox.items.iter().find(|i| i.kind == "follow_up_recorded").expect("an inbox entry for QA");
-    assert!(item.params.contains("\"8\"") && item.params.contains(&k.number));
-    // Recording twice is refused.
-    let again = svc.record_follow_up_visit(&sys, v.id, done.version, &good).await.unwrap_err();
-    assert!(matches!(again, ServiceError::Domain(DomainError::Conflict { .. })), "{again:?}");
-});
+        let good = OutcomeInput { outcome: "done".into(), rating: Some(8), text: "顾客对补发满意".into() };
+        let done = svc.record_follow_up_visit(&sys, v.id, v.version, &good).await.unwrap();
+        assert_eq!((done.state.as_str(), done.rating), ("done", Some(8)));
+        // The complaint waiting in its follow-up step closes with the outcome; its clock is met.
+        let k = svc.case(&sys, k.id).await.unwrap();
+        assert_eq!(k.state, "closed");
+        let fu = svc.clocks(&sys, k.id).await.unwrap().into_iter().find(|c| c.name == "follow_up").unwrap();
+        assert_eq!(fu.state, "met");
+        assert!(svc.history(&sys, k.id).await.unwrap().iter().any(|e| e.kind == "follow_up_recorded"));
+        // Shared with the lead department.
+        let inbox = svc
+            .inbox(&staff(qa_user, vec![Role::Qa], Scope::Departments(vec![qa])), false, Page::default())
+            .await
+            .unwrap();
+        let item = inbox.items.iter().find(|i| i.kind == "follow_up_recorded").expect("an inbox entry for QA");
+        assert!(item.params.contains("\"8\"") && item.params.contains(&k.number));
+        // Recording twice is refused.
+        let again = svc.record_follow_up_visit(&sys, v.id, done.version, &good).await.unwrap_err();
+        assert!(matches!(again, ServiceError::Domain(DomainError::Conflict { .. })), "{again:?}");
+    }
+);
 
 both_engines!(closing_a_complaint_by_its_step_records_the_visit_with_its_rating, |db: TestDb| async move {
     let svc = service(&db).await;

@@ -53,8 +53,13 @@ both_engines!(invitations_and_reminders_are_mailed_with_working_links, |db: Test
         triggers: vec![],
     };
     let plan = svc.create_survey_plan(&sys, &plan).await.unwrap();
-    let input =
-        CampaignInput { plan_id: plan.row.id, name: "2026".into(), period: "2026".into(), anonymous: false, trigger_event: None };
+    let input = CampaignInput {
+        plan_id: plan.row.id,
+        name: "2026".into(),
+        period: "2026".into(),
+        anonymous: false,
+        trigger_event: None,
+    };
     let launch = svc.launch_campaign(&sys, &input).await.unwrap();
     assert_eq!(launch.links.len(), 2);
     // Only the contact with an address is mailed.
@@ -89,5 +94,8 @@ both_engines!(invitations_and_reminders_are_mailed_with_working_links, |db: Test
     svc.submit_survey(&new_token, &sub).await.unwrap();
     // One answer per invitation: the first link is used up with it.
     let e = svc.submit_survey(&mailed.token, &sub).await.unwrap_err();
-    assert!(matches!(e, loopdesk_service::ServiceError::Domain(loopdesk_domain::DomainError::Conflict { .. })), "{e:?}");
+    assert!(
+        matches!(e, loopdesk_service::ServiceError::Domain(loopdesk_domain::DomainError::Conflict { .. })),
+        "{e:?}"
+    );
 });

@@ -55,8 +55,7 @@ const VIEW: &str = "FROM follow_up_visits v
     LEFT JOIN departments d ON d.id = v.department_id
     LEFT JOIN users u ON u.id = v.assignee_id";
 
-const VIEW_COLS: &str =
-    "k.number AS case_number, k.case_type AS case_type, c.name AS customer_name, d.name AS department_name, \
+const VIEW_COLS: &str = "k.number AS case_number, k.case_type AS case_type, c.name AS customer_name, d.name AS department_name, \
      u.display_name AS assignee_name";
 
 pub struct NewVisit<'a> {
@@ -176,7 +175,13 @@ pub async fn record(c: &mut Conn<'_>, id: i64, version: i64, o: &OutcomeFields<'
 }
 
 /// Assigns a visit to a person (or nobody) at `version`.
-pub async fn assign(c: &mut Conn<'_>, id: i64, version: i64, assignee_id: Option<i64>, at: DateTime<Utc>) -> StoreResult<Visit> {
+pub async fn assign(
+    c: &mut Conn<'_>,
+    id: i64,
+    version: i64,
+    assignee_id: Option<i64>,
+    at: DateTime<Utc>,
+) -> StoreResult<Visit> {
     let row: Option<Visit> = on!(c, e => sqlx::query_as(sql!(
         "UPDATE follow_up_visits SET assignee_id = $1, version = version + 1, updated_at = $2
          WHERE id = $3 AND version = $4 RETURNING {RET_COLS}"

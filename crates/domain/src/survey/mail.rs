@@ -35,13 +35,17 @@ pub fn invitation(l: Locale, i: &Invitation<'_>) -> Rendered {
         ),
         (Locale::En, false) => (
             format!("{org}: {survey}"),
-            format!("Dear customer, thank you for your support of {org}. Please tell us what you think in the {survey}."),
+            format!(
+                "Dear customer, thank you for your support of {org}. Please tell us what you think in the {survey}."
+            ),
             "Every opinion and suggestion helps us improve.",
             "Answer the questionnaire",
         ),
         (Locale::En, true) => (
             format!("Reminder: {org}: {survey}"),
-            format!("Dear customer, we have not yet received your answers to the {survey}; please take a moment to answer."),
+            format!(
+                "Dear customer, we have not yet received your answers to the {survey}; please take a moment to answer."
+            ),
             "The link can be used once; the link of our earlier mail still works.",
             "Answer the questionnaire",
         ),
@@ -66,7 +70,10 @@ mod tests {
 
     #[test]
     fn invitation_and_reminder_carry_the_link_in_either_language_with_user_text_escaped() {
-        let i = Invitation { org: "华星<b>", survey: "顾客满意程度调查表", url: "https://x.test/s/abc", reminder: false };
+        let i =
+            Invitation {
+                org: "华星<b>", survey: "顾客满意程度调查表", url: "https://x.test/s/abc", reminder: false
+            };
         let zh = invitation(Locale::ZhCn, &i);
         assert!(zh.subject.contains("顾客满意程度调查表") && zh.text.contains("https://x.test/s/abc"));
         assert!(zh.html.contains("华星&lt;b&gt;") && !zh.html.contains("<b>"));

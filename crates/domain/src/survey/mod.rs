@@ -12,10 +12,10 @@
 //! weights, shares and rates are fractions on 0–1.
 
 pub mod ahp;
+pub mod mail;
 pub mod period;
 pub mod scale;
 pub mod scoring;
-pub mod mail;
 pub mod shipped;
 pub mod template;
 

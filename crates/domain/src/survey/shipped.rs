@@ -26,8 +26,8 @@ pub fn templates() -> Result<Vec<Template>, DomainError> {
     FILES
         .iter()
         .map(|(name, text)| {
-            let spec: TemplateSpec = serde_json::from_str(text)
-                .map_err(|e| DomainError::invalid("template", format!("{name}: {e}")))?;
+            let spec: TemplateSpec =
+                serde_json::from_str(text).map_err(|e| DomainError::invalid("template", format!("{name}: {e}")))?;
             Template::parse(spec)
         })
         .collect()
@@ -64,9 +64,11 @@ mod tests {
     #[test]
     fn the_property_forms_cover_the_three_audiences_of_002c() {
         let ts = templates().unwrap();
-        for (code, audience) in
-            [("002C-RESIDENTIAL", "residential_owner"), ("002C-OFFICE", "office_tenant"), ("002C-SALES", "sales_visitor")]
-        {
+        for (code, audience) in [
+            ("002C-RESIDENTIAL", "residential_owner"),
+            ("002C-OFFICE", "office_tenant"),
+            ("002C-SALES", "sales_visitor"),
+        ] {
             let t = ts.iter().find(|t| t.spec.code == code).unwrap();
             assert_eq!(t.spec.audience, audience);
         }
