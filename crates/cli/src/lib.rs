@@ -240,6 +240,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(key) = audit_key::load(&cfg.audit_key_file, true)? {
                 svc.set_audit_key(key);
             }
+            svc.ensure_shipped_survey_templates().await.map_err(|e| anyhow::anyhow!("survey templates: {e}"))?;
             if demo {
                 demo::load_if_empty(&svc).await?;
             }

@@ -12,6 +12,7 @@ pub mod case_record;
 pub mod customer;
 pub mod diff;
 pub mod error;
+pub mod followup;
 #[cfg(test)]
 mod fuzz;
 pub mod import;

@@ -514,3 +514,71 @@ pub fn quality_record_visible(actor: &Actor, r: &QualityFacts) -> bool {
         || (me.is_some() && (r.owner == me || r.action_owners.iter().any(|o| Some(*o) == me)))
         || r.action_departments.iter().any(|d| covers(&actor.scope, Some(*d)))
 }
+
+/// The facts about one follow-up visit (回访, issue #20 item 7) that decide who sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VisitFacts {
+    /// The lead department of the record visited (the case's lead department).
+    pub department: Option<i64>,
+    /// The person the visit is assigned to (of any department, 001 4.5).
+    pub assignee: Option<i64>,
+}
+
+/// How far an actor may go with a follow-up visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum VisitAccess {
+    Hidden,
+    /// Sees the visit and its outcome (the lead department's people, readers of reports).
+    Reader,
+    /// Records the outcome and assigns it: its assignee, and case handlers of the department.
+    Visitor,
+}
+
+/// Who sees and records a follow-up visit: organisation-wide actors and the lead department's
+/// subtree (with case-writing rights to record), and the assignee, whatever their department.
+pub fn visit_access(actor: &Actor, v: &VisitFacts) -> VisitAccess {
+    if actor.kind == ActorKind::Portal || !actor.can(Permission::SignIn) {
+        return VisitAccess::Hidden;
+    }
+    let mine = actor.user_id.is_some() && actor.user_id == v.assignee;
+    if mine && actor.can(Permission::ReadCases) {
+        return VisitAccess::Visitor;
+    }
+    let in_scope = match (&actor.scope, v.department) {
+        (Scope::All, _) => true,
+        (Scope::Departments(ids), Some(d)) => ids.contains(&d),
+        // A visit without a lead department sits with customer service's queue, like intake.
+        (Scope::Departments(_), None) => true,
+    };
+    if !in_scope || !actor.can(Permission::ReadCases) {
+        return VisitAccess::Hidden;
+    }
+    if actor.can(Permission::WriteCases) { VisitAccess::Visitor } else { VisitAccess::Reader }
+}
+
+#[cfg(test)]
+mod visit_tests {
+    use super::*;
+
+    fn staff(roles: Vec<Role>, user: i64, scope: Scope) -> Actor {
+        Actor {
+            user_id: Some(user),
+            username: format!("u{user}"),
+            department_id: None,
+            roles,
+            scope,
+            kind: ActorKind::Staff,
+        }
+    }
+
+    #[test]
+    fn the_assignee_records_whatever_their_department_and_others_stay_out() {
+        let v = VisitFacts { department: Some(1), assignee: Some(7) };
+        let other_dept = Scope::Departments(vec![2]);
+        assert_eq!(visit_access(&staff(vec![Role::Member], 7, other_dept.clone()), &v), VisitAccess::Visitor);
+        assert_eq!(visit_access(&staff(vec![Role::Agent], 8, other_dept), &v), VisitAccess::Hidden);
+        assert_eq!(visit_access(&staff(vec![Role::Agent], 8, Scope::Departments(vec![1])), &v), VisitAccess::Visitor);
+        assert_eq!(visit_access(&staff(vec![Role::Auditor], 9, Scope::All), &v), VisitAccess::Reader);
+        assert_eq!(visit_access(&Actor::portal(), &v), VisitAccess::Hidden);
+    }
+}

@@ -38,6 +38,9 @@ fn t(clock: &str, duration: Duration, calendar: &str) -> Target {
     Target { clock: clock.into(), duration, calendar: calendar.into(), warn_pct: 75 }
 }
 
+/// The follow-up visit's clock (回访 within a month, 001 4.2.3; issue #20 item 7).
+pub const FOLLOW_UP_CLOCK: &str = "follow_up";
+
 /// The shipped targets, from the seeds: acknowledgement 24 h, first reply 2 working days,
 /// resolution 5 working days, on-site 48 h, follow-up visit within a month, nonconforming-product
 /// disposition 4 h for severe cases, corrective-action request 2 working days.
@@ -98,6 +101,8 @@ pub fn default_policies() -> Vec<Policy> {
                 t("resolution", Duration::WorkingDays(5), office),
                 // The technician's report, 2 days after returning from site (003 6.5).
                 t("technician_report", Duration::WorkingDays(2), office),
+                // The follow-up visit within a month of completion (001 4.2.3).
+                t("follow_up", Duration::Months(1), clock),
             ],
         ),
         p(

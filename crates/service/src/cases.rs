@@ -1377,20 +1377,31 @@ async fn restart_stricter(
 
 /// Who takes a step and when: staff or the customer, in the organisation's zone, at `now`.
 #[derive(Clone, Copy)]
-struct How {
+pub(crate) struct How {
     by_customer: bool,
     tz: chrono_tz::Tz,
     now: DateTime<Utc>,
 }
 
 impl Service {
-    fn how(&self, by_customer: bool) -> How {
+    pub(crate) fn how(&self, by_customer: bool) -> How {
         How { by_customer, tz: self.settings.timezone, now: self.now() }
     }
 }
 
+/// Applies clock effects outside a transition (a follow-up visit recorded on its own page).
+pub(crate) async fn apply_clock_effects(
+    tx: &mut Tx,
+    k: &Case,
+    effects: &[(String, ClockAction)],
+    at: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> ServiceResult<()> {
+    apply_clocks(tx, &mut Lookups::default(), k, effects, at, tz).await
+}
+
 /// The one place a transition is applied, for staff and for customers alike.
-async fn apply_transition(
+pub(crate) async fn apply_transition(
     tx: &mut Tx,
     actor: &Actor,
     k: Case,
@@ -1545,13 +1556,25 @@ async fn apply_transition(
     after.fields = serde_json::to_string(&extra).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let saved = ks::update_case(&mut tx.conn(), &after, version).await.entity("case")?;
     let mut effects = ProcessDefinition::clock_effects(t);
+    let visit_due = loopdesk_domain::followup::case_calls_for_visit(&saved.case_type, &saved.state);
     if ends {
-        // Reaching an end stops every clock still counting.
+        // Reaching an end stops every clock still counting, except the follow-up visit's, which
+        // runs until the visit is recorded (issue #20 item 7) unless this step records it.
         for r in ks::clocks(&mut tx.conn(), saved.id).await? {
+            if r.name == sla::FOLLOW_UP_CLOCK && visit_due && !effects.iter().any(|(n, _)| n == &r.name) {
+                continue;
+            }
             if r.state == "running" || r.state == "paused" {
                 effects.push((r.name, ClockAction::Stop));
             }
         }
+    }
+    // A record calling for a follow-up visit has a follow-up clock, whatever path it took.
+    if visit_due
+        && !effects.iter().any(|(n, _)| n == sla::FOLLOW_UP_CLOCK)
+        && !ks::clocks(&mut tx.conn(), saved.id).await?.iter().any(|r| r.name == sla::FOLLOW_UP_CLOCK)
+    {
+        effects.push((sla::FOLLOW_UP_CLOCK.to_owned(), ClockAction::Start));
     }
     if !ends {
         // What this step found starts the clocks it calls for (on-site, disposition, corrective action).
@@ -1569,6 +1592,7 @@ async fn apply_transition(
         restart_stricter(tx, &mut lookups, actor, &before.severity, &saved, now, tz).await?;
     }
     apply_clocks(tx, &mut lookups, &saved, &effects, now, tz).await?;
+    crate::followup::on_case_step(tx, actor, &saved, fields, now, tz).await?;
     // A closed case invites its contact to the satisfaction surveys listening for it; the link is
     // shown to the customer with the case.
     if saved.state == "closed" {

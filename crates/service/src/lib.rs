@@ -14,6 +14,7 @@ pub mod customers;
 pub mod due_items;
 mod error;
 pub mod escalation;
+pub mod followup;
 pub mod intake;
 pub mod kb;
 pub mod notify;
@@ -25,6 +26,7 @@ pub mod reports;
 pub mod review;
 pub mod scope;
 pub mod search;
+pub mod survey_shipped;
 pub mod surveys;
 pub mod tabular;
 

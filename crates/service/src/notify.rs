@@ -258,6 +258,54 @@ impl Service {
         Ok(())
     }
 
+    /// Survey invitation or reminder mails (issue #20 item 15): one per invitee with an address,
+    /// each with its single-use link, in the organisation's language; none without SMTP. The
+    /// caller enqueues them in the transaction that issues the links.
+    pub(crate) fn survey_mails(
+        &self,
+        survey: &str,
+        links: &[(&loopdesk_store::surveys::InvitationRow, &str)],
+        reminder: bool,
+        now: DateTime<Utc>,
+    ) -> Vec<NewMessage> {
+        if !self.notify.mail_on() {
+            return vec![];
+        }
+        let l = self.settings.default_locale;
+        let mut out = vec![];
+        for (inv, token) in links {
+            let email = inv.email.trim();
+            if email.is_empty() {
+                continue;
+            }
+            let url = self.notify.url(&format!("/s/{token}"));
+            let i = loopdesk_domain::survey::mail::Invitation { org: &self.settings.name, survey, url: &url, reminder };
+            let r = loopdesk_domain::survey::mail::invitation(l, &i);
+            let dedupe_key = if reminder {
+                format!("survey_invitation:{}:reminder:{}", inv.id, inv.reminders)
+            } else {
+                format!("survey_invitation:{}:sent", inv.id)
+            };
+            out.push(NewMessage {
+                event_id: event_id(),
+                dedupe_key,
+                channel: Channel::Email.code().into(),
+                kind: if reminder { "survey_reminder" } else { "survey_invitation" }.into(),
+                recipient: email.to_owned(),
+                recipient_name: String::new(),
+                user_id: None,
+                case_id: None,
+                locale: l.code().into(),
+                subject: r.subject,
+                body_text: r.text,
+                body_html: r.html,
+                thread_root: format!("<survey-{}@{}>", inv.campaign_id, self.notify.domain()),
+                created_at: now,
+            });
+        }
+        out
+    }
+
     /// One dispatch pass: settles the sends of dead nodes, claims up to `limit` due messages,
     /// sends them concurrently and stores each outcome.
     pub async fn dispatch_outbox(&self, limit: i64) -> ServiceResult<DispatchReport> {

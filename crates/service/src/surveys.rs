@@ -531,9 +531,16 @@ impl Service {
         let tokens: Vec<String> = invitees.iter().map(|_| random_secret()).collect();
         let rows: Vec<_> = invitees.into_iter().zip(tokens.iter().map(|t| digest(t))).collect();
         let invitations = ss::insert_invitations(&mut tx.conn(), campaign.id, &rows).await?;
+        // Issue #20 item 15: each invitee with an address gets the link by mail, through the outbox.
+        let pairs: Vec<_> = invitations.iter().zip(tokens.iter().map(String::as_str)).collect();
+        let mail = self.survey_mails(&template.name, &pairs, false, crate::cases::micros(self.now()));
+        loopdesk_store::outbox::enqueue(&mut tx.conn(), &mail).await?;
         let summary = serde_json::json!({"campaign": &campaign, "invitations": invitations.len()});
         tx.audit(actor, AuditAction::Create, "survey_campaign", campaign.id, None::<&()>, Some(&summary)).await?;
         tx.commit().await?;
+        if !mail.is_empty() {
+            self.outbox_woken();
+        }
         let links =
             invitations.into_iter().zip(tokens).map(|(invitation, token)| IssuedLink { invitation, token }).collect();
         Ok(Launch { campaign, links })
@@ -566,10 +573,24 @@ impl Service {
             return Err(DomainError::Conflict { reason: "the campaign is closed".into(), field: None }.into());
         }
         let reminded = ss::remind(&mut tx.conn(), campaign_id).await?;
+        // Issue #20 item 15: a reminder mail with a link of its own (the first one keeps working).
+        let template = ss::template(&mut tx.conn(), c.template_id).await.entity("survey template")?;
+        let mut tokens = Vec::new();
+        for r in reminded.iter().filter(|r| !r.email.trim().is_empty()) {
+            let token = random_secret();
+            ss::set_reminder_token(&mut tx.conn(), r.id, &digest(&token)).await?;
+            tokens.push((r, token));
+        }
+        let pairs: Vec<_> = tokens.iter().map(|(r, t)| (*r, t.as_str())).collect();
+        let mail = self.survey_mails(&template.name, &pairs, true, crate::cases::micros(self.now()));
+        loopdesk_store::outbox::enqueue(&mut tx.conn(), &mail).await?;
         let ids: Vec<i64> = reminded.iter().map(|r| r.id).collect();
-        let after = serde_json::json!({"reminded_invitations": ids});
+        let after = serde_json::json!({"reminded_invitations": ids, "mailed": mail.len()});
         tx.audit(actor, AuditAction::Update, "survey_campaign", campaign_id, None::<&()>, Some(&after)).await?;
         tx.commit().await?;
+        if !mail.is_empty() {
+            self.outbox_woken();
+        }
         Ok(reminded)
     }
 

@@ -17,6 +17,7 @@ pub mod customers;
 pub mod due_items;
 pub mod escalation;
 pub mod kb;
+pub mod followup;
 pub mod org;
 pub mod outbox;
 pub mod scope;

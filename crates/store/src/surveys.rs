@@ -365,7 +365,9 @@ pub async fn insert_invitations(
 }
 
 pub async fn invitation_by_hash(c: &mut Conn<'_>, token_hash: &str) -> StoreResult<InvitationRow> {
-    on!(c, e => sqlx::query_as(sql!("SELECT {INVITATION_COLS} FROM survey_invitations WHERE token_hash = $1"))
+    on!(c, e => sqlx::query_as(sql!(
+        "SELECT {INVITATION_COLS} FROM survey_invitations WHERE token_hash = $1 OR reminder_token_hash = $1"
+    ))
         .bind(token_hash)
         .fetch_one(e)
         .await
@@ -378,6 +380,17 @@ pub async fn invitations(c: &mut Conn<'_>, campaign_id: i64) -> StoreResult<Vec<
         .fetch_all(e)
         .await
         .map_err(map_err))
+}
+
+/// Gives an invitation the link of its newest reminder (the first link keeps working).
+pub async fn set_reminder_token(c: &mut Conn<'_>, id: i64, token_hash: &str) -> StoreResult<()> {
+    on!(c, e => sqlx::query("UPDATE survey_invitations SET reminder_token_hash = $1 WHERE id = $2")
+        .bind(token_hash)
+        .bind(id)
+        .execute(e)
+        .await
+        .map_err(map_err)
+        .map(|_| ()))
 }
 
 /// Records the first opening; later ones change nothing.

@@ -127,7 +127,7 @@ pub fn may_review(roles: &[Role], department_kind: Option<&str>) -> bool {
 /// Fields a transition may require: the intake and assessment fields of a case, and free texts
 /// that are kept on the timeline. `open_tasks_reason` is why a case is resolved while department
 /// tasks are still unanswered.
-pub const KNOWN_FIELDS: [&str; 18] = [
+pub const KNOWN_FIELDS: [&str; 19] = [
     "category",
     "severity",
     "responsibility",
@@ -139,6 +139,8 @@ pub const KNOWN_FIELDS: [&str; 18] = [
     "resolution",
     "reply",
     "follow_up_outcome",
+    // The follow-up visit's rating on the 10/8/6/3/1 scale (issue #20 item 7).
+    "follow_up_rating",
     "decision",
     "root_cause",
     "disposition",

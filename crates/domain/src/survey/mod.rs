@@ -12,9 +12,11 @@
 //! weights, shares and rates are fractions on 0–1.
 
 pub mod ahp;
+pub mod mail;
 pub mod period;
 pub mod scale;
 pub mod scoring;
+pub mod shipped;
 pub mod template;
 
 use crate::DomainError;

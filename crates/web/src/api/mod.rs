@@ -9,6 +9,7 @@ pub(crate) mod customers;
 mod dto;
 mod errors;
 mod escalation;
+mod followup;
 mod org;
 mod outbox;
 mod reports;
@@ -134,7 +135,11 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(surveys::period_export))
         .routes(routes!(surveys::list_kpis))
         .routes(routes!(surveys::period_corrective_action))
-        .routes(routes!(search::search));
+        .routes(routes!(search::search))
+        .routes(routes!(followup::list_visits))
+        .routes(routes!(followup::get_visit))
+        .routes(routes!(followup::record_outcome))
+        .routes(routes!(followup::assign));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     (router.layer(axum::middleware::from_fn(errors::json_errors)), errors::document_common_errors(doc))
 }

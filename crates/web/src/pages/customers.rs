@@ -280,6 +280,8 @@ struct Show {
     comms: Vec<CommRow>,
     /// (id, number, type, subject, state code, received)
     cases: Vec<(i64, String, String, String, String, String)>,
+    /// Follow-up visits (issue #20): (case number, due, state label, rating, outcome).
+    visits: Vec<(String, String, String, String, String)>,
     channels: Vec<(String, String)>,
     directions: Vec<(String, String)>,
     stages: Vec<(String, String)>,
@@ -349,9 +351,30 @@ async fn show_page(s: &SignedIn, id: i64, page: Option<u32>, error: Option<Strin
     } else {
         vec![]
     };
+    let visits = if s.actor.can(Permission::ReadCases) {
+        let f = loopdesk_store::followup::Filter { customer_id: Some(id), ..Default::default() };
+        s.st.svc
+            .follow_up_visits(&s.actor, &f)
+            .await
+            .page(s)?
+            .into_iter()
+            .map(|r| {
+                (
+                    r.case_number.unwrap_or_default(),
+                    r.visit.due_on.to_string(),
+                    s.tr().get(&format!("followup.state.{}", r.visit.state)).to_owned(),
+                    r.visit.rating.map(|x| x.to_string()).unwrap_or_default(),
+                    r.visit.outcome,
+                )
+            })
+            .collect()
+    } else {
+        vec![]
+    };
     Ok(Show {
         error,
         cases,
+        visits,
         kind: label_of::<CustomerKind>(l, &v.customer.kind),
         category: label_of::<CustomerCategory>(l, &v.customer.category),
         phones: v.customer.phones.0.join("; "),

@@ -9,6 +9,7 @@ mod case_record;
 mod cases;
 mod customers;
 mod escalation;
+mod followup;
 mod outbox;
 mod portal;
 mod reports;
@@ -56,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .merge(surveys::routes())
         .merge(escalation::routes())
         .merge(outbox::routes())
+        .merge(followup::routes())
         .merge(reports::routes())
         .merge(scope::routes())
         .merge(search::routes())
