@@ -13,6 +13,7 @@ pub mod bulk;
 pub mod calendars;
 pub mod cases;
 pub mod customers;
+pub mod destinations;
 pub mod due_items;
 pub mod escalation;
 pub mod org;
