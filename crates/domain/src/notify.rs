@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::locale::Locale;
 
 pub mod robot;
+pub mod staff;
 
 /// Where a message goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

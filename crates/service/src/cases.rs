@@ -460,6 +460,13 @@ impl Service {
         tx.audit_into(events, &mut ins).await?;
         let acks: Vec<(&Case, &str)> = stored.iter().zip(&codes).map(|((k, _), c)| (k, c.as_str())).collect();
         loopdesk_store::outbox::add_to(&mut ins, &self.acknowledgements(&acks));
+        let destinations = loopdesk_store::destinations::active(&mut tx.conn()).await?;
+        if !destinations.is_empty() {
+            for (k, _) in &stored {
+                let ev = crate::notify::CaseEvent::created();
+                loopdesk_store::outbox::add_to(&mut ins, &self.destination_messages(&destinations, k, &ev, now));
+            }
+        }
         ins.run(&mut tx.conn()).await?;
         let registrations: Vec<_> =
             stored.iter().zip(actors).map(|((k, _), a)| (k.id, a.user_id, a.department_id)).collect();
@@ -548,7 +555,9 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let k = ks::case(&mut tx.conn(), id).await.entity("case")?;
         handled(&mut tx.conn(), actor, &k).await?;
+        let (state_before, owner_before) = (k.state.clone(), k.owner_id);
         let after = apply_transition(&mut tx, actor, k, code, version, fields, self.how(false)).await?;
+        self.tell_case_changed(&mut tx, &state_before, owner_before, &after).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -868,6 +877,7 @@ impl Service {
         ks::insert_event(&mut tx.conn(), &ev).await?;
         tx.audit(actor, AuditAction::Create, "case_meeting", meeting.id, None::<&()>, Some(&(&meeting, &actions)))
             .await?;
+        self.tell_actions_assigned(&mut tx, &k, &actions).await?;
         tx.commit().await?;
         Ok((meeting, actions))
     }

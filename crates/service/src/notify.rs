@@ -26,6 +26,12 @@ use loopdesk_store::{Tx, escalation as es};
 
 use crate::{Service, ServiceError, ServiceResult};
 
+mod robots;
+mod staff;
+
+pub use robots::DestinationInput;
+pub(crate) use robots::CaseEvent;
+
 /// The longest recipient fragment the delivery log filters by (the API says the same).
 pub const RECIPIENT_FILTER_MAX: usize = 200;
 
@@ -69,6 +75,8 @@ pub(crate) struct Notifier {
     mailer: Option<AsyncSmtpTransport<Tokio1Executor>>,
     from: Option<Mailbox>,
     reply_to: Option<Mailbox>,
+    /// Posts to group robots and webhook receivers.
+    http: reqwest::Client,
     /// Woken when this process enqueued something, so the dispatcher need not wait for its tick.
     pub(crate) wake: tokio::sync::Notify,
 }
@@ -103,7 +111,12 @@ impl Notifier {
             }
             _ => None,
         };
-        Ok(Notifier { cfg, mailer, from, reply_to, wake: Default::default() })
+        let http = reqwest::Client::builder()
+            .connect_timeout(cfg.send_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ServiceError::Internal(format!("HTTP client: {e}")))?;
+        Ok(Notifier { cfg, mailer, from, reply_to, http, wake: Default::default() })
     }
 
     fn mail_on(&self) -> bool {
@@ -140,6 +153,10 @@ pub struct DispatchReport {
     pub fenced: usize,
     /// Sends of dead nodes found and settled.
     pub abandoned: usize,
+    /// Robot and webhook messages over their destination's budget, due again in the next window.
+    pub held_back: usize,
+    /// Robot messages over budget merged into a digest.
+    pub merged: usize,
 }
 
 impl Service {
@@ -199,6 +216,8 @@ impl Service {
                     body_html: r.html,
                     thread_root: dn::case_thread_root(k.id, n.domain()),
                     created_at: crate::cases::micros(self.now()),
+                    destination_id: None,
+                    due_at: None,
                 }
             })
             .collect()
@@ -252,6 +271,8 @@ impl Service {
                 body_html: r.html,
                 thread_root: dn::case_thread_root(k.id, self.notify.domain()),
                 created_at: now,
+                destination_id: None,
+                due_at: None,
             });
         }
         ob::enqueue(&mut tx.conn(), &mail).await?;
@@ -293,8 +314,9 @@ impl Service {
             }
         }
         let claimed = ob::claim(&mut tx.conn(), &node, now, now + lease, limit).await?;
-        tx.commit().await?;
         report.claimed = claimed.len();
+        let claimed = self.apply_budgets(&mut tx, &node, claimed, now, &mut report).await?;
+        tx.commit().await?;
         if claimed.is_empty() {
             return Ok(report);
         }
@@ -306,7 +328,7 @@ impl Service {
                 (m, outcome, crate::cases::micros(svc.now()))
             });
         }
-        let mut done = Vec::with_capacity(report.claimed);
+        let mut done = Vec::new();
         while let Some(r) = sends.join_next().await {
             match r {
                 Ok(d) => done.push(d),
@@ -374,7 +396,8 @@ impl Service {
     async fn send(&self, m: &Message) -> Outcome {
         match Channel::parse(&m.channel) {
             Some(Channel::Email) => self.send_mail(m).await,
-            _ => Outcome::Rejected { code: String::new(), reason: format!("channel {} is not configured", m.channel) },
+            Some(c) => self.send_http(m, c).await,
+            None => Outcome::Rejected { code: String::new(), reason: format!("channel {} is not configured", m.channel) },
         }
     }
 

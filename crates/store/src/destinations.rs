@@ -167,7 +167,8 @@ pub async fn budget_used(c: &mut Conn<'_>, destination_id: i64, window: DateTime
     .bind(window)
     .execute(e)
     .await
-    .map_err(map_err))?;
+    .map_err(map_err)
+    .map(|_| ()))?;
     let lock = match c {
         Conn::Sqlite(_) => "",
         Conn::Postgres(_) => "FOR UPDATE",
