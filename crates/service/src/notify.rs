@@ -32,6 +32,10 @@ mod staff;
 pub use robots::DestinationInput;
 pub(crate) use robots::CaseEvent;
 
+/// Stands for the case number in an acknowledgement rendered before the number is drawn (a
+/// private-use character: never in a number, refused in the user's text that goes into it).
+const NUMBER_SLOT: &str = "\u{E000}";
+
 /// The longest recipient fragment the delivery log filters by (the API says the same).
 pub const RECIPIENT_FILTER_MAX: usize = 200;
 
@@ -179,28 +183,59 @@ impl Service {
         self.notify.wake.notify_one();
     }
 
-    /// The customer's acknowledgement for each new case with an e-mail address.
-    pub(crate) fn acknowledgements(&self, created: &[(&Case, &str)]) -> Vec<NewMessage> {
+    /// The acknowledgement rendered before the case has its number (with [`NUMBER_SLOT`] in its
+    /// place), outside the intake writer; `None` without mail, an address, or when the user's text
+    /// holds the slot character itself.
+    pub(crate) fn acknowledgement_template(
+        &self,
+        l: Locale,
+        subject: &str,
+        contact_name: &str,
+        email: &str,
+        code: &str,
+    ) -> Option<dn::Rendered> {
+        if !self.notify.mail_on() || email.trim().is_empty() || format!("{subject}{contact_name}").contains(NUMBER_SLOT)
+        {
+            return None;
+        }
+        Some(self.render_ack(l, NUMBER_SLOT, code, subject, contact_name))
+    }
+
+    fn render_ack(&self, l: Locale, number: &str, code: &str, subject: &str, contact_name: &str) -> dn::Rendered {
+        dn::acknowledgement(
+            l,
+            &dn::Acknowledgement {
+                org: &self.settings.name,
+                number,
+                tracking_code: code,
+                subject,
+                contact_name,
+                portal_url: &self.notify.url("/portal/track"),
+            },
+        )
+    }
+
+    /// The customer's acknowledgement for each new case with an e-mail address: the template
+    /// made before the writer, with the number filled in, or rendered here when there is none.
+    pub(crate) fn acknowledgements(&self, created: &[(&Case, &str, Option<&dn::Rendered>)]) -> Vec<NewMessage> {
         if !self.notify.mail_on() {
             return vec![];
         }
         let n = &self.notify;
+        let now = crate::cases::micros(self.now());
         created
             .iter()
-            .filter(|(k, _)| !k.contact_email.trim().is_empty())
-            .map(|(k, code)| {
+            .filter(|(k, _, _)| !k.contact_email.trim().is_empty())
+            .map(|(k, code, template)| {
                 let l = locale_of(&k.locale);
-                let r = dn::acknowledgement(
-                    l,
-                    &dn::Acknowledgement {
-                        org: &self.settings.name,
-                        number: &k.number,
-                        tracking_code: code,
-                        subject: &k.subject,
-                        contact_name: &k.contact_name,
-                        portal_url: &n.url("/portal/track"),
+                let r = match template {
+                    Some(t) => dn::Rendered {
+                        subject: t.subject.replace(NUMBER_SLOT, &k.number),
+                        text: t.text.replace(NUMBER_SLOT, &k.number),
+                        html: t.html.replace(NUMBER_SLOT, &k.number),
                     },
-                );
+                    None => self.render_ack(l, &k.number, code, &k.subject, &k.contact_name),
+                };
                 NewMessage {
                     event_id: event_id(),
                     dedupe_key: format!("case:{}:ack:customer", k.id),
@@ -215,7 +250,7 @@ impl Service {
                     body_text: r.text,
                     body_html: r.html,
                     thread_root: dn::case_thread_root(k.id, n.domain()),
-                    created_at: crate::cases::micros(self.now()),
+                    created_at: now,
                     destination_id: None,
                     due_at: None,
                 }

@@ -30,4 +30,3 @@ CREATE TABLE notify_destinations (
 
 -- A message to a destination names it (robot and webhook messages; NULL for mail).
 ALTER TABLE outbox ADD COLUMN destination_id INTEGER REFERENCES notify_destinations(id) ON DELETE SET NULL;
-CREATE INDEX outbox_destination_idx ON outbox (destination_id, status);
