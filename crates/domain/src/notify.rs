@@ -10,6 +10,9 @@ use sha2::{Digest, Sha256};
 
 use crate::locale::Locale;
 
+pub mod robot;
+pub mod staff;
+
 /// Where a message goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Channel {
@@ -55,11 +58,20 @@ pub enum Status {
     Uncertain,
     Failed,
     Cancelled,
+    /// Held back by its destination's send budget and merged into a digest message.
+    Merged,
 }
 
 impl Status {
-    pub const ALL: [Status; 6] =
-        [Status::Pending, Status::InFlight, Status::Sent, Status::Uncertain, Status::Failed, Status::Cancelled];
+    pub const ALL: [Status; 7] = [
+        Status::Pending,
+        Status::InFlight,
+        Status::Sent,
+        Status::Uncertain,
+        Status::Failed,
+        Status::Cancelled,
+        Status::Merged,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -69,6 +81,7 @@ impl Status {
             Status::Uncertain => "uncertain",
             Status::Failed => "failed",
             Status::Cancelled => "cancelled",
+            Status::Merged => "merged",
         }
     }
 

@@ -245,6 +245,7 @@ impl Service {
         };
         ks::insert_event(&mut tx.conn(), &ev).await?;
         tx.audit(actor, AuditAction::Update, "case", id, Some(&before), Some(&saved)).await?;
+        self.tell_case_changed(&mut tx, &before.state, before.owner_id, &saved).await?;
         tx.commit().await?;
         Ok(saved)
     }

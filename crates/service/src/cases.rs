@@ -105,6 +105,11 @@ pub(crate) struct CheckedCase {
     locale: loopdesk_domain::locale::Locale,
     received_at: DateTime<Utc>,
     customer_deadline: Option<chrono::NaiveDate>,
+    /// Made before the case reaches the intake writer (it holds SQLite's single write lock):
+    /// the tracking code, its hash and the acknowledgement rendered with a slot for the number.
+    tracking_code: String,
+    tracking_hash: String,
+    ack: Option<loopdesk_domain::notify::Rendered>,
 }
 
 /// A new case as typed by staff or sent by an API client.
@@ -167,6 +172,7 @@ pub struct Created {
 pub(crate) struct Prepared {
     rows: bulk::NewCaseRows,
     tracking_code: String,
+    ack: Option<loopdesk_domain::notify::Rendered>,
 }
 
 /// `t` without its nanoseconds: PostgreSQL keeps microseconds, and a case answered from memory
@@ -272,7 +278,17 @@ impl Service {
         let received_on = received_at.with_timezone(&self.settings.timezone).date_naive();
         let customer_deadline =
             sla::parse_customer_deadline(i.customer_deadline.as_deref().unwrap_or(""), received_on)?;
+        let code = tracking_code();
+        let tracking_hash = digest(&code);
+        let ack = match i.contact_id {
+            // A contact's name and address are read in the writer: rendered there.
+            Some(_) => None,
+            None => self.acknowledgement_template(locale, &subject, &opt(&i.contact_name), &opt(&i.contact_email), &code),
+        };
         Ok(CheckedCase {
+            tracking_code: code,
+            tracking_hash,
+            ack,
             input: i.clone(),
             case_type,
             subject,
@@ -310,6 +326,9 @@ impl Service {
             locale,
             received_at,
             customer_deadline,
+            tracking_code: code,
+            tracking_hash,
+            ack,
         } = c;
         let (case_type, channel, severity, locale, received_at) =
             (*case_type, *channel, *severity, *locale, *received_at);
@@ -368,7 +387,6 @@ impl Service {
             cap_by_customer_deadline(&mut clock, *customer_deadline, tz);
             clocks.push(to_row(0, &clock, None, &set.escalation));
         }
-        let code = tracking_code();
         let case = NewCase {
             number: String::new(),
             case_type: case_type.code().into(),
@@ -398,7 +416,7 @@ impl Service {
             confidential: case_type == CaseType::Grievance,
             adverse_event: i.adverse_event.unwrap_or(false),
             locale: locale.code().into(),
-            tracking_hash: digest(&code),
+            tracking_hash: tracking_hash.clone(),
         };
         Ok(Prepared {
             rows: bulk::NewCaseRows {
@@ -408,7 +426,8 @@ impl Service {
                 event_fields: serde_json::json!({ "clocks_started": start_clocks }).to_string(),
                 clocks,
             },
-            tracking_code: code,
+            tracking_code: code.clone(),
+            ack: ack.clone(),
         })
     }
 
@@ -423,11 +442,13 @@ impl Service {
         let tz = self.settings.timezone;
         let mut rows = Vec::with_capacity(prepared.len());
         let mut codes = Vec::with_capacity(prepared.len());
+        let mut templates = Vec::with_capacity(prepared.len());
         let mut periods: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (n, p) in prepared.into_iter().enumerate() {
             periods.entry(NumberFormat::period(p.rows.case.received_at, tz)).or_default().push(n);
             rows.push(p.rows);
             codes.push(p.tracking_code);
+            templates.push(p.ack);
         }
         for (period, members) in &periods {
             let n = i64::try_from(members.len()).unwrap_or(i64::MAX);
@@ -446,8 +467,16 @@ impl Service {
             .map(|((k, _), a)| (*a, loopdesk_store::audit::PendingEvent::created("case", k.id, k)))
             .collect();
         tx.audit_into(events, &mut ins).await?;
-        let acks: Vec<(&Case, &str)> = stored.iter().zip(&codes).map(|((k, _), c)| (k, c.as_str())).collect();
+        let acks: Vec<(&Case, &str, Option<&loopdesk_domain::notify::Rendered>)> =
+            stored.iter().zip(&codes).zip(&templates).map(|(((k, _), c), t)| (k, c.as_str(), t.as_ref())).collect();
         loopdesk_store::outbox::add_to(&mut ins, &self.acknowledgements(&acks));
+        let destinations = loopdesk_store::destinations::active(&mut tx.conn()).await?;
+        if !destinations.is_empty() {
+            for (k, _) in &stored {
+                let ev = crate::notify::CaseEvent::created();
+                loopdesk_store::outbox::add_to(&mut ins, &self.destination_messages(&destinations, k, &ev, now));
+            }
+        }
         ins.run(&mut tx.conn()).await?;
         let registrations: Vec<_> =
             stored.iter().zip(actors).map(|((k, _), a)| (k.id, a.user_id, a.department_id)).collect();
@@ -536,7 +565,9 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let k = ks::case(&mut tx.conn(), id).await.entity("case")?;
         handled(&mut tx.conn(), actor, &k).await?;
+        let (state_before, owner_before) = (k.state.clone(), k.owner_id);
         let after = apply_transition(&mut tx, actor, k, code, version, fields, self.how(false)).await?;
+        self.tell_case_changed(&mut tx, &state_before, owner_before, &after).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -856,6 +887,7 @@ impl Service {
         ks::insert_event(&mut tx.conn(), &ev).await?;
         tx.audit(actor, AuditAction::Create, "case_meeting", meeting.id, None::<&()>, Some(&(&meeting, &actions)))
             .await?;
+        self.tell_actions_assigned(&mut tx, &k, &actions).await?;
         tx.commit().await?;
         Ok((meeting, actions))
     }

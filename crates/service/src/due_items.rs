@@ -51,7 +51,7 @@ impl Service {
                     continue;
                 }
                 raised += 1;
-                steps += record_step(&mut tx, &item, level, tz, now).await?;
+                steps += record_step(self, &mut tx, &item, level, tz, now).await?;
             }
             tx.commit().await?;
             // Items whose level did not move stay in the next query; stop when nothing moved.
@@ -74,6 +74,7 @@ async fn responsible(tx: &mut Tx, item: &DueItem) -> ServiceResult<Vec<i64>> {
 }
 
 async fn record_step(
+    svc: &Service,
     tx: &mut Tx,
     item: &DueItem,
     level: i64,
@@ -125,9 +126,12 @@ async fn record_step(
         },
     )
     .await?;
-    for user in users {
+    for &user in &users {
         es::insert_inbox(&mut tx.conn(), user, Some(k.id), kind, &params, now).await?;
     }
+    // The same step by mail (issue #15), once per item, level and person.
+    let fact = format!("item:{}:{}:{kind}:{level}", item.kind, item.id);
+    svc.mail_alert(tx, &users, &k, kind, fact, &item.description, &item.due_date.to_string()).await?;
     let before = serde_json::json!({ "escalation_level": item.escalation_level });
     let after = serde_json::json!({ "escalation_level": level });
     let entity = if item.kind == "task" { "case_task" } else { "meeting_action" };

@@ -143,7 +143,7 @@ impl Service {
             let rows = es::claim_due_clocks(&mut tx.conn(), now, BATCH).await?;
             let n = rows.len();
             for row in rows {
-                alerts += review_clock(&mut tx, &set, row, now).await?;
+                alerts += review_clock(self, &mut tx, &set, row, now).await?;
             }
             tx.commit().await?;
             if n < BATCH as usize {
@@ -261,7 +261,13 @@ impl Service {
 }
 
 /// Reviews one claimed clock; returns how many alerts it recorded.
-async fn review_clock(tx: &mut Tx, set: &PolicySet, row: ks::ClockRow, now: DateTime<Utc>) -> ServiceResult<usize> {
+async fn review_clock(
+    svc: &Service,
+    tx: &mut Tx,
+    set: &PolicySet,
+    row: ks::ClockRow,
+    now: DateTime<Utc>,
+) -> ServiceResult<usize> {
     let mut clock = to_clock(&row)?;
     let mut watch = Watch { warned: row.warned, level: u8::try_from(row.escalation_level).unwrap_or(u8::MAX) };
     let alerts = clock.review(&mut watch, &set.escalation, now);
@@ -311,9 +317,14 @@ async fn review_clock(tx: &mut Tx, set: &PolicySet, row: ks::ClockRow, now: Date
             },
         )
         .await?;
-        for user in recipients(tx, &k, to).await? {
+        let users = recipients(tx, &k, to).await?;
+        for &user in &users {
             es::insert_inbox(&mut tx.conn(), user, Some(k.id), kind, &params, now).await?;
         }
+        // The same alert by mail (issue #15), once per clock, step and person.
+        let fact = format!("clock:{}:{kind}:{level}:{}", row.id, clock.due_at.timestamp());
+        let due = clock.due_at.with_timezone(&svc.settings.timezone).format("%Y-%m-%d %H:%M").to_string();
+        svc.mail_alert(tx, &users, &k, kind, fact, &row.name, &due).await?;
     }
     tx.audit(&system, AuditAction::Update, "case_clock", row.id, Some(&row), Some(&after)).await?;
     Ok(alerts.len())

@@ -26,6 +26,16 @@ use loopdesk_store::{Tx, escalation as es};
 
 use crate::{Service, ServiceError, ServiceResult};
 
+mod robots;
+mod staff;
+
+pub use robots::DestinationInput;
+pub(crate) use robots::CaseEvent;
+
+/// Stands for the case number in an acknowledgement rendered before the number is drawn (a
+/// private-use character: never in a number, refused in the user's text that goes into it).
+const NUMBER_SLOT: &str = "\u{E000}";
+
 /// The longest recipient fragment the delivery log filters by (the API says the same).
 pub const RECIPIENT_FILTER_MAX: usize = 200;
 
@@ -69,6 +79,8 @@ pub(crate) struct Notifier {
     mailer: Option<AsyncSmtpTransport<Tokio1Executor>>,
     from: Option<Mailbox>,
     reply_to: Option<Mailbox>,
+    /// Posts to group robots and webhook receivers.
+    http: reqwest::Client,
     /// Woken when this process enqueued something, so the dispatcher need not wait for its tick.
     pub(crate) wake: tokio::sync::Notify,
 }
@@ -103,7 +115,12 @@ impl Notifier {
             }
             _ => None,
         };
-        Ok(Notifier { cfg, mailer, from, reply_to, wake: Default::default() })
+        let http = reqwest::Client::builder()
+            .connect_timeout(cfg.send_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ServiceError::Internal(format!("HTTP client: {e}")))?;
+        Ok(Notifier { cfg, mailer, from, reply_to, http, wake: Default::default() })
     }
 
     fn mail_on(&self) -> bool {
@@ -140,6 +157,10 @@ pub struct DispatchReport {
     pub fenced: usize,
     /// Sends of dead nodes found and settled.
     pub abandoned: usize,
+    /// Robot and webhook messages over their destination's budget, due again in the next window.
+    pub held_back: usize,
+    /// Robot messages over budget merged into a digest.
+    pub merged: usize,
 }
 
 impl Service {
@@ -162,28 +183,59 @@ impl Service {
         self.notify.wake.notify_one();
     }
 
-    /// The customer's acknowledgement for each new case with an e-mail address.
-    pub(crate) fn acknowledgements(&self, created: &[(&Case, &str)]) -> Vec<NewMessage> {
+    /// The acknowledgement rendered before the case has its number (with [`NUMBER_SLOT`] in its
+    /// place), outside the intake writer; `None` without mail, an address, or when the user's text
+    /// holds the slot character itself.
+    pub(crate) fn acknowledgement_template(
+        &self,
+        l: Locale,
+        subject: &str,
+        contact_name: &str,
+        email: &str,
+        code: &str,
+    ) -> Option<dn::Rendered> {
+        if !self.notify.mail_on() || email.trim().is_empty() || format!("{subject}{contact_name}").contains(NUMBER_SLOT)
+        {
+            return None;
+        }
+        Some(self.render_ack(l, NUMBER_SLOT, code, subject, contact_name))
+    }
+
+    fn render_ack(&self, l: Locale, number: &str, code: &str, subject: &str, contact_name: &str) -> dn::Rendered {
+        dn::acknowledgement(
+            l,
+            &dn::Acknowledgement {
+                org: &self.settings.name,
+                number,
+                tracking_code: code,
+                subject,
+                contact_name,
+                portal_url: &self.notify.url("/portal/track"),
+            },
+        )
+    }
+
+    /// The customer's acknowledgement for each new case with an e-mail address: the template
+    /// made before the writer, with the number filled in, or rendered here when there is none.
+    pub(crate) fn acknowledgements(&self, created: &[(&Case, &str, Option<&dn::Rendered>)]) -> Vec<NewMessage> {
         if !self.notify.mail_on() {
             return vec![];
         }
         let n = &self.notify;
+        let now = crate::cases::micros(self.now());
         created
             .iter()
-            .filter(|(k, _)| !k.contact_email.trim().is_empty())
-            .map(|(k, code)| {
+            .filter(|(k, _, _)| !k.contact_email.trim().is_empty())
+            .map(|(k, code, template)| {
                 let l = locale_of(&k.locale);
-                let r = dn::acknowledgement(
-                    l,
-                    &dn::Acknowledgement {
-                        org: &self.settings.name,
-                        number: &k.number,
-                        tracking_code: code,
-                        subject: &k.subject,
-                        contact_name: &k.contact_name,
-                        portal_url: &n.url("/portal/track"),
+                let r = match template {
+                    Some(t) => dn::Rendered {
+                        subject: t.subject.replace(NUMBER_SLOT, &k.number),
+                        text: t.text.replace(NUMBER_SLOT, &k.number),
+                        html: t.html.replace(NUMBER_SLOT, &k.number),
                     },
-                );
+                    None => self.render_ack(l, &k.number, code, &k.subject, &k.contact_name),
+                };
                 NewMessage {
                     event_id: event_id(),
                     dedupe_key: format!("case:{}:ack:customer", k.id),
@@ -198,7 +250,9 @@ impl Service {
                     body_text: r.text,
                     body_html: r.html,
                     thread_root: dn::case_thread_root(k.id, n.domain()),
-                    created_at: crate::cases::micros(self.now()),
+                    created_at: now,
+                    destination_id: None,
+                    due_at: None,
                 }
             })
             .collect()
@@ -252,6 +306,8 @@ impl Service {
                 body_html: r.html,
                 thread_root: dn::case_thread_root(k.id, self.notify.domain()),
                 created_at: now,
+                destination_id: None,
+                due_at: None,
             });
         }
         ob::enqueue(&mut tx.conn(), &mail).await?;
@@ -341,8 +397,9 @@ impl Service {
             }
         }
         let claimed = ob::claim(&mut tx.conn(), &node, now, now + lease, limit).await?;
-        tx.commit().await?;
         report.claimed = claimed.len();
+        let claimed = self.apply_budgets(&mut tx, &node, claimed, now, &mut report).await?;
+        tx.commit().await?;
         if claimed.is_empty() {
             return Ok(report);
         }
@@ -354,7 +411,7 @@ impl Service {
                 (m, outcome, crate::cases::micros(svc.now()))
             });
         }
-        let mut done = Vec::with_capacity(report.claimed);
+        let mut done = Vec::new();
         while let Some(r) = sends.join_next().await {
             match r {
                 Ok(d) => done.push(d),
@@ -422,7 +479,8 @@ impl Service {
     async fn send(&self, m: &Message) -> Outcome {
         match Channel::parse(&m.channel) {
             Some(Channel::Email) => self.send_mail(m).await,
-            _ => Outcome::Rejected { code: String::new(), reason: format!("channel {} is not configured", m.channel) },
+            Some(c) => self.send_http(m, c).await,
+            None => Outcome::Rejected { code: String::new(), reason: format!("channel {} is not configured", m.channel) },
         }
     }
 

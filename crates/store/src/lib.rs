@@ -14,6 +14,7 @@ pub mod calendars;
 pub mod canned;
 pub mod cases;
 pub mod customers;
+pub mod destinations;
 pub mod due_items;
 pub mod escalation;
 pub mod kb;

@@ -29,6 +29,10 @@ pub struct NewMessage {
     pub body_html: String,
     pub thread_root: String,
     pub created_at: DateTime<Utc>,
+    /// The robot or webhook destination (None for mail).
+    pub destination_id: Option<i64>,
+    /// When it is first due (None: at `created_at`), e.g. a digest waiting for the next budget window.
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -56,13 +60,14 @@ pub struct Message {
     pub provider_code: String,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    pub destination_id: Option<i64>,
 }
 
 const COLS: &str = "id, event_id, dedupe_key, channel, kind, recipient, recipient_name, user_id, case_id, locale, \
      subject, body_text, body_html, thread_root, status, attempts, next_attempt_at, lease_owner, lease_until, \
-     last_error, provider_code, created_at, sent_at";
+     last_error, provider_code, created_at, sent_at, destination_id";
 
-const INSERT_COLS: [(&str, &str); 16] = [
+const INSERT_COLS: [(&str, &str); 17] = [
     ("event_id", "text"),
     ("dedupe_key", "text"),
     ("channel", "text"),
@@ -79,6 +84,7 @@ const INSERT_COLS: [(&str, &str); 16] = [
     ("status", "text"),
     ("next_attempt_at", "timestamptz"),
     ("created_at", "timestamptz"),
+    ("destination_id", "bigint"),
 ];
 
 /// The same business fact enqueued again is dropped, not an error.
@@ -100,8 +106,9 @@ fn row(m: &NewMessage) -> Value {
         m.body_html,
         m.thread_root,
         "pending",
+        ts(m.due_at.unwrap_or(m.created_at)),
         ts(m.created_at),
-        ts(m.created_at),
+        m.destination_id,
     ])
 }
 
@@ -379,4 +386,79 @@ pub async fn admins(c: &mut Conn<'_>) -> StoreResult<Vec<i64>> {
     .fetch_all(e)
     .await
     .map_err(map_err))
+}
+
+/// Puts a claimed message back as due at `at` without counting the try (it was held back by its
+/// destination's budget, not tried), if `node` still holds it.
+pub async fn hold_back(c: &mut Conn<'_>, id: i64, node: &str, attempts: i64, at: DateTime<Utc>) -> StoreResult<bool> {
+    let n = on!(c, e => sqlx::query(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = $1, attempts = attempts - 1,
+         lease_owner = NULL, lease_until = NULL
+         WHERE id = $2 AND status = 'in_flight' AND lease_owner = $3 AND attempts = $4",
+    )
+    .bind(at)
+    .bind(id)
+    .bind(node)
+    .bind(attempts)
+    .execute(e)
+    .await
+    .map_err(map_err)?
+    .rows_affected());
+    Ok(n == 1)
+}
+
+/// Marks a claimed message as merged into the digest `into` (it is not sent by itself), if
+/// `node` still holds it.
+pub async fn merge_into(c: &mut Conn<'_>, id: i64, node: &str, attempts: i64, into: &str) -> StoreResult<bool> {
+    let n = on!(c, e => sqlx::query(
+        "UPDATE outbox SET status = 'merged', last_error = $1, attempts = attempts - 1,
+         lease_owner = NULL, lease_until = NULL
+         WHERE id = $2 AND status = 'in_flight' AND lease_owner = $3 AND attempts = $4",
+    )
+    .bind(into)
+    .bind(id)
+    .bind(node)
+    .bind(attempts)
+    .execute(e)
+    .await
+    .map_err(map_err)?
+    .rows_affected());
+    Ok(n == 1)
+}
+
+/// The id of the message enqueued under `dedupe_key`.
+pub async fn id_by_dedupe_key(c: &mut Conn<'_>, dedupe_key: &str) -> StoreResult<Option<i64>> {
+    on!(c, e => sqlx::query_scalar("SELECT id FROM outbox WHERE dedupe_key = $1")
+        .bind(dedupe_key)
+        .fetch_optional(e)
+        .await
+        .map_err(map_err))
+}
+
+/// The active users holding `role` (the GM office for escalations), with what a message needs.
+pub async fn people_with_role(c: &mut Conn<'_>, role: &str) -> StoreResult<Vec<Person>> {
+    on!(c, e => sqlx::query_as(
+        "SELECT id, display_name, email, locale FROM users
+         WHERE active AND id IN (SELECT user_id FROM user_roles WHERE role = $1) ORDER BY id",
+    )
+    .bind(role)
+    .fetch_all(e)
+    .await
+    .map_err(map_err))
+}
+
+/// These users, with what a message needs (inactive ones left out).
+pub async fn people(c: &mut Conn<'_>, ids: &[i64]) -> StoreResult<Vec<Person>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let p: Option<Person> = on!(c, e => sqlx::query_as(
+            "SELECT id, display_name, email, locale FROM users WHERE active AND id = $1",
+        )
+        .bind(id)
+        .fetch_optional(e)
+        .await
+        .map_err(map_err))?;
+        out.extend(p);
+    }
+    Ok(out)
 }
