@@ -14,6 +14,7 @@ pub mod due_items;
 mod error;
 pub mod escalation;
 pub mod intake;
+pub mod limits;
 pub mod notify;
 pub mod org;
 mod password;
