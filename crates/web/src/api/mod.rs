@@ -136,7 +136,10 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(surveys::period_corrective_action))
         .routes(routes!(search::search));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
-    (router.layer(axum::middleware::from_fn(errors::json_errors)), limits::document_limits(errors::document_common_errors(doc)))
+    (
+        router.layer(axum::middleware::from_fn(errors::json_errors)),
+        limits::document_limits(errors::document_common_errors(doc)),
+    )
 }
 
 /// Query-string parameters whose errors name the parameter.
