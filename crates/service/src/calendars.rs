@@ -169,7 +169,8 @@ impl Service {
     ) -> ServiceResult<CalendarRecord> {
         actor.require(Permission::ManageSettings)?;
         let code = DepartmentCode::parse(code)?;
-        let name = input.name.as_deref().map(|n| required_text("name", n, 100)).transpose()?;
+        let name =
+            input.name.as_deref().map(|n| required_text("name", n, crate::limits::calendars::NAME)).transpose()?;
         let calendar = Calendar::from_spec(&input.spec)?;
         let spec = to_json(&calendar.to_spec())?;
         let timezone = calendar.timezone().name();

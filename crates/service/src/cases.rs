@@ -575,12 +575,10 @@ impl Service {
     /// A comment on the timeline; a public one is a message the customer sees on the portal.
     pub async fn comment(&self, actor: &Actor, id: i64, body: &str, public: bool) -> ServiceResult<CaseEvent> {
         actor.require(Permission::WriteCases)?;
+        crate::limits::check_len("body", body, crate::limits::cases::COMMENT)?;
         let body = body.trim();
         if body.is_empty() {
             return Err(DomainError::invalid("body", "is required").into());
-        }
-        if body.chars().count() > 20_000 {
-            return Err(DomainError::invalid("body", "must be at most 20000 characters").into());
         }
         let mut tx = self.store.begin().await?;
         let k = ks::case(&mut tx.conn(), id).await.entity("case")?;
@@ -750,7 +748,7 @@ impl Service {
         due: &str,
     ) -> ServiceResult<CaseTask> {
         actor.require(Permission::WriteCases)?;
-        let question = required_text("question", question, 4000)?;
+        let question = required_text("question", question, crate::limits::cases::TASK_QUESTION)?;
         let due = loopdesk_domain::customer::parse_date("due_date", due)?;
         let mut tx = self.store.begin().await?;
         let k = ks::case(&mut tx.conn(), case_id).await.entity("case")?;
@@ -795,7 +793,7 @@ impl Service {
         answer: &str,
     ) -> ServiceResult<CaseTask> {
         actor.require(Permission::WriteCases)?;
-        let answer = required_text("answer", answer, 8000)?;
+        let answer = required_text("answer", answer, crate::limits::cases::TASK_ANSWER)?;
         let mut tx = self.store.begin().await?;
         let before = ks::task(&mut tx.conn(), task_id).await.entity("task")?;
         let k = ks::case(&mut tx.conn(), before.case_id).await.entity("case")?;
@@ -847,7 +845,7 @@ impl Service {
         if !actor.roles.iter().any(|r| r.records_meetings()) {
             actor.require(Permission::ApproveActions)?;
         }
-        let attendees = required_text("attendees", &m.attendees, 2000)?;
+        let attendees = required_text("attendees", &m.attendees, crate::limits::cases::MEETING_ATTENDEES)?;
         let minutes = m.minutes.trim().to_owned();
         if minutes.is_empty() {
             return Err(DomainError::invalid("minutes", "is required").into());
@@ -868,7 +866,8 @@ impl Service {
         let mut actions = Vec::new();
         for (i, a) in m.actions.iter().enumerate() {
             let at = |f: &str| format!("actions[{i}].{f}");
-            let description = required_text(&at("description"), &a.description, 2000)?;
+            let description =
+                required_text(&at("description"), &a.description, crate::limits::cases::ACTION_DESCRIPTION)?;
             let due = loopdesk_domain::customer::parse_date(&at("due_date"), &a.due_date)?;
             let (owner, _) = org::user_for_login(&mut tx.conn(), &a.owner.trim().to_lowercase())
                 .await

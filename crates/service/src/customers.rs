@@ -28,6 +28,7 @@ use loopdesk_store::{Conn, StoreError, Tx};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreResultExt;
+use crate::limits::{check_len, customers as L};
 use crate::{Service, ServiceResult};
 
 /// A customer as typed by a person, an API client or an import row.
@@ -50,6 +51,8 @@ pub struct CustomerInput {
 }
 
 fn opt_text(field: &str, v: Option<&str>, max: usize) -> Result<String, DomainError> {
+    // Counted as sent: padding does not bring a long text under the limit.
+    check_len(field, v.unwrap_or(""), max)?;
     match v.map(str::trim) {
         None | Some("") => Ok(String::new()),
         Some(t) => required_text(field, t, max),
@@ -62,16 +65,22 @@ fn name_key(name: &str) -> String {
 
 /// Checks everything that needs no database; owner and duplicates are checked by the caller.
 fn validate_customer(i: &CustomerInput) -> Result<(Option<String>, CustomerFields), DomainError> {
+    check_len("code", i.code.as_deref().unwrap_or(""), L::CODE)?;
     let code = i.code.as_deref().filter(|c| !c.trim().is_empty()).map(parse_customer_code).transpose()?;
-    let name = required_text("name", &i.name, 200)?;
+    let name = required_text("name", &i.name, L::NAME)?;
     let kind = i.kind.as_deref().filter(|s| !s.trim().is_empty()).map(CustomerKind::parse).transpose()?;
     let category = i.category.as_deref().filter(|s| !s.trim().is_empty()).map(CustomerCategory::parse).transpose()?;
     let phones = parse_phones("phones", &i.phones.join(";"))?;
     let emails = parse_emails("emails", &i.emails.join(";"))?;
+    // Each item as sent, and each tag it splits into.
+    for t in &i.tags {
+        check_len("tags", t, L::TAG)?;
+    }
     let tags: Vec<String> = i.tags.iter().flat_map(|t| split_list(t)).collect();
-    if tags.iter().any(|t| t.chars().count() > 40) {
+    if tags.iter().any(|t| t.chars().count() > L::TAG) {
         return Err(DomainError::invalid("tags", "a tag must be at most 40 characters"));
     }
+    check_len("notes", i.notes.as_deref().unwrap_or(""), L::NOTES)?;
     let fields = CustomerFields {
         code: code.clone().unwrap_or_default(),
         name_key: name_key(&name),
@@ -79,13 +88,13 @@ fn validate_customer(i: &CustomerInput) -> Result<(Option<String>, CustomerField
         kind: kind.unwrap_or(CustomerKind::Organisation).code().to_owned(),
         category: category.unwrap_or(CustomerCategory::EndUser).code().to_owned(),
         is_new: i.is_new.unwrap_or(false),
-        region: opt_text("region", i.region.as_deref(), 100)?,
-        address: opt_text("address", i.address.as_deref(), 300)?,
+        region: opt_text("region", i.region.as_deref(), L::REGION)?,
+        address: opt_text("address", i.address.as_deref(), L::ADDRESS)?,
         phones: StrList(phones),
         emails: StrList(emails),
         tags: StrList(tags),
         owner_id: None,
-        notes: i.notes.as_deref().unwrap_or("").trim().chars().take(4000).collect(),
+        notes: i.notes.as_deref().unwrap_or("").trim().to_owned(),
         search_text: String::new(),
     };
     Ok((code, fields))
@@ -286,11 +295,12 @@ impl Service {
 
     pub async fn create_product(&self, actor: &Actor, i: &ProductInput) -> ServiceResult<Product> {
         actor.require(Permission::WriteCustomers)?;
+        check_len("code", &i.code, L::CODE)?;
         let code = parse_customer_code(&i.code)?;
-        let name = required_text("name", &i.name, 200)?;
-        let model = opt_text("model", i.model.as_deref(), 100)?;
+        let name = required_text("name", &i.name, L::PRODUCT_NAME)?;
+        let model = opt_text("model", i.model.as_deref(), L::PRODUCT_MODEL)?;
         let months = i.warranty_months.unwrap_or(12);
-        if !(0..=240).contains(&months) {
+        if !(0..=L::WARRANTY_MONTHS_MAX).contains(&months) {
             return Err(DomainError::invalid("warranty_months", "must be between 0 and 240").into());
         }
         let mut tx = self.store.begin().await?;
@@ -326,11 +336,9 @@ impl Service {
         let channel = Channel::parse(&i.channel)?;
         let direction = Direction::parse(&i.direction)?;
         let stage = Stage::parse(&i.stage)?;
-        let subject = required_text("subject", &i.subject, 200)?;
+        let subject = required_text("subject", &i.subject, L::COMMUNICATION_SUBJECT)?;
+        check_len("content", i.content.as_deref().unwrap_or(""), L::COMMUNICATION_CONTENT)?;
         let content = i.content.as_deref().unwrap_or("").trim().to_owned();
-        if content.chars().count() > 20_000 {
-            return Err(DomainError::invalid("content", "must be at most 20000 characters").into());
-        }
         let follow_up = i.follow_up.unwrap_or(false);
         let due = parse_optional_date("follow_up_due", i.follow_up_due.as_deref().unwrap_or(""))?;
         if follow_up && due.is_none() {
@@ -561,7 +569,7 @@ async fn insert_customer(tx: &mut Tx, actor: &Actor, input: &CustomerInput) -> S
 }
 
 async fn insert_contact(tx: &mut Tx, actor: &Actor, customer_id: i64, i: &ContactInput) -> ServiceResult<Contact> {
-    let name = required_text("name", &i.name, 100)?;
+    let name = required_text("name", &i.name, L::CONTACT_NAME)?;
     let phones = parse_phones("phones", &i.phones.join(";"))?;
     let email = parse_emails("email", i.email.as_deref().unwrap_or(""))?;
     if email.len() > 1 {
@@ -571,7 +579,7 @@ async fn insert_contact(tx: &mut Tx, actor: &Actor, customer_id: i64, i: &Contac
     let f = ContactFields {
         customer_id,
         name,
-        title: opt_text("title", i.title.as_deref(), 100)?,
+        title: opt_text("title", i.title.as_deref(), L::CONTACT_TITLE)?,
         phones: StrList(phones),
         email: email.into_iter().next().unwrap_or_default(),
         is_primary: i.primary.unwrap_or(false),
@@ -585,7 +593,7 @@ async fn insert_contact(tx: &mut Tx, actor: &Actor, customer_id: i64, i: &Contac
 }
 
 async fn insert_asset(tx: &mut Tx, actor: &Actor, customer_id: i64, i: &AssetInput) -> ServiceResult<Asset> {
-    let serial = required_text("serial", &i.serial, 100)?;
+    let serial = required_text("serial", &i.serial, L::SERIAL)?;
     let ship = parse_optional_date("ship_date", i.ship_date.as_deref().unwrap_or(""))?;
     let given_end = parse_optional_date("warranty_end", i.warranty_end.as_deref().unwrap_or(""))?;
     cs::customer(&mut tx.conn(), customer_id).await.entity("customer")?;
@@ -618,7 +626,7 @@ async fn insert_asset(tx: &mut Tx, actor: &Actor, customer_id: i64, i: &AssetInp
 }
 
 async fn insert_contract(tx: &mut Tx, actor: &Actor, customer_id: i64, i: &ContractInput) -> ServiceResult<Contract> {
-    let number = required_text("number", &i.number, 64)?;
+    let number = required_text("number", &i.number, L::CONTRACT_NUMBER)?;
     let f = ContractFields {
         number,
         customer_id,

@@ -17,6 +17,7 @@ pub mod escalation;
 pub mod followup;
 pub mod intake;
 pub mod kb;
+pub mod limits;
 pub mod notify;
 pub mod org;
 mod password;

@@ -413,7 +413,7 @@ impl Service {
 
     pub async fn create_survey_plan(&self, actor: &Actor, i: &PlanInput) -> ServiceResult<Plan> {
         actor.require(Permission::ManageSurveys)?;
-        let name = required_text("name", &i.name, 200)?;
+        let name = required_text("name", &i.name, crate::limits::surveys::PLAN_NAME)?;
         if i.period_end < i.period_start {
             return Err(DomainError::invalid("period_end", "must not be before period_start").into());
         }
@@ -490,7 +490,7 @@ impl Service {
     /// population and issues one single-use link per contact.
     pub async fn launch_campaign(&self, actor: &Actor, i: &CampaignInput) -> ServiceResult<Launch> {
         actor.require(Permission::ManageSurveys)?;
-        let name = required_text("name", &i.name, 200)?;
+        let name = required_text("name", &i.name, crate::limits::surveys::CAMPAIGN_NAME)?;
         let period = period_ok(&i.period)?;
         let mut tx = self.store.begin().await?;
         let plan = Plan::from_row(ss::plan(&mut tx.conn(), i.plan_id).await.entity("survey plan")?)?;
@@ -648,7 +648,7 @@ impl Service {
         category: &str,
     ) -> ServiceResult<AnswerRow> {
         actor.require(Permission::ManageSurveys)?;
-        let category = required_text("category", category, 64)?;
+        let category = required_text("category", category, crate::limits::surveys::ANSWER_CATEGORY)?;
         let kind = match kind {
             FeedbackKind::Opinion => "opinion",
             FeedbackKind::Suggestion => "suggestion",
@@ -983,7 +983,7 @@ fn check_submission<'a>(t: &'a Template, s: &'a Submission) -> ServiceResult<Vec
             }
             QuestionKind::Text => {
                 let v = single()?;
-                if v.chars().count() > 4000 {
+                if v.chars().count() > crate::limits::surveys::ANSWER_TEXT {
                     return Err(DomainError::invalid(q.code.clone(), "at most 4000 characters").into());
                 }
                 // Stored as typed; every page escapes it when shown.

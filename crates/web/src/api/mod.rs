@@ -10,6 +10,7 @@ mod dto;
 mod errors;
 mod escalation;
 mod followup;
+mod limits;
 mod org;
 mod outbox;
 mod reports;
@@ -141,7 +142,10 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(followup::record_outcome))
         .routes(routes!(followup::assign));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
-    (router.layer(axum::middleware::from_fn(errors::json_errors)), errors::document_common_errors(doc))
+    (
+        router.layer(axum::middleware::from_fn(errors::json_errors)),
+        limits::document_limits(errors::document_common_errors(doc)),
+    )
 }
 
 /// Query-string parameters whose errors name the parameter.

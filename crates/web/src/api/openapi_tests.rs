@@ -123,3 +123,81 @@ fn text_limits_the_server_enforces_are_documented() {
         assert_eq!(prop[key], value, "{schema}.{field} {key}: {prop}");
     }
 }
+
+/// The string schemas behind a property: itself, an array's items, or the variants of a nullable one.
+fn strings(doc: &Value, prop: &Value) -> Vec<Value> {
+    if let Some(r) = prop["$ref"].as_str() {
+        return strings(doc, &doc["components"]["schemas"][r.rsplit('/').next().unwrap_or("")]);
+    }
+    if let Some(variants) = prop["oneOf"].as_array() {
+        return variants.iter().flat_map(|v| strings(doc, v)).collect();
+    }
+    if prop["items"].is_object() {
+        return strings(doc, &prop["items"]);
+    }
+    vec![prop.clone()]
+}
+
+/// Issue #13 item 15: every limit of `limits::BODIES` and `limits::QUERIES` (read from the
+/// constants the service checks against) is in the document, on the property it names, for
+/// customers, contacts, assets, contracts, communications, products, survey campaigns and answers,
+/// calendars, tasks, meetings, comments and the outbox filters.
+#[test]
+fn every_limit_of_the_tables_is_in_the_document() {
+    use loopdesk_service::limits as l;
+    let doc = document();
+    let check = |what: &str, prop: &Value, t: super::limits::Text| {
+        let s = strings(&doc, prop);
+        let s: Vec<&Value> = s.iter().filter(|s| s["type"] != "null").collect();
+        assert!(!s.is_empty(), "{what}: {prop}");
+        for s in s {
+            match t.max {
+                Some(max) => assert_eq!(s["maxLength"], max, "{what}: {s}"),
+                None => assert!(s.get("maxLength").is_none(), "{what}: {s}"),
+            }
+            if t.min > 0 {
+                assert_eq!(s["minLength"], t.min, "{what}: {s}");
+            }
+            if t.plain {
+                assert_eq!(s["pattern"], super::limits::NO_CONTROL, "{what}: {s}");
+            }
+        }
+    };
+    for &(schema, field, t) in super::limits::BODIES {
+        check(&format!("{schema}.{field}"), &doc["components"]["schemas"][schema]["properties"][field], t);
+    }
+    for &(path, name, t) in super::limits::QUERIES {
+        let params = doc["paths"][path]["get"]["parameters"].as_array().cloned().unwrap_or_default();
+        let p = params.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("{path} {name}"));
+        check(&format!("{path} {name}"), &p["schema"], t);
+    }
+    // A sample read back against the constants themselves, one per area.
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field, max) in [
+        ("CustomerBody", "name", l::customers::NAME),
+        ("CustomerBody", "notes", l::customers::NOTES),
+        ("ContactBody", "name", l::customers::CONTACT_NAME),
+        ("AssetBody", "serial", l::customers::SERIAL),
+        ("ContractBody", "number", l::customers::CONTRACT_NUMBER),
+        ("CommunicationBody", "content", l::customers::COMMUNICATION_CONTENT),
+        ("CampaignBody", "name", l::surveys::CAMPAIGN_NAME),
+        ("ClassifyBody", "category", l::surveys::ANSWER_CATEGORY),
+        ("TaskBody", "question", l::cases::TASK_QUESTION),
+        ("AnswerBody", "answer", l::cases::TASK_ANSWER),
+        ("MeetingBody", "attendees", l::cases::MEETING_ATTENDEES),
+        ("ActionBody", "description", l::cases::ACTION_DESCRIPTION),
+        ("CommentBody", "body", l::cases::COMMENT),
+    ] {
+        let s = strings(&doc, &schemas[schema]["properties"][field]);
+        assert!(s.iter().any(|s| s["maxLength"] == max), "{schema}.{field}: {s:?}");
+    }
+    let tags = strings(&doc, &schemas["CustomerBody"]["properties"]["tags"]);
+    assert!(tags.iter().any(|s| s["maxLength"] == l::customers::TAG), "tags: {tags:?}");
+    let months = &schemas["ProductBody"]["properties"]["warranty_months"];
+    assert_eq!(months["maximum"], l::customers::WARRANTY_MONTHS_MAX, "{months}");
+    let recipient = doc["paths"]["/api/v1/outbox"]["get"]["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "recipient").cloned())
+        .unwrap_or_default();
+    assert!(strings(&doc, &recipient["schema"]).iter().any(|s| s["maxLength"] == l::outbox::RECIPIENT_FILTER));
+}
