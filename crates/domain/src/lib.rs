@@ -20,6 +20,7 @@ pub mod org;
 pub mod page;
 pub mod process;
 pub mod scope;
+pub mod sanbao;
 pub mod search;
 pub mod sla;
 pub mod survey;
