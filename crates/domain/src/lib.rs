@@ -22,6 +22,8 @@ pub mod process;
 pub mod scope;
 pub mod sanbao;
 pub mod search;
+pub mod service_order;
+pub mod spare_parts;
 pub mod sla;
 pub mod survey;
 

@@ -22,6 +22,8 @@ pub mod reports;
 pub mod review;
 pub mod scope;
 pub mod search;
+pub mod service_orders;
+pub mod spare_parts;
 pub mod surveys;
 pub mod tabular;
 
