@@ -856,3 +856,13 @@ fn blank_order() -> ServiceOrder {
         updated_at: epoch,
     }
 }
+
+impl Service {
+    /// Active users with the technician role, for scheduling: (id, display name).
+    pub async fn technicians(&self, actor: &Actor) -> ServiceResult<Vec<(i64, String)>> {
+        actor.require(Permission::SignIn)?;
+        let mut h = self.store.read().await?;
+        let users = org::users_with_role(&mut h.conn(), Role::Technician, None).await?;
+        Ok(users.into_iter().filter(|u| u.active).map(|u| (u.id, u.display_name)).collect())
+    }
+}

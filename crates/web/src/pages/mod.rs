@@ -13,6 +13,7 @@ mod portal;
 mod reports;
 mod scope;
 mod search;
+mod service;
 mod session;
 mod surveys;
 
@@ -57,6 +58,7 @@ pub fn routes() -> Router<AppState> {
         .merge(reports::routes())
         .merge(scope::routes())
         .merge(search::routes())
+        .merge(service::routes())
 }
 
 async fn css() -> impl IntoResponse {
