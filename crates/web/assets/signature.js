@@ -18,7 +18,7 @@
   }
   canvas.addEventListener("pointerdown", function (e) {
     drawing = true; var p = at(e); ctx.beginPath(); ctx.moveTo(p.x, p.y);
-    if (canvas.setPointerCapture) { canvas.setPointerCapture(e.pointerId); }
+    try { canvas.setPointerCapture(e.pointerId); } catch (err) { /* a pointer the browser no longer tracks */ }
     e.preventDefault();
   });
   canvas.addEventListener("pointermove", function (e) {
