@@ -24,7 +24,10 @@ pub mod org;
 pub mod page;
 pub mod process;
 pub mod scope;
+pub mod sanbao;
 pub mod search;
+pub mod service_order;
+pub mod spare_parts;
 pub mod sla;
 pub mod survey;
 

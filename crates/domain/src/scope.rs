@@ -219,6 +219,104 @@ pub fn article_drafts_readable(actor: &Actor) -> bool {
     actor.kind != ActorKind::Portal && actor.can(Permission::SignIn)
 }
 
+/// How far an actor reaches into one service order (issue #19): the assigned technician works
+/// their own orders; the customer-service (service) and sales (供销部) departments, organisation-wide
+/// roles and whoever opened the order handle every one; finance reads them; anyone else is told
+/// "not found".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ServiceOrderAccess {
+    Hidden,
+    /// Reads the order (finance).
+    Reader,
+    /// The assigned technician: reads and records the visit, lines and sign-off.
+    Technician,
+    Handler,
+}
+
+/// Whether the actor's department (of kind `department_kind`) handles every service order.
+fn handles_service_orders(actor: &Actor, department_kind: Option<&str>) -> bool {
+    actor.kind == ActorKind::Staff
+        && actor.can(Permission::ReadCases)
+        && (actor.roles.iter().any(|r| r.is_org_wide() || *r == Role::Admin)
+            || actor.user_id.is_none()
+            || matches!(department_kind, Some("customer_service") | Some("sales")) && !grievances_only(actor))
+}
+
+/// [`ServiceOrderAccess`] for one order, from its technician and its creator.
+pub fn service_order_access(
+    actor: &Actor,
+    department_kind: Option<&str>,
+    technician_id: Option<i64>,
+    created_by: Option<i64>,
+) -> ServiceOrderAccess {
+    if actor.kind != ActorKind::Staff || !actor.can(Permission::ReadCases) {
+        return ServiceOrderAccess::Hidden;
+    }
+    if handles_service_orders(actor, department_kind) || (actor.user_id.is_some() && actor.user_id == created_by) {
+        return ServiceOrderAccess::Handler;
+    }
+    if actor.user_id.is_some() && actor.user_id == technician_id {
+        return ServiceOrderAccess::Technician;
+    }
+    if actor.roles.contains(&Role::Finance) {
+        return ServiceOrderAccess::Reader;
+    }
+    ServiceOrderAccess::Hidden
+}
+
+/// The service-order list's filter: `None` lists every order; `Some(user)` only those the user is
+/// assigned to or opened; the portal and actors without case access get `Some(None)` (nothing).
+pub fn service_order_list_scope(actor: &Actor, department_kind: Option<&str>) -> Option<Option<i64>> {
+    if actor.kind != ActorKind::Staff || !actor.can(Permission::ReadCases) {
+        return Some(None);
+    }
+    if handles_service_orders(actor, department_kind) || actor.roles.contains(&Role::Finance) {
+        return None;
+    }
+    Some(actor.user_id)
+}
+
+#[cfg(test)]
+mod service_order_tests {
+    use super::*;
+
+    fn staff(id: i64, roles: Vec<Role>) -> Actor {
+        Actor {
+            user_id: Some(id),
+            username: format!("u{id}"),
+            department_id: Some(1),
+            roles,
+            scope: Scope::Departments(vec![1]),
+            kind: ActorKind::Staff,
+        }
+    }
+
+    #[test]
+    fn technician_sees_only_assigned_orders() {
+        let t = staff(7, vec![Role::Technician]);
+        assert_eq!(service_order_access(&t, Some("engineering"), Some(7), None), ServiceOrderAccess::Technician);
+        assert_eq!(service_order_access(&t, Some("engineering"), Some(8), None), ServiceOrderAccess::Hidden);
+        assert_eq!(service_order_list_scope(&t, Some("engineering")), Some(Some(7)));
+    }
+
+    #[test]
+    fn service_department_and_org_wide_roles_see_all() {
+        let agent = staff(3, vec![Role::Agent]);
+        assert_eq!(service_order_access(&agent, Some("customer_service"), Some(7), None), ServiceOrderAccess::Handler);
+        assert_eq!(service_order_access(&agent, Some("quality"), Some(7), None), ServiceOrderAccess::Hidden);
+        let rep = staff(4, vec![Role::MgmtRep]);
+        assert_eq!(service_order_access(&rep, Some("quality"), None, None), ServiceOrderAccess::Handler);
+        assert_eq!(service_order_list_scope(&rep, None), None);
+        let fin = staff(5, vec![Role::Finance]);
+        assert_eq!(service_order_access(&fin, Some("finance"), None, None), ServiceOrderAccess::Reader);
+        let hr = staff(6, vec![Role::Hr]);
+        assert_eq!(service_order_access(&hr, Some("customer_service"), None, None), ServiceOrderAccess::Hidden);
+        let mut portal = staff(9, vec![]);
+        portal.kind = ActorKind::Portal;
+        assert_eq!(service_order_list_scope(&portal, None), Some(None));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

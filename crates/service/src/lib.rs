@@ -28,6 +28,8 @@ pub mod review;
 pub mod scope;
 pub mod search;
 pub mod survey_shipped;
+pub mod service_orders;
+pub mod spare_parts;
 pub mod surveys;
 pub mod tabular;
 

@@ -23,6 +23,8 @@ pub mod org;
 pub mod outbox;
 pub mod scope;
 pub mod search;
+pub mod service_orders;
+pub mod spare_parts;
 pub mod surveys;
 pub mod throttle;
 

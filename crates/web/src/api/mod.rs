@@ -16,6 +16,7 @@ mod outbox;
 mod reports;
 mod scope;
 mod search;
+mod service;
 mod surveys;
 
 use axum::extract::FromRequestParts;
@@ -141,6 +142,17 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(followup::get_visit))
         .routes(routes!(followup::record_outcome))
         .routes(routes!(followup::assign));
+        .routes(routes!(service::evaluate))
+        .routes(routes!(service::list_orders, service::create_order))
+        .routes(routes!(service::get_order))
+        .routes(routes!(service::step))
+        .routes(routes!(service::add_line))
+        .routes(routes!(service::list_resends, service::create_resend))
+        .routes(routes!(service::decide_resend))
+        .routes(routes!(service::ship_resend))
+        .routes(routes!(service::ledger, service::append_ledger))
+        .routes(routes!(service::cost_facts))
+        .routes(routes!(service::put_policy));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     (
         router.layer(axum::middleware::from_fn(errors::json_errors)),

@@ -15,6 +15,7 @@ mod portal;
 mod reports;
 mod scope;
 mod search;
+mod service;
 mod session;
 mod surveys;
 
@@ -61,6 +62,7 @@ pub fn routes() -> Router<AppState> {
         .merge(reports::routes())
         .merge(scope::routes())
         .merge(search::routes())
+        .merge(service::routes())
 }
 
 async fn css() -> impl IntoResponse {
