@@ -36,7 +36,7 @@ pub fn referer_path<'a>(referer: &'a str, host: &str) -> Option<&'a str> {
 /// silently. Every other character is the writer's own business (escaping happens on output).
 pub fn check_text(field: &str, text: &str) -> Result<(), DomainError> {
     if text.contains('\0') {
-        Err(DomainError::invalid(field, "must not contain the NUL character (U+0000)"))
+        Err(DomainError::invalid(field, "errors.must_not_contain_nul_character"))
     } else {
         Ok(())
     }
@@ -76,7 +76,7 @@ pub fn earliest_received_at() -> DateTime<Utc> {
 /// Refuses a `received_at` before 2000-01-01 (UTC).
 pub fn check_received_at(at: DateTime<Utc>) -> Result<(), DomainError> {
     if at < earliest_received_at() {
-        Err(DomainError::invalid("received_at", "must be on or after 2000-01-01"))
+        Err(DomainError::invalid("received_at", "errors.must_on_after_2000_01"))
     } else {
         Ok(())
     }

@@ -33,7 +33,7 @@ impl ServiceError {
                     Some("number") => Some("number"),
                     _ => None,
                 };
-                DomainError::Conflict { reason: format!("this {} already exists", field.unwrap_or("value")), field }
+                DomainError::Conflict { reason: loopdesk_domain::reason!("errors.already_exists", field = field.unwrap_or("value")), field }
                     .into()
             }
             StoreError::Unavailable { reason } => ServiceError::Unavailable(reason),

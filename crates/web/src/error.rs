@@ -49,7 +49,7 @@ impl ApiError {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
-            "the database cannot take this request right now; nothing was changed, try again shortly",
+            "errors.database_cannot_take_request_right",
         )
     }
     pub fn bad_request(field: Option<String>, message: impl Into<String>) -> Self {
@@ -96,7 +96,7 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Internal(msg) => {
                 tracing::error!(error = %msg, "internal error");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; it has been logged")
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "errors.internal_error_has_been_logged")
             }
         }
     }

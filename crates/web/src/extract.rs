@@ -28,7 +28,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             return Err(ApiError::new(
                 axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
-                "send the body as application/json",
+                "errors.send_body_application_json",
             ));
         }
         let too_big = req
@@ -40,7 +40,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             ApiError::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
-                format!("a JSON body may be at most {} bytes", crate::MAX_JSON_BYTES),
+                loopdesk_domain::reason!("errors.json_body_may_at_most", max_json_bytes = crate::MAX_JSON_BYTES),
             )
         };
         if too_big {
@@ -52,7 +52,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 too_large()
             } else {
-                ApiError::new(e.status(), "body", format!("could not read the request body: {}", e.body_text()))
+                ApiError::new(e.status(), "body", loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()))
             }
         })?;
         parse_json(&bytes).map(JsonBody)
@@ -168,7 +168,7 @@ impl FromRequestParts<AppState> for ApiActor {
         if let Some(auth) = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
             let token = auth
                 .strip_prefix("Bearer ")
-                .ok_or_else(|| ApiError::bad_request(Some("Authorization".into()), "expected 'Bearer <token>'"))?;
+                .ok_or_else(|| ApiError::bad_request(Some("Authorization".into()), "errors.expected_bearer_token"))?;
             let (actor, user) = state.svc.token_actor(token.trim()).await?;
             return Ok(ApiActor { actor, user });
         }

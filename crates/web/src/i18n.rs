@@ -73,6 +73,55 @@ impl Tr {
         self.0.code()
     }
 
+    /// The text of an error reason (`key|name=value…`, built by `loopdesk_domain::reason!`) in this
+    /// language, its `{name}`s filled in; a value that is itself a reason is rendered too. A reason
+    /// that is no key is shown as it is (`i18n::tests::every_error_reason_is_a_key` keeps that from
+    /// happening in our code).
+    pub fn reason(&self, reason: &str) -> String {
+        let (key, args) = loopdesk_domain::error::parse_reason(reason);
+        if table().get(key).is_none() {
+            return reason.to_owned();
+        }
+        let mut text = self.get(key).to_owned();
+        for (name, value) in args {
+            let value = value.replace('¦', "|");
+            let inner = loopdesk_domain::error::parse_reason(&value).0;
+            let shown = if value.contains('.') && table().contains_key(inner) { self.reason(&value) } else { value };
+            text = text.replace(&format!("{{{name}}}"), &shown);
+        }
+        text
+    }
+
+    /// The label of an input named by an error's `field`: `errors.field.{field}`, else the case
+    /// field label, else the name itself (indexed paths such as `indicators[2].weight`).
+    pub fn field(&self, field: &str) -> String {
+        for k in [format!("errors.field.{field}"), format!("case.field.{field}")] {
+            if table().contains_key(&k) {
+                return self.get(&k).to_owned();
+            }
+        }
+        field.to_owned()
+    }
+
+    /// A domain error as a person reads it: the field's label and the reason, in this language.
+    pub fn domain(&self, e: &loopdesk_domain::DomainError) -> String {
+        match e {
+            loopdesk_domain::DomainError::Invalid { field, reason } => {
+                format!("{}{}{}", self.field(field), self.get("errors.field_sep"), self.reason(reason))
+            }
+            other => self.reason(&other.reason()),
+        }
+    }
+
+    /// A service error as a person reads it (storage and internal faults by their fixed texts).
+    pub fn error(&self, e: &loopdesk_service::ServiceError) -> String {
+        match e {
+            loopdesk_service::ServiceError::Domain(d) => self.domain(d),
+            loopdesk_service::ServiceError::Unavailable(_) => self.reason("errors.database_cannot_take_request_right"),
+            loopdesk_service::ServiceError::Internal(_) => self.reason("errors.internal_error_has_been_logged"),
+        }
+    }
+
     /// Label of a role code, e.g. `role.mgmt_rep`.
     pub fn role(&self, code: &str) -> String {
         self.get(&format!("role.{code}")).to_owned()

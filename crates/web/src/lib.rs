@@ -92,7 +92,7 @@ async fn healthz(State(st): State<AppState>) -> axum::response::Response {
 
 async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     if uri.path().starts_with("/api/") {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no route {}", uri.path())).into_response()
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", loopdesk_domain::reason!("errors.no_route", uri = uri.path())).into_response()
     } else {
         pages::not_found_page().into_response()
     }

@@ -592,7 +592,7 @@ pub async fn import(
             file = Some((name, bytes));
         }
     }
-    let (name, bytes) = file.ok_or_else(|| ApiError::invalid("file", "send the file in the multipart field 'file'"))?;
+    let (name, bytes) = file.ok_or_else(|| ApiError::invalid("file", "errors.send_file_multipart_field_file"))?;
     let rows = tabular::read(&name, &bytes)?;
     Ok(match st.svc.import(&a.actor, sheet, &name, &rows, |_, _| {}).await? {
         ImportOutcome::Imported { rows } => (StatusCode::OK, Json(ImportedDto { rows })).into_response(),

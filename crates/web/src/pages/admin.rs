@@ -174,7 +174,7 @@ fn parse_id(field: &str, v: &str) -> Result<Option<i64>, loopdesk_domain::Domain
     if v.trim().is_empty() {
         return Ok(None);
     }
-    v.trim().parse().map(Some).map_err(|_| loopdesk_domain::DomainError::invalid(field, "is not a number"))
+    v.trim().parse().map(Some).map_err(|_| loopdesk_domain::DomainError::invalid(field, "errors.not_number_2"))
 }
 
 async fn create_user(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
@@ -238,7 +238,7 @@ async fn save_user(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Resp
     let version = f
         .get("version")
         .parse::<i64>()
-        .map_err(|_| loopdesk_domain::DomainError::invalid("version", "is not a number"))
+        .map_err(|_| loopdesk_domain::DomainError::invalid("version", "errors.not_number_2"))
         .page(&s)?;
     let admin = s.actor.can(Permission::ManageUsers);
     let patch = UserPatch {
@@ -406,7 +406,7 @@ async fn save_department(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Resul
     let version = f
         .get("version")
         .parse::<i64>()
-        .map_err(|_| loopdesk_domain::DomainError::invalid("version", "is not a number"))
+        .map_err(|_| loopdesk_domain::DomainError::invalid("version", "errors.not_number_2"))
         .page(&s)?;
     let input = department_input(&s, &f)?;
     match s.st.svc.update_department(&s.actor, id, version, &input).await {

@@ -129,7 +129,7 @@ pub(super) fn day_start(
     let local = d.and_hms_opt(0, 0, 0).unwrap_or_default();
     use chrono::TimeZone;
     s.st.svc.settings.timezone.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&chrono::Utc)).ok_or_else(
-        || PageError::Service(DomainError::invalid(field, "does not exist in the local time zone").into(), s.locale),
+        || PageError::Service(DomainError::invalid(field, "errors.does_not_exist_local_time").into(), s.locale),
     )
 }
 
@@ -137,7 +137,7 @@ pub(super) fn day_start(
 pub(super) async fn list_filter(s: &SignedIn, q: &ListQuery) -> Result<CaseFilter, PageError> {
     let nonempty = |v: &Option<String>| v.clone().filter(|x| !x.trim().is_empty());
     let department_id = match nonempty(&q.department) {
-        Some(d) => Some(d.parse::<i64>().map_err(|_| DomainError::invalid("department", "is not a number")).page(s)?),
+        Some(d) => Some(d.parse::<i64>().map_err(|_| DomainError::invalid("department", "errors.not_number_2")).page(s)?),
         None => None,
     };
     let open = q.open.is_some();
@@ -285,7 +285,7 @@ async fn create(s: SignedIn, headers: axum::http::HeaderMap, body: Bytes) -> Res
                         .await?;
                 let k =
                     found.items.into_iter().find(|k| k.code.eq_ignore_ascii_case(&code)).ok_or_else(|| {
-                        DomainError::invalid("customer_code", format!("no customer with code '{code}'"))
+                        DomainError::invalid("customer_code", loopdesk_domain::reason!("errors.no_customer_with_code", code))
                     })?;
                 Some(k.id)
             }
@@ -689,7 +689,7 @@ async fn take(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response,
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let version =
-        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     let code = f.get("transition").to_owned();
     let fields: BTreeMap<String, String> =
         f.0.iter().filter(|(k, _)| !matches!(k.as_str(), "_csrf" | "version" | "transition")).cloned().collect();
@@ -708,9 +708,9 @@ async fn answer_task(s: SignedIn, Path(task_id): Path<i64>, body: Bytes) -> Resu
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let case_id =
-        f.get("case_id").parse::<i64>().map_err(|_| DomainError::invalid("case_id", "is not a number")).page(&s)?;
+        f.get("case_id").parse::<i64>().map_err(|_| DomainError::invalid("case_id", "errors.not_number_2")).page(&s)?;
     let version =
-        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     let r = s.st.svc.answer_task(&s.actor, task_id, version, f.get("answer")).await;
     after_form(&s, case_id, r).await
 }
@@ -720,9 +720,9 @@ async fn review_task(s: SignedIn, Path(task_id): Path<i64>, body: Bytes) -> Resu
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let case_id =
-        f.get("case_id").parse::<i64>().map_err(|_| DomainError::invalid("case_id", "is not a number")).page(&s)?;
+        f.get("case_id").parse::<i64>().map_err(|_| DomainError::invalid("case_id", "errors.not_number_2")).page(&s)?;
     let version =
-        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     let approve = f.get("decision") == "approve";
     let r = s.st.svc.review_task(&s.actor, task_id, version, approve, f.get("reason")).await;
     after_form(&s, case_id, r).await
@@ -733,7 +733,7 @@ async fn review_responsibility(s: SignedIn, Path(id): Path<i64>, body: Bytes) ->
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let version =
-        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     let approve = f.get("decision") == "approve";
     let r = s.st.svc.review_responsibility(&s.actor, id, version, approve, f.get("reason")).await;
     after_form(&s, id, r).await
@@ -787,9 +787,9 @@ async fn complete_action(s: SignedIn, Path(action_id): Path<i64>, body: Bytes) -
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let case_id =
-        f.get("case_id").parse::<i64>().map_err(|_| DomainError::invalid("case_id", "is not a number")).page(&s)?;
+        f.get("case_id").parse::<i64>().map_err(|_| DomainError::invalid("case_id", "errors.not_number_2")).page(&s)?;
     let version =
-        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     let r = s.st.svc.complete_action(&s.actor, action_id, version, f.get("note")).await;
     after_form(&s, case_id, r).await
 }
@@ -798,7 +798,7 @@ async fn reportability(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let version =
-        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     let r =
         s.st.svc
             .decide_reportability(
@@ -817,12 +817,12 @@ async fn merge(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let version =
-        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     let r = async {
         let number = f.get("into").trim().to_owned();
         let found =
             s.st.svc.case_by_number(&s.actor, &number).await.map_err(|_| {
-                ServiceError::from(DomainError::invalid("into", format!("no case numbered '{number}'")))
+                ServiceError::from(DomainError::invalid("into", loopdesk_domain::reason!("errors.no_case_numbered", number)))
             })?;
         s.st.svc.merge_case(&s.actor, id, version, found.id, f.get("reason")).await
     }
@@ -915,7 +915,7 @@ async fn add_link(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Respo
         let number = f.get("number").trim().to_owned();
         let other =
             s.st.svc.case_by_number(&s.actor, &number).await.map_err(|_| {
-                ServiceError::from(DomainError::invalid("number", format!("no case numbered '{number}'")))
+                ServiceError::from(DomainError::invalid("number", loopdesk_domain::reason!("errors.no_case_numbered", number)))
             })?;
         s.st.svc.link_cases(&s.actor, id, other.id).await
     }

@@ -237,7 +237,7 @@ async fn save(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response,
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let version =
-        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     match s.st.svc.update_customer(&s.actor, id, version, &input_from(&f)).await {
         Ok(_) => Ok(Redirect::to(&format!("/customers/{id}")).into_response()),
         Err(e) if is_user_error(&e) => {
@@ -466,7 +466,7 @@ async fn add_communication(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Res
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let contact_id = match f.opt("contact_id") {
-        Some(v) => Some(v.parse::<i64>().map_err(|_| DomainError::invalid("contact_id", "is not a number")).page(&s)?),
+        Some(v) => Some(v.parse::<i64>().map_err(|_| DomainError::invalid("contact_id", "errors.not_number_2")).page(&s)?),
         None => None,
     };
     let i = CommunicationInput {
@@ -489,7 +489,7 @@ async fn follow_up_done(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let version =
-        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     s.st.svc.close_follow_up(&s.actor, id, version).await.page(&s)?;
     Ok(Redirect::to("/").into_response())
 }
@@ -518,7 +518,7 @@ async fn create_product(s: SignedIn, body: Bytes) -> Result<Response, PageError>
     s.check_csrf(&f)?;
     let months = match f.opt("warranty_months") {
         Some(v) => Some(
-            v.parse::<i32>().map_err(|_| DomainError::invalid("warranty_months", "is not a whole number")).page(&s)?,
+            v.parse::<i32>().map_err(|_| DomainError::invalid("warranty_months", "errors.not_whole_number")).page(&s)?,
         ),
         None => None,
     };
@@ -591,7 +591,7 @@ async fn import(s: SignedIn, mut mp: Multipart) -> Result<Response, PageError> {
     let result = async {
         let sheet = Sheet::parse(&kind)?;
         let (name, bytes) =
-            file.filter(|(_, b)| !b.is_empty()).ok_or_else(|| DomainError::invalid("file", "choose a file"))?;
+            file.filter(|(_, b)| !b.is_empty()).ok_or_else(|| DomainError::invalid("file", "errors.choose_file"))?;
         let rows = loopdesk_service::tabular::read(&name, &bytes)?;
         s.st.svc.import(&s.actor, sheet, &name, &rows, |_, _| {}).await
     }

@@ -556,7 +556,7 @@ async fn remind(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Respons
 async fn close(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
-    let version = f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "missing")).page(&s)?;
+    let version = f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.missing")).page(&s)?;
     s.st.svc.close_campaign(&s.actor, id, version).await.page(&s)?;
     Ok(Redirect::to(&format!("/surveys/campaigns/{id}")).into_response())
 }
@@ -731,18 +731,18 @@ fn percent(f: &FormData, field: &str) -> Result<Option<f64>, DomainError> {
     if v.is_empty() {
         return Ok(None);
     }
-    let p: f64 = v.trim_end_matches('%').trim().parse().map_err(|_| DomainError::invalid(field, "is not a number"))?;
+    let p: f64 = v.trim_end_matches('%').trim().parse().map_err(|_| DomainError::invalid(field, "errors.not_number_2"))?;
     if (0.0..=100.0).contains(&p) {
         Ok(Some(p))
     } else {
-        Err(DomainError::invalid(field, "must be between 0 and 100 %"))
+        Err(DomainError::invalid(field, "errors.must_between_0_100_2"))
     }
 }
 
 fn plan_input(f: &FormData) -> Result<PlanInput, DomainError> {
     let date = |k: &str| {
         chrono::NaiveDate::parse_from_str(f.get(k).trim(), "%Y-%m-%d")
-            .map_err(|_| DomainError::invalid(k, "use a date such as 2026-01-31"))
+            .map_err(|_| DomainError::invalid(k, "errors.use_date_such_2026_01"))
     };
     let triggers = TRIGGER_EVENTS
         .iter()
@@ -769,7 +769,7 @@ fn plan_input(f: &FormData) -> Result<PlanInput, DomainError> {
             min_contract_value: f.opt("min_contract_value"),
         },
         min_response_rate: percent(f, "min_response_rate")?.map(|p| p / 100.0),
-        target_pct: percent(f, "target_pct")?.ok_or_else(|| DomainError::invalid("target_pct", "is required"))?,
+        target_pct: percent(f, "target_pct")?.ok_or_else(|| DomainError::invalid("target_pct", "errors.required"))?,
         channel: f.get("channel").to_owned(),
         triggers,
     })
@@ -1152,7 +1152,7 @@ fn kpi_input(f: &FormData) -> Result<(KpiInput, Vec<&'static str>), DomainError>
         if v.is_empty() {
             return Ok(None);
         }
-        v.trim_end_matches('%').trim().parse().map(Some).map_err(|_| DomainError::invalid(field, "is not a number"))
+        v.trim_end_matches('%').trim().parse().map(Some).map_err(|_| DomainError::invalid(field, "errors.not_number_2"))
     };
     let mut kpis = Vec::new();
     let mut names = Vec::new();
@@ -1164,9 +1164,9 @@ fn kpi_input(f: &FormData) -> Result<(KpiInput, Vec<&'static str>), DomainError>
         }
         kpis.push(Kpi {
             name: n.to_owned(),
-            actual: actual.ok_or_else(|| DomainError::invalid(format!("{n}.actual"), "is required with a target"))?,
+            actual: actual.ok_or_else(|| DomainError::invalid(format!("{n}.actual"), "errors.required_with_target"))?,
             target: target
-                .ok_or_else(|| DomainError::invalid(format!("{n}.target"), "is required with an actual value"))?,
+                .ok_or_else(|| DomainError::invalid(format!("{n}.target"), "errors.required_with_actual_value"))?,
             direction,
             weight: number(format!("{n}.weight"))?,
         });
@@ -1213,11 +1213,11 @@ async fn kpi_save(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
 async fn classify(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
-    let version = f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "missing")).page(&s)?;
+    let version = f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.missing")).page(&s)?;
     let kind = match f.get("kind") {
         "opinion" => FeedbackKind::Opinion,
         "suggestion" => FeedbackKind::Suggestion,
-        _ => return Err(DomainError::invalid("kind", "opinion or suggestion")).page(&s),
+        _ => return Err(DomainError::invalid("kind", "errors.opinion_suggestion")).page(&s),
     };
     let row = s.st.svc.classify_survey_answer(&s.actor, id, version, kind, f.get("category")).await.page(&s)?;
     Ok(Redirect::to(&format!("/surveys/campaigns/{}#texts", row.campaign_id)).into_response())
