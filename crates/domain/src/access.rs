@@ -216,7 +216,11 @@ impl Actor {
     }
 
     pub fn require(&self, p: Permission) -> Result<(), DomainError> {
-        if self.can(p) { Ok(()) } else { Err(DomainError::forbidden(crate::reason!("errors.your_roles_do_not_allow", p = format!("{:?}", p)))) }
+        if self.can(p) {
+            Ok(())
+        } else {
+            Err(DomainError::forbidden(crate::reason!("errors.your_roles_do_not_allow", p = format!("{:?}", p))))
+        }
     }
 
     /// Computes the scope from roles and the department subtree (given by the caller, who can read the tree).

@@ -43,10 +43,7 @@ coded_enum!(CaseType, "type", {
 /// When the company says it is not responsible, the customer is owed the reason (ISO 10002).
 pub fn check_responsibility(r: Responsibility, note: &str) -> Result<(), DomainError> {
     if r == Responsibility::No && note.trim().is_empty() {
-        return Err(DomainError::invalid(
-            "responsibility_note",
-            "errors.explain_customer_why_company_not",
-        ));
+        return Err(DomainError::invalid("responsibility_note", "errors.explain_customer_why_company_not"));
     }
     Ok(())
 }
@@ -144,10 +141,7 @@ impl Regime {
             "eu_mdr_death" => Ok(Regime::EuMdrDeath),
             "eu_mdr_serious" => Ok(Regime::EuMdrSerious),
             "fda" => Ok(Regime::Fda),
-            other => Err(DomainError::invalid(
-                "regime",
-                crate::reason!("errors.not_one_eu_mdr_public", other),
-            )),
+            other => Err(DomainError::invalid("regime", crate::reason!("errors.not_one_eu_mdr_public", other))),
         }
     }
 

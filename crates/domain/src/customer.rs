@@ -170,8 +170,7 @@ pub fn parse_optional_date(field: &str, s: &str) -> Result<Option<NaiveDate>, Do
 
 /// Money in CNY held exactly as integer fen (分). Accepts `1234`, `1,234.5`, `¥1234.56`, `1234.56元`.
 pub fn parse_cny(field: &str, s: &str) -> Result<i64, DomainError> {
-    let bad =
-        || DomainError::invalid(field, crate::reason!("errors.not_amount_yuan_with_at", s = s.trim()));
+    let bad = || DomainError::invalid(field, crate::reason!("errors.not_amount_yuan_with_at", s = s.trim()));
     let t: String = s
         .trim()
         .trim_start_matches(['¥', '￥'])

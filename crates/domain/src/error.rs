@@ -27,7 +27,10 @@ impl DomainError {
         DomainError::Forbidden { reason: reason.into() }
     }
     pub fn stale(entity: &str) -> Self {
-        DomainError::Conflict { reason: crate::reason!("errors.was_changed_by_someone_else", entity), field: Some("version") }
+        DomainError::Conflict {
+            reason: crate::reason!("errors.was_changed_by_someone_else", entity),
+            field: Some("version"),
+        }
     }
     /// A conflict naming the field it is about (`reason` a message key, as everywhere).
     pub fn conflict(field: Option<&'static str>, reason: impl Into<String>) -> Self {

@@ -35,11 +35,7 @@ pub fn referer_path<'a>(referer: &'a str, host: &str) -> Option<&'a str> {
 /// Text may not hold the NUL character: PostgreSQL cannot store it and SQLite would keep it
 /// silently. Every other character is the writer's own business (escaping happens on output).
 pub fn check_text(field: &str, text: &str) -> Result<(), DomainError> {
-    if text.contains('\0') {
-        Err(DomainError::invalid(field, "errors.must_not_contain_nul_character"))
-    } else {
-        Ok(())
-    }
+    if text.contains('\0') { Err(DomainError::invalid(field, "errors.must_not_contain_nul_character")) } else { Ok(()) }
 }
 
 /// What a spreadsheet program treats as the start of a formula (OWASP "CSV injection").

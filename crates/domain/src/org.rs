@@ -102,7 +102,10 @@ pub fn parse_department_kind(s: &str) -> Result<String, DomainError> {
     if DEPARTMENT_KINDS.contains(&s) {
         Ok(s.to_owned())
     } else {
-        Err(DomainError::invalid("kind", crate::reason!("errors.must_one", department_kinds = DEPARTMENT_KINDS.join(", "))))
+        Err(DomainError::invalid(
+            "kind",
+            crate::reason!("errors.must_one", department_kinds = DEPARTMENT_KINDS.join(", ")),
+        ))
     }
 }
 
@@ -127,10 +130,7 @@ pub fn check_parent(departments: &[(i64, Option<i64>)], id: i64, new_parent: Opt
     if let Some(p) = new_parent
         && subtree(departments, id).contains(&p)
     {
-        return Err(DomainError::invalid(
-            "parent",
-            "errors.department_cannot_placed_under_itself",
-        ));
+        return Err(DomainError::invalid("parent", "errors.department_cannot_placed_under_itself"));
     }
     Ok(())
 }

@@ -445,7 +445,10 @@ impl PolicySet {
                 return bad(at("severity"), crate::reason!("errors.not_severity", severity = p.severity));
             }
             if !seen.insert((p.case_type.clone(), p.severity.clone())) {
-                return bad(at("severity"), crate::reason!("errors.given_twice", case_type = p.case_type, severity = p.severity));
+                return bad(
+                    at("severity"),
+                    crate::reason!("errors.given_twice", case_type = p.case_type, severity = p.severity),
+                );
             }
             let mut clocks = std::collections::BTreeSet::new();
             for (j, t) in p.targets.iter().enumerate() {
@@ -484,10 +487,7 @@ impl PolicySet {
         }
         for (i, w) in self.escalation.windows(2).enumerate() {
             if w[1].after_hours < w[0].after_hours {
-                return bad(
-                    format!("escalation[{}].after_hours", i + 1),
-                    "errors.must_not_earlier_than_step".into(),
-                );
+                return bad(format!("escalation[{}].after_hours", i + 1), "errors.must_not_earlier_than_step".into());
             }
         }
         if self.escalation.iter().any(|s| s.after_hours > 24 * 365) {

@@ -211,7 +211,11 @@ impl Service {
         if let Some(d) = days
             && !(1..=MAX_TOKEN_DAYS).contains(&d)
         {
-            return Err(DomainError::invalid("expires_in_days", loopdesk_domain::reason!("errors.must_1", MAX_TOKEN_DAYS)).into());
+            return Err(DomainError::invalid(
+                "expires_in_days",
+                loopdesk_domain::reason!("errors.must_1", MAX_TOKEN_DAYS),
+            )
+            .into());
         }
         let expires_at = days.map(|d| self.now() + Duration::days(i64::from(d)));
         let mut tx = self.store.begin().await?;

@@ -189,12 +189,9 @@ impl Service {
                 row
             }
             Some(before) => {
-                let version = input.version.ok_or_else(|| {
-                    DomainError::invalid(
-                        "version",
-                        "errors.required_change_existing_calendar_send",
-                    )
-                })?;
+                let version = input
+                    .version
+                    .ok_or_else(|| DomainError::invalid("version", "errors.required_change_existing_calendar_send"))?;
                 let name = name.unwrap_or_else(|| before.name.clone());
                 let fields = CalendarFields {
                     code: code.as_str(),

@@ -128,7 +128,9 @@ impl Service {
         let mut extra: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&k.fields).unwrap_or_default();
         if let Some(cid) = e.customer_id {
             cs::customer(&mut tx.conn(), cid).await.map_err(|err| match err {
-                StoreError::NotFound => ServiceError::from(DomainError::invalid("customer_id", "errors.no_such_customer")),
+                StoreError::NotFound => {
+                    ServiceError::from(DomainError::invalid("customer_id", "errors.no_such_customer"))
+                }
                 err => err.into(),
             })?;
             if k.customer_id != Some(cid) {
@@ -186,10 +188,9 @@ impl Service {
                 k.category = String::new();
             } else {
                 let cats = ks::categories(&mut tx.conn()).await?;
-                let cat = cats
-                    .iter()
-                    .find(|c| c.code == v || c.zh == v || c.en.eq_ignore_ascii_case(v))
-                    .ok_or_else(|| DomainError::invalid("category", loopdesk_domain::reason!("errors.not_category_tree", v)))?;
+                let cat = cats.iter().find(|c| c.code == v || c.zh == v || c.en.eq_ignore_ascii_case(v)).ok_or_else(
+                    || DomainError::invalid("category", loopdesk_domain::reason!("errors.not_category_tree", v)),
+                )?;
                 k.category = cat.code.clone();
             }
         }
@@ -208,9 +209,9 @@ impl Service {
             k.owner_id = if v.is_empty() {
                 None
             } else {
-                let (u, _) = org::user_for_login(&mut tx.conn(), &v)
-                    .await
-                    .map_err(|_| DomainError::invalid("owner", loopdesk_domain::reason!("errors.no_user_named_3", v)))?;
+                let (u, _) = org::user_for_login(&mut tx.conn(), &v).await.map_err(|_| {
+                    DomainError::invalid("owner", loopdesk_domain::reason!("errors.no_user_named_3", v))
+                })?;
                 if !u.active {
                     return Err(DomainError::invalid("owner", loopdesk_domain::reason!("errors.deactivated", v)).into());
                 }
@@ -451,10 +452,7 @@ pub(crate) fn check_injury_answered(
         && rec::injury_question_applies(&k.case_type, names_product(k))
         && !extra.contains_key("serious_injury")
     {
-        return Err(DomainError::invalid(
-            "serious_injury",
-            "errors.answer_yes_no_unknown_did",
-        ));
+        return Err(DomainError::invalid("serious_injury", "errors.answer_yes_no_unknown_did"));
     }
     Ok(())
 }

@@ -255,7 +255,13 @@ impl Service {
     /// Everything about a new case that can be checked without the database.
     fn check_case_input(&self, i: &CaseInput) -> ServiceResult<CheckedCase> {
         let case_type = CaseType::parse(&i.case_type).map_err(|_| {
-            DomainError::invalid("type", loopdesk_domain::reason!("errors.must_one_3", case_types = loopdesk_domain::process::CASE_TYPES.join(", ")))
+            DomainError::invalid(
+                "type",
+                loopdesk_domain::reason!(
+                    "errors.must_one_3",
+                    case_types = loopdesk_domain::process::CASE_TYPES.join(", ")
+                ),
+            )
         })?;
         let subject = required_text("subject", &i.subject, 200)?;
         let description = i.description.trim().to_owned();
@@ -330,7 +336,9 @@ impl Service {
             (opt(&i.contact_name), opt(&i.contact_phone), opt(&i.contact_email));
         if let Some(cid) = i.customer_id {
             let customer = cs::customer(&mut tx.conn(), cid).await.map_err(|e| match e {
-                StoreError::NotFound => ServiceError::from(DomainError::invalid("customer_id", "errors.no_such_customer")),
+                StoreError::NotFound => {
+                    ServiceError::from(DomainError::invalid("customer_id", "errors.no_such_customer"))
+                }
                 e => e.into(),
             })?;
             if let Some(kid) = i.contact_id {
@@ -539,11 +547,7 @@ impl Service {
     ) -> ServiceResult<Case> {
         actor.require(Permission::WriteCases)?;
         if code == "merge" {
-            return Err(DomainError::invalid(
-                "transition",
-                "errors.merge_case_with_merge_action",
-            )
-            .into());
+            return Err(DomainError::invalid("transition", "errors.merge_case_with_merge_action").into());
         }
         let mut tx = self.store.begin().await?;
         let k = ks::case(&mut tx.conn(), id).await.entity("case")?;
@@ -616,7 +620,10 @@ impl Service {
         if data.len() > MAX_ATTACHMENT_BYTES {
             return Err(DomainError::invalid(
                 "file",
-                loopdesk_domain::reason!("errors.larger_than_mb", max_attachment_bytes = MAX_ATTACHMENT_BYTES / 1024 / 1024),
+                loopdesk_domain::reason!(
+                    "errors.larger_than_mb",
+                    max_attachment_bytes = MAX_ATTACHMENT_BYTES / 1024 / 1024
+                ),
             )
             .into());
         }
@@ -743,7 +750,12 @@ impl Service {
             Ok(id) => org::department(&mut tx.conn(), id).await,
             Err(_) => org::department_by_code(&mut tx.conn(), &department.trim().to_uppercase()).await,
         }
-        .map_err(|_| DomainError::invalid("department", loopdesk_domain::reason!("errors.no_department", department = department.trim())))?;
+        .map_err(|_| {
+            DomainError::invalid(
+                "department",
+                loopdesk_domain::reason!("errors.no_department", department = department.trim()),
+            )
+        })?;
         // The definition may ask the customer-service manager to review it before it goes out.
         let review = definition_of(&mut tx.conn(), &k).await?.review.tasks;
         let state = if review { "pending" } else { "none" };
@@ -789,11 +801,7 @@ impl Service {
             return Err(DomainError::Conflict { reason: "errors.task_already_answered".into(), field: None }.into());
         }
         if !before.sent() {
-            return Err(DomainError::Conflict {
-                reason: "errors.task_has_not_gone_out".into(),
-                field: None,
-            }
-            .into());
+            return Err(DomainError::Conflict { reason: "errors.task_has_not_gone_out".into(), field: None }.into());
         }
         let after = ks::answer_task(&mut tx.conn(), task_id, version, &answer, actor.user_id).await.entity("task")?;
         let ev = NewEvent {
@@ -851,9 +859,13 @@ impl Service {
             let at = |f: &str| format!("actions[{i}].{f}");
             let description = required_text(&at("description"), &a.description, 2000)?;
             let due = loopdesk_domain::customer::parse_date(&at("due_date"), &a.due_date)?;
-            let (owner, _) = org::user_for_login(&mut tx.conn(), &a.owner.trim().to_lowercase())
-                .await
-                .map_err(|_| DomainError::invalid(at("owner"), loopdesk_domain::reason!("errors.no_user_named", owner = a.owner.trim())))?;
+            let (owner, _) =
+                org::user_for_login(&mut tx.conn(), &a.owner.trim().to_lowercase()).await.map_err(|_| {
+                    DomainError::invalid(
+                        at("owner"),
+                        loopdesk_domain::reason!("errors.no_user_named", owner = a.owner.trim()),
+                    )
+                })?;
             actions.push(ks::insert_action(&mut tx.conn(), &meeting, &description, Some(owner.id), due).await?);
         }
         let body = format!("{attendees}\n{minutes}");
@@ -889,9 +901,7 @@ impl Service {
         let access =
             readable(&mut tx.conn(), actor, &k).await.map_err(|_| DomainError::NotFound { entity: "action item" })?;
         if !loopdesk_domain::scope::may_complete_action(actor, access, before.owner_id) {
-            return Err(
-                DomainError::forbidden("errors.only_item_s_owner_approver").into()
-            );
+            return Err(DomainError::forbidden("errors.only_item_s_owner_approver").into());
         }
         if before.done_at.is_some() {
             return Err(DomainError::Conflict { reason: "errors.action_item_already_done".into(), field: None }.into());
@@ -1452,15 +1462,19 @@ async fn apply_transition(
 ) -> ServiceResult<Case> {
     let How { by_customer, tz, now } = how;
     let def = definition_of(&mut tx.conn(), &k).await?;
-    let t = def
-        .transition(code)
-        .ok_or_else(|| DomainError::invalid("transition", loopdesk_domain::reason!("errors.not_transition_case_type", code)))?;
+    let t = def.transition(code).ok_or_else(|| {
+        DomainError::invalid("transition", loopdesk_domain::reason!("errors.not_transition_case_type", code))
+    })?;
     if by_customer {
         if !t.customer {
             return Err(DomainError::forbidden("errors.customer_may_not_take_step").into());
         }
     } else if !ProcessDefinition::allows(t, &actor.roles) {
-        return Err(DomainError::forbidden(loopdesk_domain::reason!("errors.your_roles_may_not", t = t.en.to_lowercase())).into());
+        return Err(DomainError::forbidden(loopdesk_domain::reason!(
+            "errors.your_roles_may_not",
+            t = t.en.to_lowercase()
+        ))
+        .into());
     }
     if !t.from.contains(&k.state) {
         return Err(DomainError::Conflict {
@@ -1518,7 +1532,10 @@ async fn apply_transition(
                     .iter()
                     .find(|c| c.code == value || c.zh == value || c.en.eq_ignore_ascii_case(value))
                     .ok_or_else(|| {
-                        DomainError::invalid("category", loopdesk_domain::reason!("errors.not_category_category_tree", value))
+                        DomainError::invalid(
+                            "category",
+                            loopdesk_domain::reason!("errors.not_category_category_tree", value),
+                        )
                     })?;
                 after.category = cat.code.clone();
             }
@@ -1531,7 +1548,13 @@ async fn apply_transition(
                     Err(_) => org::department_by_code(&mut tx.conn(), &value.to_uppercase()).await,
                 };
                 after.lead_department_id = Some(
-                    d.map_err(|_| DomainError::invalid("lead_department", loopdesk_domain::reason!("errors.no_department_2", value)))?.id,
+                    d.map_err(|_| {
+                        DomainError::invalid(
+                            "lead_department",
+                            loopdesk_domain::reason!("errors.no_department_2", value),
+                        )
+                    })?
+                    .id,
                 );
             }
             "on_site" => {
@@ -1546,9 +1569,9 @@ async fn apply_transition(
                 }
             }
             "owner" => {
-                let (u, _) = org::user_for_login(&mut tx.conn(), &value.to_lowercase())
-                    .await
-                    .map_err(|_| DomainError::invalid("owner", loopdesk_domain::reason!("errors.no_user_named_2", value)))?;
+                let (u, _) = org::user_for_login(&mut tx.conn(), &value.to_lowercase()).await.map_err(|_| {
+                    DomainError::invalid("owner", loopdesk_domain::reason!("errors.no_user_named_2", value))
+                })?;
                 after.owner_id = Some(u.id);
             }
             "serious_injury" => {

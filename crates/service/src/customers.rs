@@ -96,7 +96,9 @@ async fn owner_id(c: &mut Conn<'_>, owner: Option<&str>) -> ServiceResult<Option
         None => Ok(None),
         Some(u) => match org::user_for_login(c, &u.to_lowercase()).await {
             Ok((user, _)) => Ok(Some(user.id)),
-            Err(StoreError::NotFound) => Err(DomainError::invalid("owner", loopdesk_domain::reason!("errors.no_user_named_4", u)).into()),
+            Err(StoreError::NotFound) => {
+                Err(DomainError::invalid("owner", loopdesk_domain::reason!("errors.no_user_named_4", u)).into())
+            }
             Err(e) => Err(e.into()),
         },
     }
@@ -396,11 +398,7 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let before = cs::communication(&mut tx.conn(), id).await.entity("communication")?;
         if !before.follow_up || before.follow_up_done_at.is_some() {
-            return Err(DomainError::Conflict {
-                reason: "errors.there_no_open_follow_up".into(),
-                field: None,
-            }
-            .into());
+            return Err(DomainError::Conflict { reason: "errors.there_no_open_follow_up".into(), field: None }.into());
         }
         let after = cs::close_follow_up(&mut tx.conn(), id, version, Utc::now()).await.entity("communication")?;
         tx.audit(actor, AuditAction::Update, "communication", id, Some(&before), Some(&after)).await?;
@@ -593,7 +591,11 @@ async fn insert_asset(tx: &mut Tx, actor: &Actor, customer_id: i64, i: &AssetInp
     let product = match cs::product_by_code(&mut tx.conn(), &code).await {
         Ok(p) => p,
         Err(StoreError::NotFound) => {
-            return Err(DomainError::invalid("product_code", loopdesk_domain::reason!("errors.no_product_with_code", code)).into());
+            return Err(DomainError::invalid(
+                "product_code",
+                loopdesk_domain::reason!("errors.no_product_with_code", code),
+            )
+            .into());
         }
         Err(e) => return Err(e.into()),
     };
@@ -753,18 +755,21 @@ async fn import_customers(
             };
             let (code, mut f) = validate_customer(&input)?;
             if let Some(o) = opt("owner") {
-                f.owner_id = Some(
-                    *users
-                        .get(&o.to_lowercase())
-                        .ok_or_else(|| DomainError::invalid("owner", loopdesk_domain::reason!("errors.no_user_named_5", o)))?,
-                );
+                f.owner_id = Some(*users.get(&o.to_lowercase()).ok_or_else(|| {
+                    DomainError::invalid("owner", loopdesk_domain::reason!("errors.no_user_named_5", o))
+                })?);
             }
             let same_row = |r: usize| if r == 0 { String::new() } else { format!(" (row {r} of this file)") };
             if let Some(c) = &code
                 && let Some((r, name)) = codes.get(c)
             {
                 return Err(DomainError::Conflict {
-                    reason: loopdesk_domain::reason!("errors.customer_code_already_used_by", c, name, same_row = same_row(*r)),
+                    reason: loopdesk_domain::reason!(
+                        "errors.customer_code_already_used_by",
+                        c,
+                        name,
+                        same_row = same_row(*r)
+                    ),
                     field: Some("code"),
                 });
             }
@@ -843,7 +848,8 @@ async fn customer_id_by_code(tx: &mut Tx, code: &str) -> ServiceResult<i64> {
     match cs::customer_by_code(&mut tx.conn(), &code).await {
         Ok(c) => Ok(c.id),
         Err(StoreError::NotFound) => {
-            Err(DomainError::invalid("customer_code", loopdesk_domain::reason!("errors.no_customer_with_code", code)).into())
+            Err(DomainError::invalid("customer_code", loopdesk_domain::reason!("errors.no_customer_with_code", code))
+                .into())
         }
         Err(e) => Err(e.into()),
     }

@@ -81,14 +81,16 @@ impl Notifier {
         let (mailer, from) = match &cfg.smtp {
             None => (None, None),
             Some(u) => {
-                let from: Mailbox =
-                    cfg.mail_from.parse().map_err(|e| bad("mail_from", loopdesk_domain::reason!("errors.not_mail_address", e)))?;
+                let from: Mailbox = cfg
+                    .mail_from
+                    .parse()
+                    .map_err(|e| bad("mail_from", loopdesk_domain::reason!("errors.not_mail_address", e)))?;
                 let b = match u.security {
                     SmtpSecurity::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&u.host),
                     SmtpSecurity::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&u.host)
-                        .map_err(|e| bad("smtp_url", e.to_string()))?,
+                        .map_err(|e| bad("smtp_url", loopdesk_domain::reason!("errors.not_mail_address", e)))?,
                     SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&u.host)
-                        .map_err(|e| bad("smtp_url", e.to_string()))?,
+                        .map_err(|e| bad("smtp_url", loopdesk_domain::reason!("errors.not_mail_address", e)))?,
                 };
                 let mut b = b.port(u.port).timeout(Some(cfg.send_timeout));
                 if let Some(user) = &u.user {
@@ -445,7 +447,11 @@ impl Service {
         if let Some(r) = &f.recipient
             && r.chars().count() > RECIPIENT_FILTER_MAX
         {
-            return Err(DomainError::invalid("recipient", loopdesk_domain::reason!("errors.at_most_characters", RECIPIENT_FILTER_MAX)).into());
+            return Err(DomainError::invalid(
+                "recipient",
+                loopdesk_domain::reason!("errors.at_most_characters", RECIPIENT_FILTER_MAX),
+            )
+            .into());
         }
         let mut h = self.store.read().await?;
         Ok(ob::list(&mut h.conn(), f, page).await?)
@@ -477,7 +483,11 @@ impl Service {
         let now = crate::cases::micros(self.now());
         if !ob::set_status(&mut tx.conn(), id, from, to.code(), now).await? {
             return Err(DomainError::Conflict {
-                reason: loopdesk_domain::reason!("errors.message_cannot_become", status = before.status, to = to.code()),
+                reason: loopdesk_domain::reason!(
+                    "errors.message_cannot_become",
+                    status = before.status,
+                    to = to.code()
+                ),
                 field: Some("status"),
             }
             .into());

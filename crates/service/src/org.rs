@@ -160,7 +160,13 @@ impl Service {
         let (cases, tasks) = org::department_cases(&mut tx.conn(), id).await?;
         if users > 0 || children > 0 || cases > 0 || tasks > 0 {
             return Err(DomainError::Conflict {
-                reason: loopdesk_domain::reason!("errors.department_still_has_users_sub", users, children, cases, tasks),
+                reason: loopdesk_domain::reason!(
+                    "errors.department_still_has_users_sub",
+                    users,
+                    children,
+                    cases,
+                    tasks
+                ),
                 field: None,
             }
             .into());
@@ -247,9 +253,7 @@ impl Service {
                 actor.require(Permission::ManageUsers)?;
             }
             if p.roles.is_some() || p.department_id.is_some() || p.active.is_some() {
-                return Err(
-                    DomainError::forbidden("errors.only_administrator_may_change_roles").into()
-                );
+                return Err(DomainError::forbidden("errors.only_administrator_may_change_roles").into());
             }
         }
         if p.password.is_some() && actor.user_id == Some(id) {
@@ -286,11 +290,7 @@ impl Service {
                 .map_err(|_| DomainError::invalid("department_id", "errors.no_such_department"))?;
         }
         if actor.user_id == Some(id) && is_admin && (!roles.contains(&Role::Admin) || p.active == Some(false)) {
-            return Err(DomainError::invalid(
-                "roles",
-                "errors.you_cannot_remove_your_own",
-            )
-            .into());
+            return Err(DomainError::invalid("roles", "errors.you_cannot_remove_your_own").into());
         }
         let fields = UserFields {
             username: &before.username,

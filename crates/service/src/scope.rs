@@ -51,10 +51,7 @@ pub(crate) async fn readable(c: &mut Conn<'_>, actor: &Actor, k: &Case) -> Servi
 pub(crate) async fn handled(c: &mut Conn<'_>, actor: &Actor, k: &Case) -> ServiceResult<()> {
     match readable(c, actor, k).await? {
         CaseAccess::Handler => Ok(()),
-        _ => Err(DomainError::forbidden(
-            "errors.you_take_part_case_through",
-        )
-        .into()),
+        _ => Err(DomainError::forbidden("errors.you_take_part_case_through").into()),
     }
 }
 
@@ -116,7 +113,10 @@ impl Service {
             if !loopdesk_domain::process::CASE_TYPES.contains(&t) {
                 return Err(DomainError::invalid(
                     format!("case_types[{i}]"),
-                    loopdesk_domain::reason!("errors.unknown_case_type_known", case_types = loopdesk_domain::process::CASE_TYPES.join(", ")),
+                    loopdesk_domain::reason!(
+                        "errors.unknown_case_type_known",
+                        case_types = loopdesk_domain::process::CASE_TYPES.join(", ")
+                    ),
                 )
                 .into());
             }

@@ -601,7 +601,9 @@ impl Service {
         let t = TemplateRecord::from_row(ss::template(&mut tx.conn(), campaign.template_id).await?)?.template;
         let answers = check_submission(&t, s)?;
         if !ss::mark_answered(&mut tx.conn(), inv.id).await? {
-            return Err(DomainError::Conflict { reason: "errors.link_has_already_been_used".into(), field: None }.into());
+            return Err(
+                DomainError::Conflict { reason: "errors.link_has_already_been_used".into(), field: None }.into()
+            );
         }
         let anonymous = campaign.anonymous || (s.anonymous && t.spec.allow_anonymous);
         let (customer, contact) = if anonymous { (None, None) } else { (Some(inv.customer_id), Some(inv.contact_id)) };
@@ -935,11 +937,16 @@ fn check_submission<'a>(t: &'a Template, s: &'a Submission) -> ServiceResult<Vec
             feedback_kind: None,
         };
         let single = || -> Result<&str, DomainError> {
-            if vals.len() == 1 { Ok(vals[0]) } else { Err(DomainError::invalid(q.code.clone(), "errors.give_one_answer")) }
+            if vals.len() == 1 {
+                Ok(vals[0])
+            } else {
+                Err(DomainError::invalid(q.code.clone(), "errors.give_one_answer"))
+            }
         };
         match q.kind {
             QuestionKind::Rating => {
-                let v: f64 = single()?.parse().map_err(|_| DomainError::invalid(q.code.clone(), "errors.not_number"))?;
+                let v: f64 =
+                    single()?.parse().map_err(|_| DomainError::invalid(q.code.clone(), "errors.not_number"))?;
                 a.score = Some(t.scale.check_answer(q.code.clone(), v)?);
             }
             QuestionKind::Nps => {
@@ -955,7 +962,11 @@ fn check_submission<'a>(t: &'a Template, s: &'a Submission) -> ServiceResult<Vec
                 }
                 for v in &vals {
                     if !q.options.iter().any(|o| o.code == *v) {
-                        return Err(DomainError::invalid(q.code.clone(), loopdesk_domain::reason!("errors.not_option", v)).into());
+                        return Err(DomainError::invalid(
+                            q.code.clone(),
+                            loopdesk_domain::reason!("errors.not_option", v),
+                        )
+                        .into());
                     }
                 }
                 a.choices = to_json(&vals)?;

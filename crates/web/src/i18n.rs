@@ -9,9 +9,9 @@ use loopdesk_domain::locale::Locale;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
-struct Entry {
-    zh: String,
-    en: String,
+pub(crate) struct Entry {
+    pub(crate) zh: String,
+    pub(crate) en: String,
 }
 
 #[derive(Deserialize)]
@@ -39,7 +39,7 @@ const FILES: &[(&str, &str)] = &[
     ("demo.toml", include_str!("../locales/demo.toml")),
 ];
 
-fn table() -> &'static HashMap<String, Entry> {
+pub(crate) fn table() -> &'static HashMap<String, Entry> {
     static T: OnceLock<HashMap<String, Entry>> = OnceLock::new();
     T.get_or_init(|| {
         let mut all = HashMap::new();
@@ -113,8 +113,13 @@ impl Tr {
         }
     }
 
+    /// An error as a person reads it, in this language (see [`Shown`]).
+    pub fn error(&self, e: &impl Shown) -> String {
+        e.shown(*self)
+    }
+
     /// A service error as a person reads it (storage and internal faults by their fixed texts).
-    pub fn error(&self, e: &loopdesk_service::ServiceError) -> String {
+    pub fn service(&self, e: &loopdesk_service::ServiceError) -> String {
         match e {
             loopdesk_service::ServiceError::Domain(d) => self.domain(d),
             loopdesk_service::ServiceError::Unavailable(_) => self.reason("errors.database_cannot_take_request_right"),
@@ -125,6 +130,23 @@ impl Tr {
     /// Label of a role code, e.g. `role.mgmt_rep`.
     pub fn role(&self, code: &str) -> String {
         self.get(&format!("role.{code}")).to_owned()
+    }
+}
+
+/// An error a page shows to a person: rendered in the reader's language.
+pub trait Shown {
+    fn shown(&self, t: Tr) -> String;
+}
+
+impl Shown for loopdesk_domain::DomainError {
+    fn shown(&self, t: Tr) -> String {
+        t.domain(self)
+    }
+}
+
+impl Shown for loopdesk_service::ServiceError {
+    fn shown(&self, t: Tr) -> String {
+        t.service(self)
     }
 }
 

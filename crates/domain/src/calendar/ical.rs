@@ -189,10 +189,7 @@ fn add_event(found: &mut BTreeMap<NaiveDate, (usize, DayRule)>, n: usize, ev: Ev
 /// `YYYYMMDD`; date-times (`…T090000Z`) are refused because only whole days are exceptions.
 fn parse_date(field: &str, text: &str, declared_date: bool) -> Result<NaiveDate, DomainError> {
     if !declared_date && text.contains('T') {
-        return Err(DomainError::invalid(
-            field,
-            "errors.must_all_day_date_value",
-        ));
+        return Err(DomainError::invalid(field, "errors.must_all_day_date_value"));
     }
     let ok = text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit());
     ok.then(|| NaiveDate::parse_from_str(text, "%Y%m%d").ok())

@@ -94,10 +94,16 @@ impl Calendar {
         for (i, ex) in spec.exceptions.iter().enumerate() {
             let date_field = format!("exceptions[{i}].date");
             let date = NaiveDate::parse_from_str(ex.date.trim(), "%Y-%m-%d").map_err(|_| {
-                DomainError::invalid(&date_field, crate::reason!("errors.not_date_yyyy_mm_dd_3", shown = shown(&ex.date)))
+                DomainError::invalid(
+                    &date_field,
+                    crate::reason!("errors.not_date_yyyy_mm_dd_3", shown = shown(&ex.date)),
+                )
             })?;
             if let Some(j) = first_seen.insert(date, i) {
-                return Err(DomainError::invalid(date_field, crate::reason!("errors.already_given_exceptions", date, j)));
+                return Err(DomainError::invalid(
+                    date_field,
+                    crate::reason!("errors.already_given_exceptions", date, j),
+                ));
             }
             let periods_field = format!("exceptions[{i}].periods");
             let periods = period_specs(&periods_field, &ex.periods)?;
@@ -128,8 +134,8 @@ impl Calendar {
     /// Parses the JSON contract body. Structural errors (wrong types, unknown keys) are reported on
     /// the field `calendar` with serde's position; value errors name their field.
     pub fn from_json(text: &str) -> Result<Calendar, DomainError> {
-        let spec: CalendarSpec =
-            serde_json::from_str(text).map_err(|e| DomainError::invalid("calendar", e.to_string()))?;
+        let spec: CalendarSpec = serde_json::from_str(text)
+            .map_err(|e| DomainError::invalid("calendar", crate::reason!("errors.not_valid_json", e)))?;
         Calendar::from_spec(&spec)
     }
 }

@@ -141,9 +141,11 @@ impl ProcessDefinition {
     pub fn parse(text: &str) -> Result<ProcessDefinition, DomainError> {
         let t = text.trim_start();
         let def: ProcessDefinition = if t.starts_with('{') {
-            serde_json::from_str(t).map_err(|e| DomainError::invalid("definition", crate::reason!("errors.not_valid_json", e)))?
+            serde_json::from_str(t)
+                .map_err(|e| DomainError::invalid("definition", crate::reason!("errors.not_valid_json", e)))?
         } else {
-            toml::from_str(t).map_err(|e| DomainError::invalid("definition", crate::reason!("errors.not_valid_toml", e)))?
+            toml::from_str(t)
+                .map_err(|e| DomainError::invalid("definition", crate::reason!("errors.not_valid_toml", e)))?
         };
         def.validate()?;
         Ok(def)
@@ -167,7 +169,11 @@ impl ProcessDefinition {
         if !CASE_TYPES.contains(&self.case_type.as_str()) {
             return bad(
                 "case_type".into(),
-                crate::reason!("errors.unknown_case_type_known_2", case_type = self.case_type, case_types = CASE_TYPES.join(", ")),
+                crate::reason!(
+                    "errors.unknown_case_type_known_2",
+                    case_type = self.case_type,
+                    case_types = CASE_TYPES.join(", ")
+                ),
             );
         }
         let mut codes = BTreeSet::new();
@@ -226,7 +232,10 @@ impl ProcessDefinition {
             }
             for f in &t.required {
                 if !KNOWN_FIELDS.contains(&f.as_str()) {
-                    return bad(at("required"), crate::reason!("errors.unknown_field_known", f, known_fields = KNOWN_FIELDS.join(", ")));
+                    return bad(
+                        at("required"),
+                        crate::reason!("errors.unknown_field_known", f, known_fields = KNOWN_FIELDS.join(", ")),
+                    );
                 }
             }
             for c in &t.clocks {
@@ -238,15 +247,15 @@ impl ProcessDefinition {
         if self.review.not_responsible
             && !self.transitions.iter().any(|t| t.required.iter().any(|f| f == "responsibility"))
         {
-            return bad(
-                "review.not_responsible".into(),
-                "errors.no_transition_asks_responsibility_there".into(),
-            );
+            return bad("review.not_responsible".into(), "errors.no_transition_asks_responsibility_there".into());
         }
         // Every state reachable from the initial one…
         let reach = self.reachable_from(&self.initial);
         if let Some(s) = self.states.iter().find(|s| !reach.contains(s.code.as_str())) {
-            return bad("states".into(), crate::reason!("errors.state_cannot_reached_from", code = s.code, initial = self.initial));
+            return bad(
+                "states".into(),
+                crate::reason!("errors.state_cannot_reached_from", code = s.code, initial = self.initial),
+            );
         }
         // …and able to reach an end.
         for s in self.states.iter().filter(|s| !s.terminal) {
@@ -288,7 +297,10 @@ impl ProcessDefinition {
     pub fn check_required(t: &TransitionDef, given: &BTreeMap<String, String>) -> Result<(), DomainError> {
         for f in &t.required {
             if given.get(f).is_none_or(|v| v.trim().is_empty()) {
-                return Err(DomainError::invalid(f.clone(), crate::reason!("errors.required_2", t = t.en.to_lowercase())));
+                return Err(DomainError::invalid(
+                    f.clone(),
+                    crate::reason!("errors.required_2", t = t.en.to_lowercase()),
+                ));
             }
         }
         Ok(())

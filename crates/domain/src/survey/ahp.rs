@@ -50,10 +50,7 @@ pub fn validate(matrix: &[Vec<f64>]) -> Result<(), DomainError> {
         return Err(DomainError::invalid("matrix", "errors.must_have_at_least_one"));
     }
     if n > MAX_ORDER {
-        return Err(DomainError::invalid(
-            "matrix",
-            crate::reason!("errors.has_rows_at_most_indicators", n, MAX_ORDER),
-        ));
+        return Err(DomainError::invalid("matrix", crate::reason!("errors.has_rows_at_most_indicators", n, MAX_ORDER)));
     }
     for (i, row) in matrix.iter().enumerate() {
         if row.len() != n {
@@ -93,7 +90,14 @@ pub fn validate(matrix: &[Vec<f64>]) -> Result<(), DomainError> {
             if (a * b - 1.0).abs() > RECIPROCAL_TOLERANCE {
                 return Err(DomainError::invalid(
                     format!("matrix[{j}][{i}]"),
-                    crate::reason!("errors.must_reciprocal_matrix_expected_got", i, j, a, a2 = format!("{:.4}", 1.0 / a), b),
+                    crate::reason!(
+                        "errors.must_reciprocal_matrix_expected_got",
+                        i,
+                        j,
+                        a,
+                        a2 = format!("{:.4}", 1.0 / a),
+                        b
+                    ),
                 ));
             }
         }
@@ -129,7 +133,13 @@ pub fn weights_or_reject(matrix: &[Vec<f64>]) -> Result<AhpResult, DomainError> 
     } else {
         Err(DomainError::invalid(
             "matrix",
-            crate::reason!("errors.comparisons_are_inconsistent_cr_max", cr = format!("{:.3}", r.cr), lambda_max = format!("{:.3}", r.lambda_max), ci = format!("{:.3}", r.ci), CR_THRESHOLD = format!("{:.2}", CR_THRESHOLD)),
+            crate::reason!(
+                "errors.comparisons_are_inconsistent_cr_max",
+                cr = format!("{:.3}", r.cr),
+                lambda_max = format!("{:.3}", r.lambda_max),
+                ci = format!("{:.3}", r.ci),
+                CR_THRESHOLD = format!("{:.2}", CR_THRESHOLD)
+            ),
         ))
     }
 }

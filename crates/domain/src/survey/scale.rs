@@ -65,7 +65,10 @@ impl RatingScale {
                 return Err(DomainError::invalid(format!("levels[{i}].value"), "errors.must_not_negative"));
             }
             if clean.iter().any(|c: &ScaleLevel| c.value == value) {
-                return Err(DomainError::invalid(format!("levels[{i}].value"), crate::reason!("errors.used_twice", value)));
+                return Err(DomainError::invalid(
+                    format!("levels[{i}].value"),
+                    crate::reason!("errors.used_twice", value),
+                ));
             }
             clean.push(ScaleLevel {
                 value,

@@ -107,7 +107,11 @@ pub fn overall_satisfaction(weights: &[f64], satisfaction: &[Option<f64>]) -> Re
     if weights.len() != satisfaction.len() {
         return Err(DomainError::invalid(
             "satisfaction",
-            crate::reason!("errors.has_items_but_there_are", satisfaction = satisfaction.len(), weights = weights.len()),
+            crate::reason!(
+                "errors.has_items_but_there_are",
+                satisfaction = satisfaction.len(),
+                weights = weights.len()
+            ),
         ));
     }
     let w = normalise_weights(weights)?;
@@ -220,7 +224,10 @@ impl IndicatorTree {
         for (i, n) in nodes.into_iter().enumerate() {
             let code = required_text(&format!("indicators[{i}].code"), &n.code, MAX_CODE)?;
             if index.insert(code.clone(), i).is_some() {
-                return Err(DomainError::invalid(format!("indicators[{i}].code"), crate::reason!("errors.used_twice_2", code)));
+                return Err(DomainError::invalid(
+                    format!("indicators[{i}].code"),
+                    crate::reason!("errors.used_twice_2", code),
+                ));
             }
             let weight = finite(format!("indicators[{i}].weight"), n.weight)?;
             if weight < 0.0 {
@@ -235,7 +242,10 @@ impl IndicatorTree {
         for (i, n) in clean.iter().enumerate() {
             if let Some(p) = &n.parent {
                 let &pi = index.get(p).ok_or_else(|| {
-                    DomainError::invalid(format!("indicators[{i}].parent"), crate::reason!("errors.no_indicator_has_code", p))
+                    DomainError::invalid(
+                        format!("indicators[{i}].parent"),
+                        crate::reason!("errors.no_indicator_has_code", p),
+                    )
                 })?;
                 parent[i] = Some(pi);
                 children[pi].push(i);
@@ -336,7 +346,8 @@ impl IndicatorTree {
         let mut value = vec![None; count];
         for (code, &s) in satisfaction {
             let field = format!("satisfaction.{code}");
-            let i = self.position(code).ok_or_else(|| DomainError::invalid(&field, "errors.no_indicator_has_code_2"))?;
+            let i =
+                self.position(code).ok_or_else(|| DomainError::invalid(&field, "errors.no_indicator_has_code_2"))?;
             if !self.is_leaf(i) {
                 return Err(DomainError::invalid(field, "errors.group_only_lowest_level_items"));
             }
@@ -682,8 +693,8 @@ pub fn internal_score(kpis: &[Kpi]) -> Result<InternalScore, DomainError> {
         }
         raw.push(w);
     }
-    let weights = normalise_weights(&raw)
-        .map_err(|_| DomainError::invalid("kpis", "errors.at_least_one_kpi_weight"))?;
+    let weights =
+        normalise_weights(&raw).map_err(|_| DomainError::invalid("kpis", "errors.at_least_one_kpi_weight"))?;
     let mut out = Vec::with_capacity(kpis.len());
     for (i, (k, w)) in kpis.iter().zip(weights).enumerate() {
         let score = k.score().map_err(|e| match e {

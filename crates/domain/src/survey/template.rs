@@ -179,7 +179,10 @@ impl Template {
         let name_en = required_text("name_en", &spec.name_en, MAX_NAME)?;
         let audience = spec.audience.trim().to_owned();
         if !AUDIENCES.contains(&audience.as_str()) {
-            return Err(DomainError::invalid("audience", crate::reason!("errors.must_one_2", audiences = AUDIENCES.join(", "))));
+            return Err(DomainError::invalid(
+                "audience",
+                crate::reason!("errors.must_one_2", audiences = AUDIENCES.join(", ")),
+            ));
         }
         let scale = match &spec.scale {
             ScaleChoice::Builtin(n) => RatingScale::builtin(n.trim())
@@ -227,7 +230,11 @@ impl Template {
                     if group.matrix.len() != members.len() {
                         return Err(DomainError::invalid(
                             format!("ahp[{g}].matrix"),
-                            crate::reason!("errors.has_rows_but_group_has", group = group.matrix.len(), members = members.len()),
+                            crate::reason!(
+                                "errors.has_rows_but_group_has",
+                                group = group.matrix.len(),
+                                members = members.len()
+                            ),
                         ));
                     }
                     let result = weights_or_reject(&group.matrix).map_err(|e| match e {
@@ -300,7 +307,10 @@ impl Template {
                         ));
                     }
                     if !rated.insert(ind.to_owned()) {
-                        return Err(DomainError::invalid(f("indicator"), crate::reason!("errors.rated_by_two_questions", ind)));
+                        return Err(DomainError::invalid(
+                            f("indicator"),
+                            crate::reason!("errors.rated_by_two_questions", ind),
+                        ));
                     }
                     out.indicator = Some(ind.to_owned());
                 }
@@ -329,7 +339,10 @@ impl Template {
             questions.push(out);
         }
         if let Some(missing) = items.iter().find(|c| !rated.contains(**c)) {
-            return Err(DomainError::invalid("questions", crate::reason!("errors.indicator_item_has_no_rating", missing)));
+            return Err(DomainError::invalid(
+                "questions",
+                crate::reason!("errors.indicator_item_has_no_rating", missing),
+            ));
         }
         let spec = TemplateSpec {
             code,

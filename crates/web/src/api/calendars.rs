@@ -117,10 +117,7 @@ fn parse_duration(v: serde_json::Value) -> Result<Duration, ApiError> {
 /// A duration object; errors name `field`.
 pub(crate) fn parse_duration_at(field: &str, v: serde_json::Value) -> Result<Duration, ApiError> {
     let d: DurationBody = serde_json::from_value(v).map_err(|e| {
-        ApiError::invalid(
-            field,
-            loopdesk_domain::reason!("errors.expected_one_working_hours_working", e),
-        )
+        ApiError::invalid(field, loopdesk_domain::reason!("errors.expected_one_working_hours_working", e))
     })?;
     Ok(match d {
         DurationBody::WorkingHours(h) => Duration::working_hours(h),

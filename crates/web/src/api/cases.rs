@@ -1035,14 +1035,21 @@ pub async fn attach(
 ) -> ApiResult<(StatusCode, Json<AttachmentDto>)> {
     let mut file: Option<(String, Bytes)> = None;
     let mut public = false;
-    while let Some(field) =
-        mp.next_field().await.map_err(|e| ApiError::bad_request(Some("file".into()), e.body_text()))?
-    {
+    while let Some(field) = mp.next_field().await.map_err(|e| {
+        ApiError::bad_request(
+            Some("file".into()),
+            loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()),
+        )
+    })? {
         match field.name() {
             Some("file") => {
                 let name = field.file_name().unwrap_or("").to_owned();
-                let bytes =
-                    field.bytes().await.map_err(|e| ApiError::bad_request(Some("file".into()), e.body_text()))?;
+                let bytes = field.bytes().await.map_err(|e| {
+                    ApiError::bad_request(
+                        Some("file".into()),
+                        loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()),
+                    )
+                })?;
                 file = Some((name, bytes));
             }
             Some("public") => public = field.text().await.map(|t| t == "true" || t == "1").unwrap_or(false),

@@ -156,7 +156,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             let path = e.path().to_string();
             let msg = e.into_inner().to_string();
             let field = crate::extract::field_of(&path, &msg);
-            ApiError::invalid(field.unwrap_or_else(|| "query".into()), msg)
+            ApiError::invalid(
+                field.unwrap_or_else(|| "query".into()),
+                loopdesk_domain::reason!("errors.bad_value", e = msg),
+            )
         })
     }
 }

@@ -196,7 +196,7 @@ async fn create_user(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
         Err(loopdesk_service::ServiceError::Domain(
             e @ (loopdesk_domain::DomainError::Invalid { .. } | loopdesk_domain::DomainError::Conflict { .. }),
         )) => {
-            let mut page = UserForm::build(&s, None, Some(&f), Some(e.to_string())).await?;
+            let mut page = UserForm::build(&s, None, Some(&f), Some(s.tr().error(&e))).await?;
             page.is_new = true;
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
@@ -259,7 +259,7 @@ async fn save_user(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Resp
             e @ (loopdesk_domain::DomainError::Invalid { .. } | loopdesk_domain::DomainError::Conflict { .. }),
         )) => {
             let u = s.st.svc.user(&s.actor, id).await.page(&s)?;
-            let page = UserForm::build(&s, Some(&u), Some(&f), Some(e.to_string())).await?;
+            let page = UserForm::build(&s, Some(&u), Some(&f), Some(s.tr().error(&e))).await?;
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
@@ -387,7 +387,7 @@ async fn create_department(s: SignedIn, body: Bytes) -> Result<Response, PageErr
         Err(loopdesk_service::ServiceError::Domain(
             e @ (loopdesk_domain::DomainError::Invalid { .. } | loopdesk_domain::DomainError::Conflict { .. }),
         )) => {
-            let page = DepartmentForm::build(&s, None, Some(&f), Some(e.to_string())).await?;
+            let page = DepartmentForm::build(&s, None, Some(&f), Some(s.tr().error(&e))).await?;
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
@@ -415,7 +415,7 @@ async fn save_department(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Resul
             e @ (loopdesk_domain::DomainError::Invalid { .. } | loopdesk_domain::DomainError::Conflict { .. }),
         )) => {
             let d = s.st.svc.department(&s.actor, id).await.page(&s)?;
-            let page = DepartmentForm::build(&s, Some(&d), Some(&f), Some(e.to_string())).await?;
+            let page = DepartmentForm::build(&s, Some(&d), Some(&f), Some(s.tr().error(&e))).await?;
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),

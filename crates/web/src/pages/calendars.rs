@@ -284,7 +284,7 @@ async fn finish(
             };
             let rec = s.st.svc.calendar(&s.actor, code).await.page(s)?;
             let mut page = CalendarPage::build(s, &rec, month.as_deref(), Some(f))?;
-            page.error = Some(e.to_string());
+            page.error = Some(s.tr().error(&e));
             Ok((status, render(&page)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),

@@ -203,7 +203,7 @@ async fn edit(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response,
             if status == StatusCode::CONFLICT {
                 typed.clear();
             }
-            Ok((status, render(&edit_page(&s, id, Some(e.to_string()), typed).await?)).into_response())
+            Ok((status, render(&edit_page(&s, id, Some(s.tr().error(&e)), typed).await?)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
     }

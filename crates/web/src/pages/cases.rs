@@ -137,7 +137,9 @@ pub(super) fn day_start(
 pub(super) async fn list_filter(s: &SignedIn, q: &ListQuery) -> Result<CaseFilter, PageError> {
     let nonempty = |v: &Option<String>| v.clone().filter(|x| !x.trim().is_empty());
     let department_id = match nonempty(&q.department) {
-        Some(d) => Some(d.parse::<i64>().map_err(|_| DomainError::invalid("department", "errors.not_number_2")).page(s)?),
+        Some(d) => {
+            Some(d.parse::<i64>().map_err(|_| DomainError::invalid("department", "errors.not_number_2")).page(s)?)
+        }
         None => None,
     };
     let open = q.open.is_some();
@@ -283,10 +285,12 @@ async fn create(s: SignedIn, headers: axum::http::HeaderMap, body: Bytes) -> Res
                             Page::default(),
                         )
                         .await?;
-                let k =
-                    found.items.into_iter().find(|k| k.code.eq_ignore_ascii_case(&code)).ok_or_else(|| {
-                        DomainError::invalid("customer_code", loopdesk_domain::reason!("errors.no_customer_with_code", code))
-                    })?;
+                let k = found.items.into_iter().find(|k| k.code.eq_ignore_ascii_case(&code)).ok_or_else(|| {
+                    DomainError::invalid(
+                        "customer_code",
+                        loopdesk_domain::reason!("errors.no_customer_with_code", code),
+                    )
+                })?;
                 Some(k.id)
             }
             None => None,
@@ -323,7 +327,7 @@ async fn create(s: SignedIn, headers: axum::http::HeaderMap, body: Bytes) -> Res
         }
         Ok(created) => Ok(Redirect::to(&format!("/cases/{}", created.case.id)).into_response()),
         Err(ServiceError::Domain(e @ (DomainError::Invalid { .. } | DomainError::Conflict { .. }))) => {
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form(&s, f, Some(e.to_string())))).into_response())
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form(&s, f, Some(s.tr().error(&e))))).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
     }
@@ -751,7 +755,7 @@ async fn after_form<T>(s: &SignedIn, id: i64, r: Result<T, ServiceError>) -> Res
                 DomainError::Conflict { .. } => StatusCode::CONFLICT,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
-            Ok((status, render(&show_page(s, id, Some(e.to_string())).await?)).into_response())
+            Ok((status, render(&show_page(s, id, Some(s.tr().error(&e))).await?)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
     }
@@ -820,10 +824,12 @@ async fn merge(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response
         f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     let r = async {
         let number = f.get("into").trim().to_owned();
-        let found =
-            s.st.svc.case_by_number(&s.actor, &number).await.map_err(|_| {
-                ServiceError::from(DomainError::invalid("into", loopdesk_domain::reason!("errors.no_case_numbered", number)))
-            })?;
+        let found = s.st.svc.case_by_number(&s.actor, &number).await.map_err(|_| {
+            ServiceError::from(DomainError::invalid(
+                "into",
+                loopdesk_domain::reason!("errors.no_case_numbered", number),
+            ))
+        })?;
         s.st.svc.merge_case(&s.actor, id, version, found.id, f.get("reason")).await
     }
     .await;
@@ -913,10 +919,12 @@ async fn add_link(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Respo
     s.check_csrf(&f)?;
     let r = async {
         let number = f.get("number").trim().to_owned();
-        let other =
-            s.st.svc.case_by_number(&s.actor, &number).await.map_err(|_| {
-                ServiceError::from(DomainError::invalid("number", loopdesk_domain::reason!("errors.no_case_numbered", number)))
-            })?;
+        let other = s.st.svc.case_by_number(&s.actor, &number).await.map_err(|_| {
+            ServiceError::from(DomainError::invalid(
+                "number",
+                loopdesk_domain::reason!("errors.no_case_numbered", number),
+            ))
+        })?;
         s.st.svc.link_cases(&s.actor, id, other.id).await
     }
     .await;
@@ -973,7 +981,7 @@ async fn put_definition(s: SignedIn, Path(case_type): Path<String>, body: Bytes)
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
-            Ok((status, render(&definitions_page(&s, Some(e.to_string())).await?)).into_response())
+            Ok((status, render(&definitions_page(&s, Some(s.tr().error(&e))).await?)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
     }
@@ -990,17 +998,46 @@ async fn attach(s: SignedIn, Path(id): Path<i64>, mut mp: axum::extract::Multipa
     let mut fields = Vec::new();
     let mut file: Option<(String, Bytes)> = None;
     loop {
-        let next = mp.next_field().await.map_err(|e| DomainError::invalid("file", e.body_text())).page(&s)?;
+        let next = mp
+            .next_field()
+            .await
+            .map_err(|e| {
+                DomainError::invalid(
+                    "file",
+                    loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()),
+                )
+            })
+            .page(&s)?;
         let Some(field) = next else { break };
         let name = field.name().unwrap_or("").to_owned();
         if name == "file" {
             let fname = field.file_name().unwrap_or("").to_owned();
-            file =
-                Some((fname, field.bytes().await.map_err(|e| DomainError::invalid("file", e.body_text())).page(&s)?));
+            file = Some((
+                fname,
+                field
+                    .bytes()
+                    .await
+                    .map_err(|e| {
+                        DomainError::invalid(
+                            "file",
+                            loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()),
+                        )
+                    })
+                    .page(&s)?,
+            ));
         } else {
             fields.push((
                 name.clone(),
-                field.text().await.map_err(|e| DomainError::invalid(name, e.body_text())).page(&s)?,
+                field
+                    .text()
+                    .await
+                    .map_err(|e| {
+                        DomainError::invalid(
+                            name,
+                            loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()),
+                        )
+                    })
+                    .page(&s)?,
             ));
         }
     }

@@ -203,7 +203,8 @@ async fn create(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
     match s.st.svc.create_customer(&s.actor, &input_from(&f)).await {
         Ok(k) => Ok(Redirect::to(&format!("/customers/{}", k.id)).into_response()),
         Err(e) if is_user_error(&e) => {
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form_page(&s, None, f, Some(e.to_string())))).into_response())
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form_page(&s, None, f, Some(s.tr().error(&e)))))
+                .into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
     }
@@ -242,7 +243,7 @@ async fn save(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response,
         Ok(_) => Ok(Redirect::to(&format!("/customers/{id}")).into_response()),
         Err(e) if is_user_error(&e) => {
             let k = s.st.svc.customer(&s.actor, id).await.page(&s)?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form_page(&s, Some(&k), f, Some(e.to_string()))))
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form_page(&s, Some(&k), f, Some(s.tr().error(&e)))))
                 .into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
@@ -414,7 +415,7 @@ async fn on_customer_page<T>(s: &SignedIn, id: i64, result: Result<T, ServiceErr
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/customers/{id}")).into_response()),
         Err(e) if is_user_error(&e) => {
-            let page = show_page(s, id, None, Some(e.to_string())).await?;
+            let page = show_page(s, id, None, Some(s.tr().error(&e))).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
@@ -466,7 +467,9 @@ async fn add_communication(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Res
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let contact_id = match f.opt("contact_id") {
-        Some(v) => Some(v.parse::<i64>().map_err(|_| DomainError::invalid("contact_id", "errors.not_number_2")).page(&s)?),
+        Some(v) => {
+            Some(v.parse::<i64>().map_err(|_| DomainError::invalid("contact_id", "errors.not_number_2")).page(&s)?)
+        }
         None => None,
     };
     let i = CommunicationInput {
@@ -518,7 +521,9 @@ async fn create_product(s: SignedIn, body: Bytes) -> Result<Response, PageError>
     s.check_csrf(&f)?;
     let months = match f.opt("warranty_months") {
         Some(v) => Some(
-            v.parse::<i32>().map_err(|_| DomainError::invalid("warranty_months", "errors.not_whole_number")).page(&s)?,
+            v.parse::<i32>()
+                .map_err(|_| DomainError::invalid("warranty_months", "errors.not_whole_number"))
+                .page(&s)?,
         ),
         None => None,
     };
@@ -532,7 +537,7 @@ async fn create_product(s: SignedIn, body: Bytes) -> Result<Response, PageError>
         Ok(_) => Ok(Redirect::to("/products").into_response()),
         Err(e) if is_user_error(&e) => {
             let rows = s.st.svc.products(&s.actor).await.page(&s)?;
-            let page = Products { c: s.chrome("customers"), rows, error: Some(e.to_string()), can_write: true };
+            let page = Products { c: s.chrome("customers"), rows, error: Some(s.tr().error(&e)), can_write: true };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
@@ -572,15 +577,42 @@ async fn import(s: SignedIn, mut mp: Multipart) -> Result<Response, PageError> {
     let mut fields = Vec::new();
     let mut file: Option<(String, Bytes)> = None;
     loop {
-        let next = mp.next_field().await.map_err(|e| DomainError::invalid("file", e.body_text())).page(&s)?;
+        let next = mp
+            .next_field()
+            .await
+            .map_err(|e| {
+                DomainError::invalid(
+                    "file",
+                    loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()),
+                )
+            })
+            .page(&s)?;
         let Some(field) = next else { break };
         let name = field.name().unwrap_or("").to_owned();
         if name == "file" {
             let fname = field.file_name().unwrap_or("upload.csv").to_owned();
-            let bytes = field.bytes().await.map_err(|e| DomainError::invalid("file", e.body_text())).page(&s)?;
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| {
+                    DomainError::invalid(
+                        "file",
+                        loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()),
+                    )
+                })
+                .page(&s)?;
             file = Some((fname, bytes));
         } else {
-            let text = field.text().await.map_err(|e| DomainError::invalid(name.clone(), e.body_text())).page(&s)?;
+            let text = field
+                .text()
+                .await
+                .map_err(|e| {
+                    DomainError::invalid(
+                        name.clone(),
+                        loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()),
+                    )
+                })
+                .page(&s)?;
             fields.push((name, text));
         }
     }
@@ -607,7 +639,7 @@ async fn import(s: SignedIn, mut mp: Multipart) -> Result<Response, PageError> {
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) if is_user_error(&e) => {
-            page.error = Some(e.to_string());
+            page.error = Some(s.tr().error(&e));
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),

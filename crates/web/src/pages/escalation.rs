@@ -406,14 +406,14 @@ async fn save_policies(s: SignedIn, body: Bytes) -> Result<Response, PageError> 
     let set = match set_from_form(&f) {
         Ok(set) => set,
         Err(e) => {
-            let page = policies_page(&s, None, Some(e.to_string())).await?;
+            let page = policies_page(&s, None, Some(s.tr().error(&e))).await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
         }
     };
     match s.st.svc.put_clock_policies(&s.actor, set.clone()).await {
         Ok(_) => Ok(Redirect::to("/clock-policies").into_response()),
         Err(ServiceError::Domain(e @ DomainError::Invalid { .. })) => {
-            let page = policies_page(&s, Some(set), Some(e.to_string())).await?;
+            let page = policies_page(&s, Some(set), Some(s.tr().error(&e))).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(e).page(&s),

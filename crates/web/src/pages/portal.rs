@@ -104,7 +104,7 @@ fn user_message(t: Tr, e: &ServiceError) -> Option<String> {
     match e {
         ServiceError::Domain(DomainError::NotFound { .. }) => Some(t.get("portal.not_found").to_owned()),
         ServiceError::Domain(DomainError::RateLimited { .. }) => Some(t.get("login.throttled").to_owned()),
-        ServiceError::Domain(d) => Some(d.to_string()),
+        ServiceError::Domain(d) => Some(t.domain(d)),
         ServiceError::Unavailable(_) => Some(t.get("storage.unavailable").to_owned()),
         ServiceError::Internal(_) => None,
     }

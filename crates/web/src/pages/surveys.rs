@@ -556,7 +556,8 @@ async fn remind(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Respons
 async fn close(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
-    let version = f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.missing")).page(&s)?;
+    let version =
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.missing")).page(&s)?;
     s.st.svc.close_campaign(&s.actor, id, version).await.page(&s)?;
     Ok(Redirect::to(&format!("/surveys/campaigns/{id}")).into_response())
 }
@@ -634,7 +635,7 @@ async fn ahp_submit(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
                 page.cr = format!("{:.4}", r.cr);
                 page.consistent = Some(r.consistent);
             }
-            Err(e) => page.error = Some(e.to_string()),
+            Err(e) => page.error = Some(s.tr().error(&e)),
         },
     }
     let status = if page.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
@@ -731,7 +732,8 @@ fn percent(f: &FormData, field: &str) -> Result<Option<f64>, DomainError> {
     if v.is_empty() {
         return Ok(None);
     }
-    let p: f64 = v.trim_end_matches('%').trim().parse().map_err(|_| DomainError::invalid(field, "errors.not_number_2"))?;
+    let p: f64 =
+        v.trim_end_matches('%').trim().parse().map_err(|_| DomainError::invalid(field, "errors.not_number_2"))?;
     if (0.0..=100.0).contains(&p) {
         Ok(Some(p))
     } else {
@@ -908,7 +910,7 @@ async fn launch(s: SignedIn, Path(id): Path<i64>, headers: HeaderMap, body: Byte
             Ok((StatusCode::CREATED, render(&page)).into_response())
         }
         Err(e) if is_user_error(&e) => {
-            let page = plan_view(&s, id, f, Some(e.to_string())).await?;
+            let page = plan_view(&s, id, f, Some(s.tr().error(&e))).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
@@ -1213,7 +1215,8 @@ async fn kpi_save(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
 async fn classify(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
-    let version = f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.missing")).page(&s)?;
+    let version =
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.missing")).page(&s)?;
     let kind = match f.get("kind") {
         "opinion" => FeedbackKind::Opinion,
         "suggestion" => FeedbackKind::Suggestion,

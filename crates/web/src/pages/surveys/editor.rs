@@ -537,7 +537,7 @@ fn editor(s: &SignedIn, d: Draft, heading: String) -> EditorPage {
                         g.cr = format!("{:.4}", r.cr);
                         g.consistent = Some(r.consistent);
                     }
-                    Err(e) => g.error = e.to_string(),
+                    Err(e) => g.error = s.tr().error(&e),
                 }
                 g
             })
