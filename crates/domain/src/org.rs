@@ -183,7 +183,7 @@ mod tests {
 
     #[test]
     fn required_text_names_field() {
-        assert_eq!(required_text("name", "  ", 10).unwrap_err(), DomainError::invalid("name", "is required"));
+        assert_eq!(required_text("name", "  ", 10).unwrap_err(), DomainError::invalid("name", "errors.required"));
         assert_eq!(required_text("name", " 客服部 ", 10).unwrap(), "客服部");
     }
 }

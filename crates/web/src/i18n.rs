@@ -83,7 +83,17 @@ impl Tr {
             return reason.to_owned();
         }
         let mut text = self.get(key).to_owned();
+        // `name_zh` / `name_en` give `{name}` in one language each (a step's own zh/en name).
+        let lang = match self.0 {
+            Locale::ZhCn => "_zh",
+            Locale::En => "_en",
+        };
+        let other = if lang == "_zh" { "_en" } else { "_zh" };
         for (name, value) in args {
+            if name.ends_with(other) {
+                continue;
+            }
+            let name = name.strip_suffix(lang).unwrap_or(name);
             let value = value.replace('¦', "|");
             let inner = loopdesk_domain::error::parse_reason(&value).0;
             let shown = if value.contains('.') && table().contains_key(inner) { self.reason(&value) } else { value };

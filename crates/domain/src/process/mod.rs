@@ -299,7 +299,7 @@ impl ProcessDefinition {
             if given.get(f).is_none_or(|v| v.trim().is_empty()) {
                 return Err(DomainError::invalid(
                     f.clone(),
-                    crate::reason!("errors.required_2", t = t.en.to_lowercase()),
+                    crate::reason!("errors.required_2", t_zh = t.zh, t_en = t.en.to_lowercase()),
                 ));
             }
         }

@@ -239,7 +239,7 @@ mod tests {
         match weights_or_reject(&m) {
             Err(DomainError::Invalid { field, reason }) => {
                 assert_eq!(field, "matrix");
-                assert!(reason.contains("CR = 6.130"), "{reason}");
+                assert!(reason.contains("cr=6.130"), "{reason}");
             }
             other => panic!("expected rejection, got {other:?}"),
         }

@@ -447,7 +447,7 @@ mod tests {
         match Template::parse(spec(j)) {
             Err(DomainError::Invalid { field, reason }) => {
                 assert_eq!(field, "ahp[0].matrix");
-                assert!(reason.contains("CR = "), "{reason}");
+                assert!(reason.contains("errors.comparisons_are_inconsistent_cr_max|cr="), "{reason}");
             }
             other => panic!("expected refusal, got {other:?}"),
         }

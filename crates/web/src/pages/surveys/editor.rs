@@ -737,7 +737,7 @@ mod tests {
         match d.spec() {
             Err(DomainError::Invalid { field, reason }) => {
                 assert_eq!(field, "questions[0].options");
-                assert!(reason.contains("code | 中文 | English"));
+                assert!(reason.starts_with("errors.line_write_code_english"), "{reason}");
             }
             other => panic!("{other:?}"),
         }
