@@ -222,7 +222,13 @@ async fn answer_submit(
                     .question(&field)
                     .map(|q| if l == Locale::ZhCn { q.text_zh.clone() } else { q.text_en.clone() })
                     .unwrap_or(field);
-                let page = answer_page(&s.template, l, &token, &form, Some(format!("{label}: {reason}")));
+                let page = answer_page(
+                    &s.template,
+                    l,
+                    &token,
+                    &form,
+                    Some(format!("{label}{}{}", Tr(l).get("errors.field_sep"), Tr(l).reason(&reason))),
+                );
                 (StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response()
             }
             Err(e) => public_error(e, l),
@@ -696,7 +702,7 @@ async fn plan_form_page(s: &SignedIn, f: FormData, error: Option<(String, String
         })
         .collect();
     let (error, bad) = match error {
-        Some((field, reason)) => (Some(format!("{field}: {reason}")), field),
+        Some((field, reason)) => (Some(s.tr().domain(&DomainError::invalid(field.clone(), reason))), field),
         None => (None, String::new()),
     };
     Ok(PlanForm {
@@ -1095,7 +1101,7 @@ async fn kpi_view(s: &SignedIn, f: &FormData, error: Option<(String, String)>) -
             })
             .collect();
     let (error, bad) = match error {
-        Some((field, reason)) => (Some(format!("{field}: {reason}")), field),
+        Some((field, reason)) => (Some(s.tr().domain(&DomainError::invalid(field.clone(), reason))), field),
         None => (None, String::new()),
     };
     let lines = KPI_NAMES

@@ -644,7 +644,7 @@ fn refused(s: &SignedIn, mut d: Draft, heading: String, e: ServiceError) -> Resu
         ServiceError::Domain(DomainError::Invalid { field, reason }) => {
             d.mark(&field);
             let mut page = editor(s, d, heading);
-            page.error = Some(format!("{field}: {reason}"));
+            page.error = Some(s.tr().domain(&DomainError::Invalid { field, reason }));
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         e => Err(PageError::Service(e, s.locale)),
