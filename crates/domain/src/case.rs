@@ -10,7 +10,7 @@ coded_enum!(Severity, "severity", {
     Minor => ("minor", "轻微", "Minor"),
     General => ("general", "一般", "General"),
     Major => ("major", "严重", "Major"),
-    Critical => ("critical", "重大", "Critical"),
+    Critical => ("critical", "特别严重", "Critical"),
 });
 
 coded_enum!(Responsibility, "responsibility", {

@@ -55,6 +55,26 @@ pub(super) fn label_of<T: Coded>(l: Locale, code: &str) -> String {
     T::parse(code).map(|v| label(l, v).to_owned()).unwrap_or_else(|_| code.to_owned())
 }
 
+/// Every state code of the given definitions once, labelled in `l`; a code two case types name
+/// differently shows both names ("处理中 / 调查中").
+fn state_options<'a>(defs: impl Iterator<Item = &'a ProcessDefinition>, l: Locale) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for d in defs {
+        for st in &d.states {
+            let name = if l == Locale::En { &st.en } else { &st.zh };
+            match out.iter_mut().find(|(c, _)| *c == st.code) {
+                Some((_, label)) if !label.split(" / ").any(|n| n == name) => {
+                    label.push_str(" / ");
+                    label.push_str(name);
+                }
+                Some(_) => {}
+                None => out.push((st.code.clone(), name.clone())),
+            }
+        }
+    }
+    out
+}
+
 fn state_name(def: Option<&ProcessDefinition>, l: Locale, code: &str) -> String {
     def.and_then(|d| d.state(code))
         .map(|s| if l == Locale::En { s.en.clone() } else { s.zh.clone() })
@@ -81,6 +101,8 @@ pub struct Row {
 struct List {
     c: Chrome,
     rows: Vec<Row>,
+    /// The state filter's choices: every state of every case type by its label (issue #16 item 3).
+    states: Vec<(String, String)>,
     types: Vec<(String, String)>,
     severities: Vec<(String, String)>,
     departments: Vec<(String, String)>,
@@ -222,6 +244,7 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
         s.st.svc.departments(&s.actor).await.page(&s)?.into_iter().map(|d| (d.id.to_string(), d.name)).collect();
     Ok(render(&List {
         rows,
+        states: state_options(defs.values(), l),
         types: options::<CaseType>(l),
         severities: options::<Severity>(l),
         departments,
