@@ -34,6 +34,14 @@ pub fn referer_path<'a>(referer: &'a str, host: &str) -> Option<&'a str> {
 
 /// Text may not hold the NUL character: PostgreSQL cannot store it and SQLite would keep it
 /// silently. Every other character is the writer's own business (escaping happens on output).
+/// A due date must not lie before `today` (the organisation's date now): 422 naming the field.
+pub fn due_not_past(field: &str, due: chrono::NaiveDate, today: chrono::NaiveDate) -> Result<(), DomainError> {
+    if due < today {
+        return Err(DomainError::invalid(field, crate::reason!("errors.due_in_past", today)));
+    }
+    Ok(())
+}
+
 pub fn check_text(field: &str, text: &str) -> Result<(), DomainError> {
     if text.contains('\0') { Err(DomainError::invalid(field, "errors.must_not_contain_nul_character")) } else { Ok(()) }
 }
@@ -160,5 +168,13 @@ mod tests {
             prop_assert!(!starts_like_formula(&w));
             prop_assert_eq!(csv_cell_read(&w), s.as_str());
         }
+    }
+
+    #[test]
+    fn a_due_date_before_today_is_refused() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        let e = due_not_past("due_date", today.pred_opt().unwrap(), today).unwrap_err();
+        assert_eq!(e, DomainError::invalid("due_date", "errors.due_in_past|today=2026-12-04"));
+        assert!(due_not_past("due_date", today, today).is_ok());
     }
 }

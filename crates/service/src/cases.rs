@@ -740,6 +740,7 @@ impl Service {
         actor.require(Permission::WriteCases)?;
         let question = required_text("question", question, 4000)?;
         let due = loopdesk_domain::customer::parse_date("due_date", due)?;
+        loopdesk_domain::input::due_not_past("due_date", due, self.today())?;
         let mut tx = self.store.begin().await?;
         let k = ks::case(&mut tx.conn(), case_id).await.entity("case")?;
         handled(&mut tx.conn(), actor, &k).await?;
@@ -859,6 +860,7 @@ impl Service {
             let at = |f: &str| format!("actions[{i}].{f}");
             let description = required_text(&at("description"), &a.description, 2000)?;
             let due = loopdesk_domain::customer::parse_date(&at("due_date"), &a.due_date)?;
+            loopdesk_domain::input::due_not_past(&at("due_date"), due, self.today())?;
             let (owner, _) =
                 org::user_for_login(&mut tx.conn(), &a.owner.trim().to_lowercase()).await.map_err(|_| {
                     DomainError::invalid(
