@@ -405,7 +405,7 @@ both_engines!(definitions_page_and_case_list_filters, |db: TestDb| async move {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("is not a state"));
+    assert!(r.text().await.unwrap().contains("不是状态"), "the refusal reads in the admin's language");
     let by_customer = get(format!("{}/cases?customer=C000002", s.base)).await;
     assert!(by_customer.contains("交货延迟一周") && !by_customer.contains("保修期如何计算"));
     let nobody = get(format!("{}/cases?customer=NOPE", s.base)).await;

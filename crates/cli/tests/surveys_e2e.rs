@@ -417,7 +417,7 @@ both_engines!(staff_forms_build_template_plan_campaign_kpis_and_period_results, 
     let r = post_form(&s, &cookie, "/surveys/templates", &editor_fields(["50", "", "20"], &[("action", "save")])).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
-    assert!(html.contains("indicators[1].weight: is required with manual weights"), "{html}");
+    assert!(html.contains("indicators[1].weight：手动设置权重时必须填写"), "{html}");
     assert!(html.contains("name=\"indicators[1].weight\" value=\"\" inputmode=\"decimal\" class=\"invalid\""));
     assert!(get_json(api("/survey-templates")).await.as_array().unwrap().iter().all(|t| t["code"] != "WEB"));
 
@@ -487,7 +487,7 @@ both_engines!(staff_forms_build_template_plan_campaign_kpis_and_period_results, 
     };
     let r = post_form(&s, &cookie, "/surveys/plans", &plan("150")).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("target_pct: must be between 0 and 100 %"));
+    assert!(r.text().await.unwrap().contains("target_pct：必须在 0 到 100 % 之间"));
     assert_eq!(get_json(api("/survey-plans")).await.as_array().unwrap().len(), 0);
     let r = post_form(&s, &cookie, "/surveys/plans", &plan("85")).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -532,7 +532,7 @@ both_engines!(staff_forms_build_template_plan_campaign_kpis_and_period_results, 
     };
     let r = post_form(&s, &cookie, "/surveys/kpis", &kpi("many")).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("complaints.actual: is not a number"));
+    assert!(r.text().await.unwrap().contains("complaints.actual：不是数字"));
     assert_eq!(get_json(api("/survey-kpis")).await.as_array().unwrap().len(), 0);
     let r = post_form(&s, &cookie, "/surveys/kpis", &kpi("4")).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);

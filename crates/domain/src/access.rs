@@ -65,7 +65,7 @@ impl Role {
     pub fn parse(s: &str) -> Result<Role, DomainError> {
         Role::ALL.into_iter().find(|r| r.code() == s.trim()).ok_or_else(|| {
             let known: Vec<&str> = Role::ALL.iter().map(|r| r.code()).collect();
-            DomainError::invalid("role", format!("unknown role '{s}'; known roles: {}", known.join(", ")))
+            DomainError::invalid("role", crate::reason!("errors.unknown_role_known_roles", s, known = known.join(", ")))
         })
     }
 
@@ -216,7 +216,11 @@ impl Actor {
     }
 
     pub fn require(&self, p: Permission) -> Result<(), DomainError> {
-        if self.can(p) { Ok(()) } else { Err(DomainError::forbidden(format!("your roles do not allow {p:?}"))) }
+        if self.can(p) {
+            Ok(())
+        } else {
+            Err(DomainError::forbidden(crate::reason!("errors.your_roles_do_not_allow", p = format!("{:?}", p))))
+        }
     }
 
     /// Computes the scope from roles and the department subtree (given by the caller, who can read the tree).
@@ -230,7 +234,7 @@ impl Actor {
         if self.scope.includes(department_id) {
             Ok(())
         } else {
-            Err(DomainError::forbidden("the record belongs to a department outside your scope"))
+            Err(DomainError::forbidden("errors.record_belongs_department_outside_your"))
         }
     }
 }

@@ -10,7 +10,7 @@ coded_enum!(Severity, "severity", {
     Minor => ("minor", "轻微", "Minor"),
     General => ("general", "一般", "General"),
     Major => ("major", "严重", "Major"),
-    Critical => ("critical", "重大", "Critical"),
+    Critical => ("critical", "特别严重", "Critical"),
 });
 
 coded_enum!(Responsibility, "responsibility", {
@@ -43,10 +43,7 @@ coded_enum!(CaseType, "type", {
 /// When the company says it is not responsible, the customer is owed the reason (ISO 10002).
 pub fn check_responsibility(r: Responsibility, note: &str) -> Result<(), DomainError> {
     if r == Responsibility::No && note.trim().is_empty() {
-        return Err(DomainError::invalid(
-            "responsibility_note",
-            "explain to the customer why the company is not responsible",
-        ));
+        return Err(DomainError::invalid("responsibility_note", "errors.explain_customer_why_company_not"));
     }
     Ok(())
 }
@@ -73,17 +70,17 @@ impl NumberFormat {
             .filter(|t| t.chars().all(|c| c == 'N') && !t.is_empty())
             .collect();
         if seqs.len() != 1 {
-            return Err(bad("needs exactly one sequence placeholder such as {NNNNNN}"));
+            return Err(bad("errors.needs_exactly_one_sequence_placeholder"));
         }
         if !p.contains("{YYYY}") && !p.contains("{YY}") {
-            return Err(bad("needs the year, {YYYY} or {YY}: numbers restart every year"));
+            return Err(bad("errors.needs_year_numbers_restart_every"));
         }
         let width = seqs[0].len();
         if !(3..=10).contains(&width) {
-            return Err(bad("the sequence must be 3 to 10 digits wide"));
+            return Err(bad("errors.sequence_must_3_10_digits"));
         }
         if p.len() > 40 || !p.chars().all(|c| c.is_ascii_alphanumeric() || "-_/{}".contains(c)) {
-            return Err(bad("may contain only letters, digits, - _ / and placeholders"));
+            return Err(bad("errors.may_contain_only_letters_digits_3"));
         }
         Ok(NumberFormat { pattern: p.to_owned(), width })
     }
@@ -144,10 +141,7 @@ impl Regime {
             "eu_mdr_death" => Ok(Regime::EuMdrDeath),
             "eu_mdr_serious" => Ok(Regime::EuMdrSerious),
             "fda" => Ok(Regime::Fda),
-            other => Err(DomainError::invalid(
-                "regime",
-                format!("'{other}' is not one of eu_mdr_public_health_threat, eu_mdr_death, eu_mdr_serious, fda"),
-            )),
+            other => Err(DomainError::invalid("regime", crate::reason!("errors.not_one_eu_mdr_public", other))),
         }
     }
 

@@ -89,19 +89,19 @@ pub const MAX_PORTAL_VIDEO_BYTES: usize = 15 * 1024 * 1024;
 pub fn check_portal_file(name: &str, size: usize, already: usize) -> Result<(), DomainError> {
     let bad = |r: String| DomainError::invalid("file", r);
     if already >= MAX_PORTAL_FILES {
-        return Err(bad(format!("a case takes at most {MAX_PORTAL_FILES} files from the portal")));
+        return Err(bad(crate::reason!("errors.case_takes_at_most_files", MAX_PORTAL_FILES)));
     }
     if size == 0 {
-        return Err(bad("is empty".into()));
+        return Err(bad("errors.empty".into()));
     }
     let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
     let limit = match ext.as_str() {
         "jpg" | "jpeg" | "png" | "webp" | "gif" | "heic" | "pdf" => MAX_PORTAL_IMAGE_BYTES,
         "mp4" | "mov" => MAX_PORTAL_VIDEO_BYTES,
-        _ => return Err(bad("must be a photo (jpg, png, webp, gif, heic), a video (mp4, mov) or a PDF".into())),
+        _ => return Err(bad("errors.must_photo_jpg_png_webp".into())),
     };
     if size > limit {
-        return Err(bad(format!("is larger than {} MB", limit / 1024 / 1024)));
+        return Err(bad(crate::reason!("errors.larger_than_mb_2", limit = limit / 1024 / 1024)));
     }
     Ok(())
 }

@@ -23,7 +23,7 @@ pub trait Coded: Sized + Copy + 'static {
             })
             .ok_or_else(|| {
                 let codes: Vec<&str> = Self::ALL.iter().map(|v| v.code()).collect();
-                DomainError::invalid(Self::FIELD, format!("'{t}' is not one of {}", codes.join(", ")))
+                DomainError::invalid(Self::FIELD, crate::reason!("errors.not_one", t, codes = codes.join(", ")))
             })
     }
 }
@@ -93,10 +93,10 @@ coded_enum!(ContractStatus, "status", {
 pub fn parse_customer_code(s: &str) -> Result<String, DomainError> {
     let s = s.trim();
     if s.is_empty() || s.chars().count() > 32 {
-        return Err(DomainError::invalid("code", "must be 1 to 32 characters long"));
+        return Err(DomainError::invalid("code", "errors.must_1_32_characters_long"));
     }
     if !s.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-        return Err(DomainError::invalid("code", "may contain only letters, digits, - _ and ."));
+        return Err(DomainError::invalid("code", "errors.may_contain_only_letters_digits_2"));
     }
     Ok(s.to_uppercase())
 }
@@ -129,7 +129,7 @@ pub fn parse_phones(field: &str, s: &str) -> Result<Vec<String>, DomainError> {
     for p in &items {
         let digits = normalise_phone(p).trim_start_matches('+').len();
         if !(3..=20).contains(&digits) || p.chars().any(|c| c.is_alphabetic() && c != 'x' && c != 'X') {
-            return Err(DomainError::invalid(field, format!("'{p}' is not a phone number")));
+            return Err(DomainError::invalid(field, crate::reason!("errors.not_phone_number", p)));
         }
     }
     Ok(items)
@@ -141,7 +141,7 @@ pub fn parse_emails(field: &str, s: &str) -> Result<Vec<String>, DomainError> {
         let ok = e.split_once('@').is_some_and(|(a, d)| !a.is_empty() && d.contains('.') && !d.starts_with('.'))
             && !e.chars().any(char::is_whitespace);
         if !ok {
-            return Err(DomainError::invalid(field, format!("'{e}' is not an e-mail address")));
+            return Err(DomainError::invalid(field, crate::reason!("errors.not_e_mail_address", e)));
         }
     }
     Ok(items)
@@ -152,7 +152,7 @@ pub fn parse_flag(field: &str, s: &str) -> Result<bool, DomainError> {
     match s.trim().to_lowercase().as_str() {
         "1" | "true" | "yes" | "y" | "是" | "新" | "新顾客" | "新客户" => Ok(true),
         "0" | "false" | "no" | "n" | "否" | "老" | "老顾客" | "老客户" | "" => Ok(false),
-        other => Err(DomainError::invalid(field, format!("'{other}' is not yes or no"))),
+        other => Err(DomainError::invalid(field, crate::reason!("errors.not_yes_no", other))),
     }
 }
 
@@ -161,7 +161,7 @@ pub fn parse_date(field: &str, s: &str) -> Result<NaiveDate, DomainError> {
     let t = s.trim().replace(['/', '.'], "-");
     let t = t.split([' ', 'T']).next().unwrap_or("");
     NaiveDate::parse_from_str(t, "%Y-%m-%d")
-        .map_err(|_| DomainError::invalid(field, format!("'{}' is not a date (YYYY-MM-DD)", s.trim())))
+        .map_err(|_| DomainError::invalid(field, crate::reason!("errors.not_date_yyyy_mm_dd_2", s = s.trim())))
 }
 
 pub fn parse_optional_date(field: &str, s: &str) -> Result<Option<NaiveDate>, DomainError> {
@@ -170,8 +170,7 @@ pub fn parse_optional_date(field: &str, s: &str) -> Result<Option<NaiveDate>, Do
 
 /// Money in CNY held exactly as integer fen (分). Accepts `1234`, `1,234.5`, `¥1234.56`, `1234.56元`.
 pub fn parse_cny(field: &str, s: &str) -> Result<i64, DomainError> {
-    let bad =
-        || DomainError::invalid(field, format!("'{}' is not an amount in yuan with at most 2 decimals", s.trim()));
+    let bad = || DomainError::invalid(field, crate::reason!("errors.not_amount_yuan_with_at", s = s.trim()));
     let t: String = s
         .trim()
         .trim_start_matches(['¥', '￥'])

@@ -35,7 +35,7 @@ impl Sheet {
         Sheet::ALL
             .into_iter()
             .find(|k| k.code() == s.trim())
-            .ok_or_else(|| DomainError::invalid("kind", "must be customers, contacts, assets or contracts"))
+            .ok_or_else(|| DomainError::invalid("kind", "errors.must_customers_contacts_assets_contracts"))
     }
 
     pub fn code(self) -> &'static str {

@@ -34,12 +34,16 @@ pub fn referer_path<'a>(referer: &'a str, host: &str) -> Option<&'a str> {
 
 /// Text may not hold the NUL character: PostgreSQL cannot store it and SQLite would keep it
 /// silently. Every other character is the writer's own business (escaping happens on output).
-pub fn check_text(field: &str, text: &str) -> Result<(), DomainError> {
-    if text.contains('\0') {
-        Err(DomainError::invalid(field, "must not contain the NUL character (U+0000)"))
-    } else {
-        Ok(())
+/// A due date must not lie before `today` (the organisation's date now): 422 naming the field.
+pub fn due_not_past(field: &str, due: chrono::NaiveDate, today: chrono::NaiveDate) -> Result<(), DomainError> {
+    if due < today {
+        return Err(DomainError::invalid(field, crate::reason!("errors.due_in_past", today)));
     }
+    Ok(())
+}
+
+pub fn check_text(field: &str, text: &str) -> Result<(), DomainError> {
+    if text.contains('\0') { Err(DomainError::invalid(field, "errors.must_not_contain_nul_character")) } else { Ok(()) }
 }
 
 /// What a spreadsheet program treats as the start of a formula (OWASP "CSV injection").
@@ -76,7 +80,7 @@ pub fn earliest_received_at() -> DateTime<Utc> {
 /// Refuses a `received_at` before 2000-01-01 (UTC).
 pub fn check_received_at(at: DateTime<Utc>) -> Result<(), DomainError> {
     if at < earliest_received_at() {
-        Err(DomainError::invalid("received_at", "must be on or after 2000-01-01"))
+        Err(DomainError::invalid("received_at", "errors.must_on_after_2000_01"))
     } else {
         Ok(())
     }
@@ -164,5 +168,13 @@ mod tests {
             prop_assert!(!starts_like_formula(&w));
             prop_assert_eq!(csv_cell_read(&w), s.as_str());
         }
+    }
+
+    #[test]
+    fn a_due_date_before_today_is_refused() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        let e = due_not_past("due_date", today.pred_opt().unwrap(), today).unwrap_err();
+        assert_eq!(e, DomainError::invalid("due_date", "errors.due_in_past|today=2026-12-04"));
+        assert!(due_not_past("due_date", today, today).is_ok());
     }
 }

@@ -13,14 +13,14 @@ impl Username {
         let s = s.trim();
         let n = s.chars().count();
         if !(2..=64).contains(&n) {
-            return Err(DomainError::invalid("username", "must be 2 to 64 characters long"));
+            return Err(DomainError::invalid("username", "errors.must_2_64_characters_long"));
         }
         if !s.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@')) {
-            return Err(DomainError::invalid("username", "may contain only letters, digits and . _ - @"));
+            return Err(DomainError::invalid("username", "errors.may_contain_only_letters_digits"));
         }
         let name = s.to_lowercase();
         if crate::access::RESERVED_USERNAMES.contains(&name.as_str()) {
-            return Err(DomainError::invalid("username", format!("'{name}' is reserved for a built-in actor")));
+            return Err(DomainError::invalid("username", crate::reason!("errors.reserved_built_actor", name)));
         }
         Ok(Username(name))
     }
@@ -37,10 +37,10 @@ impl DepartmentCode {
     pub fn parse(s: &str) -> Result<DepartmentCode, DomainError> {
         let s = s.trim();
         if s.is_empty() || s.len() > 32 {
-            return Err(DomainError::invalid("code", "must be 1 to 32 characters long"));
+            return Err(DomainError::invalid("code", "errors.must_1_32_characters_long"));
         }
         if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(DomainError::invalid("code", "may contain only ASCII letters, digits, - and _"));
+            return Err(DomainError::invalid("code", "errors.may_contain_only_ascii_letters"));
         }
         Ok(DepartmentCode(s.to_ascii_uppercase()))
     }
@@ -53,15 +53,15 @@ impl DepartmentCode {
 pub fn required_text(field: &str, s: &str, max: usize) -> Result<String, DomainError> {
     let t = s.trim();
     if t.is_empty() {
-        return Err(DomainError::invalid(field, "is required"));
+        return Err(DomainError::invalid(field, "errors.required"));
     }
     // Counted before trimming, as the OpenAPI document's maxLength counts: a longer text is
     // refused even when its padding would bring it under the limit.
     if s.chars().count() > max {
-        return Err(DomainError::invalid(field, format!("must be at most {max} characters")));
+        return Err(DomainError::invalid(field, crate::reason!("errors.must_at_most_characters", max)));
     }
     if t.chars().any(|c| c.is_control()) {
-        return Err(DomainError::invalid(field, "must not contain control characters"));
+        return Err(DomainError::invalid(field, "errors.must_not_contain_control_characters"));
     }
     Ok(t.to_owned())
 }
@@ -70,13 +70,13 @@ pub fn required_text(field: &str, s: &str, max: usize) -> Result<String, DomainE
 pub fn check_password(p: &str) -> Result<(), DomainError> {
     let n = p.chars().count();
     if n < 8 {
-        return Err(DomainError::invalid("password", "must be at least 8 characters"));
+        return Err(DomainError::invalid("password", "errors.must_at_least_8_characters"));
     }
     if n > 256 {
-        return Err(DomainError::invalid("password", "must be at most 256 characters"));
+        return Err(DomainError::invalid("password", "errors.must_at_most_256_characters"));
     }
     if p.chars().all(|c| c.is_ascii_digit()) {
-        return Err(DomainError::invalid("password", "must not consist of digits only"));
+        return Err(DomainError::invalid("password", "errors.must_not_consist_digits_only"));
     }
     Ok(())
 }
@@ -102,7 +102,10 @@ pub fn parse_department_kind(s: &str) -> Result<String, DomainError> {
     if DEPARTMENT_KINDS.contains(&s) {
         Ok(s.to_owned())
     } else {
-        Err(DomainError::invalid("kind", format!("must be one of {}", DEPARTMENT_KINDS.join(", "))))
+        Err(DomainError::invalid(
+            "kind",
+            crate::reason!("errors.must_one", department_kinds = DEPARTMENT_KINDS.join(", ")),
+        ))
     }
 }
 
@@ -127,10 +130,7 @@ pub fn check_parent(departments: &[(i64, Option<i64>)], id: i64, new_parent: Opt
     if let Some(p) = new_parent
         && subtree(departments, id).contains(&p)
     {
-        return Err(DomainError::invalid(
-            "parent",
-            "a department cannot be placed under itself or its own sub-department",
-        ));
+        return Err(DomainError::invalid("parent", "errors.department_cannot_placed_under_itself"));
     }
     Ok(())
 }
@@ -183,7 +183,7 @@ mod tests {
 
     #[test]
     fn required_text_names_field() {
-        assert_eq!(required_text("name", "  ", 10).unwrap_err(), DomainError::invalid("name", "is required"));
+        assert_eq!(required_text("name", "  ", 10).unwrap_err(), DomainError::invalid("name", "errors.required"));
         assert_eq!(required_text("name", " 客服部 ", 10).unwrap(), "客服部");
     }
 }

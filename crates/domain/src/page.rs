@@ -18,12 +18,15 @@ impl Page {
         let page = page.unwrap_or(1);
         let per_page = per_page.unwrap_or(Self::DEFAULT_PER_PAGE);
         if page == 0 || page > Self::MAX_PAGE {
-            return Err(crate::DomainError::invalid("page", format!("must be between 1 and {}", Self::MAX_PAGE)));
+            return Err(crate::DomainError::invalid(
+                "page",
+                crate::reason!("errors.must_between_1", max = Self::MAX_PAGE),
+            ));
         }
         if per_page == 0 || per_page > Self::MAX_PER_PAGE {
             return Err(crate::DomainError::invalid(
                 "per_page",
-                format!("must be between 1 and {}", Self::MAX_PER_PAGE),
+                crate::reason!("errors.must_between_1", max = Self::MAX_PER_PAGE),
             ));
         }
         Ok(Page { page, per_page })

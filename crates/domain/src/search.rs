@@ -171,7 +171,7 @@ fn bad(reason: impl Into<String>) -> DomainError {
 /// Parses what was typed into a search box.
 pub fn parse_query(q: &str) -> Result<Query, DomainError> {
     if q.chars().count() > MAX_QUERY_CHARS {
-        return Err(bad(format!("a search is at most {MAX_QUERY_CHARS} characters")));
+        return Err(bad(crate::reason!("errors.search_at_most_characters", MAX_QUERY_CHARS)));
     }
     let normalized = normalize(q);
     let mut terms = Vec::new();
@@ -214,10 +214,10 @@ pub fn parse_query(q: &str) -> Result<Query, DomainError> {
         terms.push(Term { text, pieces, prefix_last, digits });
     }
     if terms.is_empty() {
-        return Err(bad("a search needs at least one letter, digit or Chinese character"));
+        return Err(bad("errors.search_needs_at_least_one"));
     }
     if terms.len() > MAX_TERMS {
-        return Err(bad(format!("a search has at most {MAX_TERMS} words")));
+        return Err(bad(crate::reason!("errors.search_has_at_most_words", MAX_TERMS)));
     }
     Ok(Query { terms })
 }

@@ -309,7 +309,7 @@ pub fn parse_on_site(text: &str) -> Result<bool, DomainError> {
     match text.trim().to_ascii_lowercase().as_str() {
         "yes" | "true" | "1" | "是" | "需要" => Ok(true),
         "no" | "false" | "0" | "否" | "不需要" => Ok(false),
-        _ => Err(DomainError::invalid("on_site", "must be yes or no")),
+        _ => Err(DomainError::invalid("on_site", "errors.must_yes_no")),
     }
 }
 
@@ -353,11 +353,11 @@ pub fn parse_customer_deadline(
         return Ok(None);
     }
     let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| DomainError::invalid("customer_deadline", "is not a date YYYY-MM-DD"))?;
+        .map_err(|_| DomainError::invalid("customer_deadline", "errors.not_date_yyyy_mm_dd"))?;
     if date < received_on {
         return Err(DomainError::invalid(
             "customer_deadline",
-            format!("{date} is before the case was received ({received_on})"),
+            crate::reason!("errors.before_case_was_received", date, received_on),
         ));
     }
     Ok(Some(date))
@@ -444,13 +444,16 @@ impl PolicySet {
         for (i, p) in self.policies.iter().enumerate() {
             let at = |f: &str| format!("policies[{i}].{f}");
             if !crate::process::CASE_TYPES.contains(&p.case_type.as_str()) {
-                return bad(at("case_type"), format!("'{}' is not a case type", p.case_type));
+                return bad(at("case_type"), crate::reason!("errors.not_case_type", case_type = p.case_type));
             }
             if p.severity != "*" && <crate::case::Severity as crate::customer::Coded>::parse(&p.severity).is_err() {
-                return bad(at("severity"), format!("'{}' is not a severity (or *)", p.severity));
+                return bad(at("severity"), crate::reason!("errors.not_severity", severity = p.severity));
             }
             if !seen.insert((p.case_type.clone(), p.severity.clone())) {
-                return bad(at("severity"), format!("{} / {} is given twice", p.case_type, p.severity));
+                return bad(
+                    at("severity"),
+                    crate::reason!("errors.given_twice", case_type = p.case_type, severity = p.severity),
+                );
             }
             let mut clocks = std::collections::BTreeSet::new();
             for (j, t) in p.targets.iter().enumerate() {
@@ -459,10 +462,10 @@ impl PolicySet {
                     && t.clock.len() <= 40
                     && t.clock.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
                 if !name_ok {
-                    return bad(at("clock"), format!("'{}' is not a clock name", t.clock));
+                    return bad(at("clock"), crate::reason!("errors.not_clock_name", clock = t.clock));
                 }
                 if !clocks.insert(t.clock.as_str()) {
-                    return bad(at("clock"), format!("'{}' is given twice", t.clock));
+                    return bad(at("clock"), crate::reason!("errors.given_twice_2", clock = t.clock));
                 }
                 let positive = match t.duration {
                     Duration::Hours(n) => n > 0,
@@ -471,32 +474,29 @@ impl PolicySet {
                     Duration::Months(n) => n > 0,
                 };
                 if !positive {
-                    return bad(at("duration"), "must be more than zero".into());
+                    return bad(at("duration"), "errors.must_more_than_zero".into());
                 }
                 if let Err(DomainError::Invalid { reason, .. }) = t.duration.check() {
                     return bad(at("duration"), reason);
                 }
                 if !(1..=99).contains(&t.warn_pct) {
-                    return bad(at("warn_pct"), "must be between 1 and 99".into());
+                    return bad(at("warn_pct"), "errors.must_between_1_99".into());
                 }
                 if !calendar_known(&t.calendar) {
-                    return bad(at("calendar"), format!("no calendar '{}'", t.calendar));
+                    return bad(at("calendar"), crate::reason!("errors.no_calendar", calendar = t.calendar));
                 }
             }
         }
         if self.escalation.len() > 6 {
-            return bad("escalation".into(), "at most 6 steps".into());
+            return bad("escalation".into(), "errors.at_most_6_steps".into());
         }
         for (i, w) in self.escalation.windows(2).enumerate() {
             if w[1].after_hours < w[0].after_hours {
-                return bad(
-                    format!("escalation[{}].after_hours", i + 1),
-                    "must not be earlier than the step before".into(),
-                );
+                return bad(format!("escalation[{}].after_hours", i + 1), "errors.must_not_earlier_than_step".into());
             }
         }
         if self.escalation.iter().any(|s| s.after_hours > 24 * 365) {
-            return bad("escalation".into(), "after_hours must be at most a year".into());
+            return bad("escalation".into(), "errors.after_hours_must_at_most".into());
         }
         Ok(())
     }

@@ -129,7 +129,7 @@ impl Service {
             }
             _ => {
                 self.throttle_hit(&[account_key, addr_key], now).await?;
-                Err(DomainError::invalid("password", "wrong username or password").into())
+                Err(DomainError::invalid("password", "errors.wrong_username_password").into())
             }
         }
     }
@@ -211,7 +211,11 @@ impl Service {
         if let Some(d) = days
             && !(1..=MAX_TOKEN_DAYS).contains(&d)
         {
-            return Err(DomainError::invalid("expires_in_days", format!("must be 1 to {MAX_TOKEN_DAYS}")).into());
+            return Err(DomainError::invalid(
+                "expires_in_days",
+                loopdesk_domain::reason!("errors.must_1", MAX_TOKEN_DAYS),
+            )
+            .into());
         }
         let expires_at = days.map(|d| self.now() + Duration::days(i64::from(d)));
         let mut tx = self.store.begin().await?;
@@ -235,7 +239,7 @@ impl Service {
         }
         let after = auth::revoke_token(&mut tx.conn(), id).await.map_err(|e| match e {
             StoreError::NotFound => {
-                ServiceError::from(DomainError::Conflict { reason: "token already revoked".into(), field: None })
+                ServiceError::from(DomainError::Conflict { reason: "errors.token_already_revoked".into(), field: None })
             }
             e => e.into(),
         })?;

@@ -81,7 +81,7 @@ fn to_json(spec: &CalendarSpec) -> ServiceResult<String> {
 }
 
 fn check_year(year: i32) -> Result<(), DomainError> {
-    if (1900..=2200).contains(&year) { Ok(()) } else { Err(DomainError::invalid("year", "must be 1900 to 2200")) }
+    if (1900..=2200).contains(&year) { Ok(()) } else { Err(DomainError::invalid("year", "errors.must_1900_2200")) }
 }
 
 /// Standard office hours: Monday to Friday 08:30–12:00 and 13:30–17:30, with every shipped China
@@ -190,12 +190,9 @@ impl Service {
                 row
             }
             Some(before) => {
-                let version = input.version.ok_or_else(|| {
-                    DomainError::invalid(
-                        "version",
-                        "is required to change an existing calendar; send the version you read",
-                    )
-                })?;
+                let version = input
+                    .version
+                    .ok_or_else(|| DomainError::invalid("version", "errors.required_change_existing_calendar_send"))?;
                 let name = name.unwrap_or_else(|| before.name.clone());
                 let fields = CalendarFields {
                     code: code.as_str(),
@@ -293,7 +290,7 @@ impl Service {
                 .iter()
                 .next()
                 .map(|(d, r)| (*d, r.clone()))
-                .ok_or_else(|| DomainError::invalid("date", "is required"))?;
+                .ok_or_else(|| DomainError::invalid("date", "errors.required"))?;
             cal.set_exception(date, rule)
         })
         .await
@@ -309,7 +306,7 @@ impl Service {
         self.change_calendar(actor, code, Expect::Version(version), |cal| {
             cal.remove_exception(date)
                 .map(|_| ())
-                .ok_or_else(|| DomainError::invalid("date", format!("{date} has no exception")))
+                .ok_or_else(|| DomainError::invalid("date", loopdesk_domain::reason!("errors.has_no_exception", date)))
         })
         .await
     }
@@ -360,7 +357,7 @@ impl Service {
         if !official_years().any(|y| y == year) {
             return Err(DomainError::invalid(
                 "year",
-                format!("no official table is shipped for {year}; paste the State Council notice instead"),
+                loopdesk_domain::reason!("errors.no_official_table_shipped_paste", year),
             )
             .into());
         }

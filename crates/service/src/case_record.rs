@@ -52,10 +52,10 @@ pub struct CaseEdit {
 fn text(field: &str, v: &str, max: usize) -> Result<String, DomainError> {
     let t = v.trim();
     if t.contains('\0') {
-        return Err(DomainError::invalid(field, "must not contain the NUL character"));
+        return Err(DomainError::invalid(field, "errors.must_not_contain_nul_character_2"));
     }
     if t.chars().count() > max {
-        return Err(DomainError::invalid(field, format!("must be at most {max} characters")));
+        return Err(DomainError::invalid(field, loopdesk_domain::reason!("errors.must_at_most_characters", max)));
     }
     Ok(t.to_owned())
 }
@@ -128,7 +128,9 @@ impl Service {
         let mut extra: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&k.fields).unwrap_or_default();
         if let Some(cid) = e.customer_id {
             cs::customer(&mut tx.conn(), cid).await.map_err(|err| match err {
-                StoreError::NotFound => ServiceError::from(DomainError::invalid("customer_id", "no such customer")),
+                StoreError::NotFound => {
+                    ServiceError::from(DomainError::invalid("customer_id", "errors.no_such_customer"))
+                }
                 err => err.into(),
             })?;
             if k.customer_id != Some(cid) {
@@ -138,12 +140,12 @@ impl Service {
         }
         if let Some(kid) = e.contact_id {
             let cid =
-                k.customer_id.ok_or_else(|| DomainError::invalid("contact_id", "link the case to a customer first"))?;
+                k.customer_id.ok_or_else(|| DomainError::invalid("contact_id", "errors.link_case_customer_first"))?;
             let contact = cs::contacts(&mut tx.conn(), cid)
                 .await?
                 .into_iter()
                 .find(|c| c.id == kid)
-                .ok_or_else(|| DomainError::invalid("contact_id", "is not a contact of this customer"))?;
+                .ok_or_else(|| DomainError::invalid("contact_id", "errors.not_contact_customer"))?;
             if e.contact_name.is_none() && k.contact_name.is_empty() {
                 k.contact_name = contact.name;
             }
@@ -186,10 +188,9 @@ impl Service {
                 k.category = String::new();
             } else {
                 let cats = ks::categories(&mut tx.conn()).await?;
-                let cat = cats
-                    .iter()
-                    .find(|c| c.code == v || c.zh == v || c.en.eq_ignore_ascii_case(v))
-                    .ok_or_else(|| DomainError::invalid("category", format!("'{v}' is not a category of the tree")))?;
+                let cat = cats.iter().find(|c| c.code == v || c.zh == v || c.en.eq_ignore_ascii_case(v)).ok_or_else(
+                    || DomainError::invalid("category", loopdesk_domain::reason!("errors.not_category_tree", v)),
+                )?;
                 k.category = cat.code.clone();
             }
         }
@@ -199,7 +200,7 @@ impl Service {
         if let Some(v) = &e.description {
             let d = v.trim();
             if d.is_empty() {
-                return Err(DomainError::invalid("description", "is required").into());
+                return Err(DomainError::invalid("description", "errors.required").into());
             }
             k.description = text("description", d, 20_000)?;
         }
@@ -208,11 +209,11 @@ impl Service {
             k.owner_id = if v.is_empty() {
                 None
             } else {
-                let (u, _) = org::user_for_login(&mut tx.conn(), &v)
-                    .await
-                    .map_err(|_| DomainError::invalid("owner", format!("no user named '{v}'")))?;
+                let (u, _) = org::user_for_login(&mut tx.conn(), &v).await.map_err(|_| {
+                    DomainError::invalid("owner", loopdesk_domain::reason!("errors.no_user_named_3", v))
+                })?;
                 if !u.active {
-                    return Err(DomainError::invalid("owner", format!("'{v}' is deactivated")).into());
+                    return Err(DomainError::invalid("owner", loopdesk_domain::reason!("errors.deactivated", v)).into());
                 }
                 Some(u.id)
             };
@@ -326,7 +327,7 @@ impl Service {
     ) -> ServiceResult<ks::Attachment> {
         let (k, _, _) = self.public_case(number, code).await?;
         if k.closed_at.is_some() {
-            return Err(DomainError::Conflict { reason: "the case is closed".into(), field: Some("file") }.into());
+            return Err(DomainError::Conflict { reason: "errors.case_closed".into(), field: Some("file") }.into());
         }
         let already = {
             let mut h = self.store.read().await?;
@@ -427,7 +428,7 @@ impl Service {
                 if rows.len() > MAX_ROWS {
                     return Err(DomainError::invalid(
                         "filters",
-                        format!("more than {MAX_ROWS} cases match; narrow the filters"),
+                        loopdesk_domain::reason!("errors.more_than_cases_match_narrow", MAX_ROWS),
                     )
                     .into());
                 }
@@ -452,10 +453,7 @@ pub(crate) fn check_injury_answered(
         && rec::injury_question_applies(&k.case_type, names_product(k))
         && !extra.contains_key("serious_injury")
     {
-        return Err(DomainError::invalid(
-            "serious_injury",
-            "answer yes, no or unknown: did it cause or could it have caused serious injury or death?",
-        ));
+        return Err(DomainError::invalid("serious_injury", "errors.answer_yes_no_unknown_did"));
     }
     Ok(())
 }

@@ -241,7 +241,7 @@ impl Service {
         }
         let checked = self.check_case_input(i)?;
         if actor.kind == ActorKind::Portal && checked.case_type == CaseType::Grievance {
-            return Err(DomainError::invalid("type", "the employee channel is internal").into());
+            return Err(DomainError::invalid("type", "errors.employee_channel_internal").into());
         }
         crate::intake::submit(self, actor.clone(), checked).await
     }
@@ -249,15 +249,21 @@ impl Service {
     /// Everything about a new case that can be checked without the database.
     fn check_case_input(&self, i: &CaseInput) -> ServiceResult<CheckedCase> {
         let case_type = CaseType::parse(&i.case_type).map_err(|_| {
-            DomainError::invalid("type", format!("must be one of {}", loopdesk_domain::process::CASE_TYPES.join(", ")))
+            DomainError::invalid(
+                "type",
+                loopdesk_domain::reason!(
+                    "errors.must_one_3",
+                    case_types = loopdesk_domain::process::CASE_TYPES.join(", ")
+                ),
+            )
         })?;
         let subject = required_text("subject", &i.subject, 200)?;
         let description = i.description.trim().to_owned();
         if description.is_empty() {
-            return Err(DomainError::invalid("description", "is required").into());
+            return Err(DomainError::invalid("description", "errors.required").into());
         }
         if i.description.chars().count() > 20_000 {
-            return Err(DomainError::invalid("description", "must be at most 20000 characters").into());
+            return Err(DomainError::invalid("description", "errors.must_at_most_20000_characters").into());
         }
         let channel = match i.channel.as_deref() {
             Some(c) => IntakeChannel::parse(c)?,
@@ -267,13 +273,13 @@ impl Service {
         let ship_date = parse_optional_date("ship_date", i.ship_date.as_deref().unwrap_or(""))?;
         let locale = match i.locale.as_deref() {
             Some(l) => loopdesk_domain::locale::Locale::parse(l)
-                .ok_or_else(|| DomainError::invalid("locale", "must be zh-CN or en"))?,
+                .ok_or_else(|| DomainError::invalid("locale", "errors.must_zh_cn_en"))?,
             None => self.settings.default_locale,
         };
         let received_at = micros(i.received_at.unwrap_or_else(|| self.now()));
         loopdesk_domain::input::check_received_at(received_at)?;
         if received_at > self.now() + chrono::Duration::minutes(5) {
-            return Err(DomainError::invalid("received_at", "lies in the future").into());
+            return Err(DomainError::invalid("received_at", "errors.lies_future").into());
         }
         let received_on = received_at.with_timezone(&self.settings.timezone).date_naive();
         let customer_deadline =
@@ -337,7 +343,9 @@ impl Service {
             (opt(&i.contact_name), opt(&i.contact_phone), opt(&i.contact_email));
         if let Some(cid) = i.customer_id {
             let customer = cs::customer(&mut tx.conn(), cid).await.map_err(|e| match e {
-                StoreError::NotFound => ServiceError::from(DomainError::invalid("customer_id", "no such customer")),
+                StoreError::NotFound => {
+                    ServiceError::from(DomainError::invalid("customer_id", "errors.no_such_customer"))
+                }
                 e => e.into(),
             })?;
             if let Some(kid) = i.contact_id {
@@ -345,7 +353,7 @@ impl Service {
                     .await?
                     .into_iter()
                     .find(|k| k.id == kid)
-                    .ok_or_else(|| DomainError::invalid("contact_id", "is not a contact of this customer"))?;
+                    .ok_or_else(|| DomainError::invalid("contact_id", "errors.not_contact_customer"))?;
                 contact_name = if contact_name.is_empty() { contact.name } else { contact_name };
                 contact_phone = if contact_phone.is_empty() {
                     contact.phones.0.first().cloned().unwrap_or_default()
@@ -357,7 +365,7 @@ impl Service {
                 contact_phone = customer.phones.0.first().cloned().unwrap_or_default();
             }
         } else if i.contact_id.is_some() {
-            return Err(DomainError::invalid("contact_id", "give customer_id with a contact").into());
+            return Err(DomainError::invalid("contact_id", "errors.give_customer_id_with_contact").into());
         }
         let product_id = match i.product_code.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
             Some(code) => match cs::product_by_code(&mut tx.conn(), &code.to_uppercase()).await {
@@ -370,7 +378,7 @@ impl Service {
         if let Some(d) = i.lead_department_id {
             org::department(&mut tx.conn(), d)
                 .await
-                .map_err(|_| DomainError::invalid("lead_department_id", "no such department"))?;
+                .map_err(|_| DomainError::invalid("lead_department_id", "errors.no_such_department"))?;
         }
         let severity = severity.map(|s| s.code().to_owned()).unwrap_or_default();
         let tz = self.settings.timezone;
@@ -556,11 +564,7 @@ impl Service {
     ) -> ServiceResult<Case> {
         actor.require(Permission::WriteCases)?;
         if code == "merge" {
-            return Err(DomainError::invalid(
-                "transition",
-                "merge a case with the merge action, which names the case kept",
-            )
-            .into());
+            return Err(DomainError::invalid("transition", "errors.merge_case_with_merge_action").into());
         }
         let mut tx = self.store.begin().await?;
         let k = ks::case(&mut tx.conn(), id).await.entity("case")?;
@@ -578,7 +582,7 @@ impl Service {
         crate::limits::check_len("body", body, crate::limits::cases::COMMENT)?;
         let body = body.trim();
         if body.is_empty() {
-            return Err(DomainError::invalid("body", "is required").into());
+            return Err(DomainError::invalid("body", "errors.required").into());
         }
         let mut tx = self.store.begin().await?;
         let k = ks::case(&mut tx.conn(), id).await.entity("case")?;
@@ -625,15 +629,18 @@ impl Service {
         let name: String =
             file_name.rsplit(['/', '\\']).next().unwrap_or("").chars().filter(|c| !c.is_control()).take(200).collect();
         if name.trim().is_empty() {
-            return Err(DomainError::invalid("file", "has no name").into());
+            return Err(DomainError::invalid("file", "errors.has_no_name").into());
         }
         if data.is_empty() {
-            return Err(DomainError::invalid("file", "is empty").into());
+            return Err(DomainError::invalid("file", "errors.empty").into());
         }
         if data.len() > MAX_ATTACHMENT_BYTES {
             return Err(DomainError::invalid(
                 "file",
-                format!("is larger than {} MB", MAX_ATTACHMENT_BYTES / 1024 / 1024),
+                loopdesk_domain::reason!(
+                    "errors.larger_than_mb",
+                    max_attachment_bytes = MAX_ATTACHMENT_BYTES / 1024 / 1024
+                ),
             )
             .into());
         }
@@ -706,7 +713,7 @@ impl Service {
             || code.len() > 40
             || !code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         {
-            return Err(DomainError::invalid("code", "must be 1 to 40 lower-case letters, digits or _").into());
+            return Err(DomainError::invalid("code", "errors.must_1_40_lower_case").into());
         }
         let zh = required_text("zh", zh, 100)?;
         let en = required_text("en", en, 100)?;
@@ -717,7 +724,7 @@ impl Service {
                 let pc = cats
                     .iter()
                     .find(|c| c.code == p)
-                    .ok_or_else(|| DomainError::invalid("parent", format!("no category '{p}'")))?;
+                    .ok_or_else(|| DomainError::invalid("parent", loopdesk_domain::reason!("errors.no_category", p)))?;
                 // The parent's level (1 = top); the new category sits one below it.
                 let mut level = 1;
                 let mut up = pc.parent_id;
@@ -726,7 +733,7 @@ impl Service {
                     up = cats.iter().find(|c| c.id == id).and_then(|c| c.parent_id);
                 }
                 if level >= 3 {
-                    return Err(DomainError::invalid("parent", "the category tree has at most three levels").into());
+                    return Err(DomainError::invalid("parent", "errors.category_tree_has_at_most").into());
                 }
                 Some(pc.id)
             }
@@ -750,17 +757,23 @@ impl Service {
         actor.require(Permission::WriteCases)?;
         let question = required_text("question", question, crate::limits::cases::TASK_QUESTION)?;
         let due = loopdesk_domain::customer::parse_date("due_date", due)?;
+        loopdesk_domain::input::due_not_past("due_date", due, self.today())?;
         let mut tx = self.store.begin().await?;
         let k = ks::case(&mut tx.conn(), case_id).await.entity("case")?;
         handled(&mut tx.conn(), actor, &k).await?;
         if k.closed_at.is_some() {
-            return Err(DomainError::Conflict { reason: "the case is closed".into(), field: None }.into());
+            return Err(DomainError::Conflict { reason: "errors.case_closed".into(), field: None }.into());
         }
         let d = match department.trim().parse::<i64>() {
             Ok(id) => org::department(&mut tx.conn(), id).await,
             Err(_) => org::department_by_code(&mut tx.conn(), &department.trim().to_uppercase()).await,
         }
-        .map_err(|_| DomainError::invalid("department", format!("no department '{}'", department.trim())))?;
+        .map_err(|_| {
+            DomainError::invalid(
+                "department",
+                loopdesk_domain::reason!("errors.no_department", department = department.trim()),
+            )
+        })?;
         // The definition may ask the customer-service manager to review it before it goes out.
         let review = definition_of(&mut tx.conn(), &k).await?.review.tasks;
         let state = if review { "pending" } else { "none" };
@@ -800,17 +813,13 @@ impl Service {
         // A task of a hidden case is itself hidden.
         let access = readable(&mut tx.conn(), actor, &k).await.map_err(|_| DomainError::NotFound { entity: "task" })?;
         if !loopdesk_domain::scope::may_answer_task(actor, access, before.department_id) {
-            return Err(DomainError::forbidden("the task was sent to a department outside your scope").into());
+            return Err(DomainError::forbidden("errors.task_was_sent_department_outside").into());
         }
         if before.answered_at.is_some() {
-            return Err(DomainError::Conflict { reason: "the task is already answered".into(), field: None }.into());
+            return Err(DomainError::Conflict { reason: "errors.task_already_answered".into(), field: None }.into());
         }
         if !before.sent() {
-            return Err(DomainError::Conflict {
-                reason: "the task has not gone out: it waits for the customer-service manager's review".into(),
-                field: None,
-            }
-            .into());
+            return Err(DomainError::Conflict { reason: "errors.task_has_not_gone_out".into(), field: None }.into());
         }
         let after = ks::answer_task(&mut tx.conn(), task_id, version, &answer, actor.user_id).await.entity("task")?;
         let ev = NewEvent {
@@ -848,7 +857,7 @@ impl Service {
         let attendees = required_text("attendees", &m.attendees, crate::limits::cases::MEETING_ATTENDEES)?;
         let minutes = m.minutes.trim().to_owned();
         if minutes.is_empty() {
-            return Err(DomainError::invalid("minutes", "is required").into());
+            return Err(DomainError::invalid("minutes", "errors.required").into());
         }
         let mut tx = self.store.begin().await?;
         let k = ks::case(&mut tx.conn(), case_id).await.entity("case")?;
@@ -869,9 +878,14 @@ impl Service {
             let description =
                 required_text(&at("description"), &a.description, crate::limits::cases::ACTION_DESCRIPTION)?;
             let due = loopdesk_domain::customer::parse_date(&at("due_date"), &a.due_date)?;
-            let (owner, _) = org::user_for_login(&mut tx.conn(), &a.owner.trim().to_lowercase())
-                .await
-                .map_err(|_| DomainError::invalid(at("owner"), format!("no user named '{}'", a.owner.trim())))?;
+            loopdesk_domain::input::due_not_past(&at("due_date"), due, self.today())?;
+            let (owner, _) =
+                org::user_for_login(&mut tx.conn(), &a.owner.trim().to_lowercase()).await.map_err(|_| {
+                    DomainError::invalid(
+                        at("owner"),
+                        loopdesk_domain::reason!("errors.no_user_named", owner = a.owner.trim()),
+                    )
+                })?;
             actions.push(ks::insert_action(&mut tx.conn(), &meeting, &description, Some(owner.id), due).await?);
         }
         let body = format!("{attendees}\n{minutes}");
@@ -908,12 +922,10 @@ impl Service {
         let access =
             readable(&mut tx.conn(), actor, &k).await.map_err(|_| DomainError::NotFound { entity: "action item" })?;
         if !loopdesk_domain::scope::may_complete_action(actor, access, before.owner_id) {
-            return Err(
-                DomainError::forbidden("only the item's owner or an approver handling the case completes it").into()
-            );
+            return Err(DomainError::forbidden("errors.only_item_s_owner_approver").into());
         }
         if before.done_at.is_some() {
-            return Err(DomainError::Conflict { reason: "the action item is already done".into(), field: None }.into());
+            return Err(DomainError::Conflict { reason: "errors.action_item_already_done".into(), field: None }.into());
         }
         let after = ks::complete_action(&mut tx.conn(), id, version, &note).await.entity("action item")?;
         let body = format!("{} — {note}", after.description);
@@ -941,16 +953,16 @@ impl Service {
     pub async fn link_cases(&self, actor: &Actor, a: i64, b: i64) -> ServiceResult<()> {
         actor.require(Permission::WriteCases)?;
         if a == b {
-            return Err(DomainError::invalid("other", "a case cannot be linked to itself").into());
+            return Err(DomainError::invalid("other", "errors.case_cannot_linked_itself").into());
         }
         let mut tx = self.store.begin().await?;
         for id in [a, b] {
             let k = ks::case(&mut tx.conn(), id).await.map_err(|e| match e {
-                StoreError::NotFound => ServiceError::from(DomainError::invalid("other", "no such case")),
+                StoreError::NotFound => ServiceError::from(DomainError::invalid("other", "errors.no_such_case")),
                 e => e.into(),
             })?;
             if !crate::scope::access(&mut tx.conn(), actor, &k).await?.may_handle() {
-                return Err(DomainError::invalid("other", "no such case").into());
+                return Err(DomainError::invalid("other", "errors.no_such_case").into());
             }
         }
         ks::link(&mut tx.conn(), a, b, "related", "related", actor.user_id).await?;
@@ -1054,7 +1066,7 @@ impl Service {
         actor.require(Permission::ApproveActions)?;
         let reason = required_text("reason", reason, 4000)?;
         let regime = match (reportable, regime.map(str::trim).filter(|r| !r.is_empty())) {
-            (true, None) => return Err(DomainError::invalid("regime", "is required for a reportable event").into()),
+            (true, None) => return Err(DomainError::invalid("regime", "errors.required_reportable_event").into()),
             (_, Some(r)) => Some(loopdesk_domain::case::Regime::parse(r)?),
             (false, None) => None,
         };
@@ -1063,7 +1075,7 @@ impl Service {
         handled(&mut tx.conn(), actor, &before).await?;
         if !before.adverse_event {
             return Err(DomainError::Conflict {
-                reason: "the case is not flagged as an adverse event".into(),
+                reason: "errors.case_not_flagged_adverse_event".into(),
                 field: Some("adverse_event"),
             }
             .into());
@@ -1108,20 +1120,20 @@ impl Service {
     ) -> ServiceResult<Case> {
         actor.require(Permission::WriteCases)?;
         if id == into {
-            return Err(DomainError::invalid("into", "a case cannot be merged into itself").into());
+            return Err(DomainError::invalid("into", "errors.case_cannot_merged_into_itself").into());
         }
         let mut tx = self.store.begin().await?;
         let kept = ks::case(&mut tx.conn(), into).await.map_err(|e| match e {
-            StoreError::NotFound => ServiceError::from(DomainError::invalid("into", "no such case")),
+            StoreError::NotFound => ServiceError::from(DomainError::invalid("into", "errors.no_such_case")),
             e => e.into(),
         })?;
         let dup = ks::case(&mut tx.conn(), id).await.entity("case")?;
         handled(&mut tx.conn(), actor, &dup).await?;
         if !crate::scope::access(&mut tx.conn(), actor, &kept).await?.may_handle() {
-            return Err(DomainError::invalid("into", "no such case").into());
+            return Err(DomainError::invalid("into", "errors.no_such_case").into());
         }
         if kept.merged_into_id.is_some() || kept.closed_at.is_some() {
-            return Err(DomainError::invalid("into", "the case kept must be open").into());
+            return Err(DomainError::invalid("into", "errors.case_kept_must_open").into());
         }
         let fields = BTreeMap::from([("reason".to_owned(), reason.to_owned())]);
         let mut merged = apply_transition(&mut tx, actor, dup, "merge", version, &fields, self.how(false)).await?;
@@ -1181,10 +1193,10 @@ impl Service {
         let after = if action == "add_information" {
             let text = fields.get("comment").map(|s| s.trim()).unwrap_or("");
             if text.is_empty() {
-                return Err(DomainError::invalid("comment", "is required").into());
+                return Err(DomainError::invalid("comment", "errors.required").into());
             }
             if text.chars().count() > 10_000 {
-                return Err(DomainError::invalid("comment", "must be at most 10000 characters").into());
+                return Err(DomainError::invalid("comment", "errors.must_at_most_10000_characters").into());
             }
             let ev = NewEvent {
                 case_id: k.id,
@@ -1453,7 +1465,7 @@ pub(crate) async fn apply_transition(
         def.transition("gm_approve").is_some(),
     ) {
         return Err(DomainError::Conflict {
-            reason: "a major complaint's measures need the GM's approval (gm_approve) before the reply".into(),
+            reason: "errors.major_complaint_s_measures_need".into(),
             field: Some("gm_approve"),
         }
         .into());
@@ -1465,7 +1477,7 @@ pub(crate) async fn apply_transition(
     // A "not the company's responsibility" finding under review holds the case (issue #14 item 8).
     if extra.get(crate::review::RESPONSIBILITY_REVIEW).is_some_and(|v| v == "pending") {
         return Err(DomainError::Conflict {
-            reason: "the not-responsible finding waits for the customer-service manager's review".into(),
+            reason: "errors.not_responsible_finding_waits_customer".into(),
             field: Some("responsibility_review"),
         }
         .into());
@@ -1481,7 +1493,7 @@ pub(crate) async fn apply_transition(
             continue;
         }
         if value.chars().count() > 20_000 {
-            return Err(DomainError::invalid(name.clone(), "must be at most 20000 characters").into());
+            return Err(DomainError::invalid(name.clone(), "errors.must_at_most_20000_characters").into());
         }
         match name.as_str() {
             "category" => {
@@ -1491,7 +1503,10 @@ pub(crate) async fn apply_transition(
                     .iter()
                     .find(|c| c.code == value || c.zh == value || c.en.eq_ignore_ascii_case(value))
                     .ok_or_else(|| {
-                        DomainError::invalid("category", format!("'{value}' is not a category of the category tree"))
+                        DomainError::invalid(
+                            "category",
+                            loopdesk_domain::reason!("errors.not_category_category_tree", value),
+                        )
                     })?;
                 after.category = cat.code.clone();
             }
@@ -1504,7 +1519,13 @@ pub(crate) async fn apply_transition(
                     Err(_) => org::department_by_code(&mut tx.conn(), &value.to_uppercase()).await,
                 };
                 after.lead_department_id = Some(
-                    d.map_err(|_| DomainError::invalid("lead_department", format!("no department '{value}'")))?.id,
+                    d.map_err(|_| {
+                        DomainError::invalid(
+                            "lead_department",
+                            loopdesk_domain::reason!("errors.no_department_2", value),
+                        )
+                    })?
+                    .id,
                 );
             }
             "on_site" => {
@@ -1519,9 +1540,9 @@ pub(crate) async fn apply_transition(
                 }
             }
             "owner" => {
-                let (u, _) = org::user_for_login(&mut tx.conn(), &value.to_lowercase())
-                    .await
-                    .map_err(|_| DomainError::invalid("owner", format!("no user named '{value}'")))?;
+                let (u, _) = org::user_for_login(&mut tx.conn(), &value.to_lowercase()).await.map_err(|_| {
+                    DomainError::invalid("owner", loopdesk_domain::reason!("errors.no_user_named_2", value))
+                })?;
                 after.owner_id = Some(u.id);
             }
             "serious_injury" => {
@@ -1536,7 +1557,7 @@ pub(crate) async fn apply_transition(
             other if loopdesk_domain::process::KNOWN_FIELDS.contains(&other) => {
                 extra.insert(other.into(), value.into());
             }
-            other => return Err(DomainError::invalid(other.to_owned(), "is not a field of a case").into()),
+            other => return Err(DomainError::invalid(other.to_owned(), "errors.not_field_case").into()),
         }
     }
     crate::case_record::check_injury_answered(&after, &t.to, &extra)?;
@@ -1552,7 +1573,7 @@ pub(crate) async fn apply_transition(
             .count();
         if open > 0 {
             return Err(DomainError::Conflict {
-                reason: format!("{open} department task(s) are still open; answer them or give open_tasks_reason"),
+                reason: loopdesk_domain::reason!("errors.department_task_s_are_still", open),
                 field: Some("open_tasks_reason"),
             }
             .into());
@@ -1563,7 +1584,7 @@ pub(crate) async fn apply_transition(
         let open = ks::actions(&mut tx.conn(), after.id).await?.iter().filter(|a| a.done_at.is_none()).count();
         if open > 0 {
             return Err(DomainError::Conflict {
-                reason: format!("{open} meeting action item(s) are still open"),
+                reason: loopdesk_domain::reason!("errors.meeting_action_item_s_are", open),
                 field: Some("actions"),
             }
             .into());
@@ -1573,7 +1594,7 @@ pub(crate) async fn apply_transition(
     let ends = def.ends(t);
     if ends && after.adverse_event && t.code != "merge" && !extra.contains_key("reportability") {
         return Err(DomainError::Conflict {
-            reason: "this adverse event needs its reportability decision before it can close".into(),
+            reason: "errors.adverse_event_needs_reportability_decision".into(),
             field: Some("reportability"),
         }
         .into());

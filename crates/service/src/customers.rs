@@ -78,7 +78,7 @@ fn validate_customer(i: &CustomerInput) -> Result<(Option<String>, CustomerField
     }
     let tags: Vec<String> = i.tags.iter().flat_map(|t| split_list(t)).collect();
     if tags.iter().any(|t| t.chars().count() > L::TAG) {
-        return Err(DomainError::invalid("tags", "a tag must be at most 40 characters"));
+        return Err(DomainError::invalid("tags", "errors.tag_must_at_most_40"));
     }
     check_len("notes", i.notes.as_deref().unwrap_or(""), L::NOTES)?;
     let fields = CustomerFields {
@@ -105,7 +105,9 @@ async fn owner_id(c: &mut Conn<'_>, owner: Option<&str>) -> ServiceResult<Option
         None => Ok(None),
         Some(u) => match org::user_for_login(c, &u.to_lowercase()).await {
             Ok((user, _)) => Ok(Some(user.id)),
-            Err(StoreError::NotFound) => Err(DomainError::invalid("owner", format!("no user named '{u}'")).into()),
+            Err(StoreError::NotFound) => {
+                Err(DomainError::invalid("owner", loopdesk_domain::reason!("errors.no_user_named_4", u)).into())
+            }
             Err(e) => Err(e.into()),
         },
     }
@@ -301,7 +303,7 @@ impl Service {
         let model = opt_text("model", i.model.as_deref(), L::PRODUCT_MODEL)?;
         let months = i.warranty_months.unwrap_or(12);
         if !(0..=L::WARRANTY_MONTHS_MAX).contains(&months) {
-            return Err(DomainError::invalid("warranty_months", "must be between 0 and 240").into());
+            return Err(DomainError::invalid("warranty_months", "errors.must_between_0_240").into());
         }
         let mut tx = self.store.begin().await?;
         let p = cs::insert_product(&mut tx.conn(), &code, &name, &model, months).await.entity("product")?;
@@ -342,14 +344,14 @@ impl Service {
         let follow_up = i.follow_up.unwrap_or(false);
         let due = parse_optional_date("follow_up_due", i.follow_up_due.as_deref().unwrap_or(""))?;
         if follow_up && due.is_none() {
-            return Err(DomainError::invalid("follow_up_due", "is required when a follow-up is needed").into());
+            return Err(DomainError::invalid("follow_up_due", "errors.required_when_follow_up_needed").into());
         }
         let mut tx = self.store.begin().await?;
         cs::customer(&mut tx.conn(), customer_id).await.entity("customer")?;
         if let Some(cid) = i.contact_id {
             let ok = cs::contacts(&mut tx.conn(), customer_id).await?.iter().any(|k| k.id == cid);
             if !ok {
-                return Err(DomainError::invalid("contact_id", "is not a contact of this customer").into());
+                return Err(DomainError::invalid("contact_id", "errors.not_contact_customer").into());
             }
         }
         let f = CommunicationFields {
@@ -404,11 +406,7 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let before = cs::communication(&mut tx.conn(), id).await.entity("communication")?;
         if !before.follow_up || before.follow_up_done_at.is_some() {
-            return Err(DomainError::Conflict {
-                reason: "there is no open follow-up on this record".into(),
-                field: None,
-            }
-            .into());
+            return Err(DomainError::Conflict { reason: "errors.there_no_open_follow_up".into(), field: None }.into());
         }
         let after = cs::close_follow_up(&mut tx.conn(), id, version, Utc::now()).await.entity("communication")?;
         tx.audit(actor, AuditAction::Update, "communication", id, Some(&before), Some(&after)).await?;
@@ -428,7 +426,7 @@ impl Service {
     ) -> ServiceResult<ImportOutcome> {
         actor.require(Permission::WriteCustomers)?;
         let Some((header, data)) = rows.split_first() else {
-            return Err(DomainError::invalid("file", "the file is empty").into());
+            return Err(DomainError::invalid("file", "errors.file_empty").into());
         };
         let reject = |errors: Vec<RowError>| async move {
             let mut tx = self.store.begin().await?;
@@ -573,7 +571,7 @@ async fn insert_contact(tx: &mut Tx, actor: &Actor, customer_id: i64, i: &Contac
     let phones = parse_phones("phones", &i.phones.join(";"))?;
     let email = parse_emails("email", i.email.as_deref().unwrap_or(""))?;
     if email.len() > 1 {
-        return Err(DomainError::invalid("email", "give one e-mail address").into());
+        return Err(DomainError::invalid("email", "errors.give_one_e_mail_address").into());
     }
     let customer = cs::customer(&mut tx.conn(), customer_id).await.entity("customer")?;
     let f = ContactFields {
@@ -601,7 +599,11 @@ async fn insert_asset(tx: &mut Tx, actor: &Actor, customer_id: i64, i: &AssetInp
     let product = match cs::product_by_code(&mut tx.conn(), &code).await {
         Ok(p) => p,
         Err(StoreError::NotFound) => {
-            return Err(DomainError::invalid("product_code", format!("no product with code '{code}'")).into());
+            return Err(DomainError::invalid(
+                "product_code",
+                loopdesk_domain::reason!("errors.no_product_with_code", code),
+            )
+            .into());
         }
         Err(e) => return Err(e.into()),
     };
@@ -615,7 +617,7 @@ async fn insert_asset(tx: &mut Tx, actor: &Actor, customer_id: i64, i: &AssetInp
     let a =
         cs::insert_asset(&mut tx.conn(), customer_id, product.id, &serial, ship, end).await.map_err(|e| match e {
             StoreError::Conflict { .. } => DomainError::Conflict {
-                reason: format!("serial {serial} of product {code} is already registered"),
+                reason: loopdesk_domain::reason!("errors.serial_product_already_registered", serial, code),
                 field: Some("serial"),
             }
             .into(),
@@ -644,7 +646,7 @@ async fn insert_contract(tx: &mut Tx, actor: &Actor, customer_id: i64, i: &Contr
         .to_owned(),
     };
     if f.value_fen < 0 {
-        return Err(DomainError::invalid("value", "must not be negative").into());
+        return Err(DomainError::invalid("value", "errors.must_not_negative").into());
     }
     cs::customer(&mut tx.conn(), customer_id).await.entity("customer")?;
     if cs::contract_number_taken(&mut tx.conn(), &f.number).await? {
@@ -761,18 +763,21 @@ async fn import_customers(
             };
             let (code, mut f) = validate_customer(&input)?;
             if let Some(o) = opt("owner") {
-                f.owner_id = Some(
-                    *users
-                        .get(&o.to_lowercase())
-                        .ok_or_else(|| DomainError::invalid("owner", format!("no user named '{o}'")))?,
-                );
+                f.owner_id = Some(*users.get(&o.to_lowercase()).ok_or_else(|| {
+                    DomainError::invalid("owner", loopdesk_domain::reason!("errors.no_user_named_5", o))
+                })?);
             }
             let same_row = |r: usize| if r == 0 { String::new() } else { format!(" (row {r} of this file)") };
             if let Some(c) = &code
                 && let Some((r, name)) = codes.get(c)
             {
                 return Err(DomainError::Conflict {
-                    reason: format!("customer code {c} is already used by {name}{}", same_row(*r)),
+                    reason: loopdesk_domain::reason!(
+                        "errors.customer_code_already_used_by",
+                        c,
+                        name,
+                        same_row = same_row(*r)
+                    ),
                     field: Some("code"),
                 });
             }
@@ -780,7 +785,7 @@ async fn import_customers(
                 let e = Existing { id: 0, code: ec, name: en, phones: ep };
                 if let Some((field, reason)) = duplicate_reason(None, &f.name, &f.phones.0, &e) {
                     return Err(DomainError::Conflict {
-                        reason: format!("{reason}{}", same_row(*r)),
+                        reason: loopdesk_domain::reason!("errors.msg", reason, same_row = same_row(*r)),
                         field: Some(field),
                     });
                 }
@@ -851,7 +856,8 @@ async fn customer_id_by_code(tx: &mut Tx, code: &str) -> ServiceResult<i64> {
     match cs::customer_by_code(&mut tx.conn(), &code).await {
         Ok(c) => Ok(c.id),
         Err(StoreError::NotFound) => {
-            Err(DomainError::invalid("customer_code", format!("no customer with code '{code}'")).into())
+            Err(DomainError::invalid("customer_code", loopdesk_domain::reason!("errors.no_customer_with_code", code))
+                .into())
         }
         Err(e) => Err(e.into()),
     }
@@ -861,7 +867,7 @@ async fn import_row(tx: &mut Tx, actor: &Actor, sheet: Sheet, r: &Row<'_>) -> Se
     let opt = |k: &str| Some(r.get(k).to_owned()).filter(|v| !v.is_empty());
     match sheet {
         // Customers go through `import_customers`, in bulk.
-        Sheet::Customers => Err(DomainError::invalid("kind", "customers are imported in bulk").into()),
+        Sheet::Customers => Err(DomainError::invalid("kind", "errors.customers_are_imported_bulk").into()),
         Sheet::Contacts => {
             let id = customer_id_by_code(tx, r.get("customer_code")).await?;
             let input = ContactInput {

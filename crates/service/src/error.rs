@@ -33,8 +33,11 @@ impl ServiceError {
                     Some("number") => Some("number"),
                     _ => None,
                 };
-                DomainError::Conflict { reason: format!("this {} already exists", field.unwrap_or("value")), field }
-                    .into()
+                DomainError::Conflict {
+                    reason: loopdesk_domain::reason!("errors.already_exists", field = field.unwrap_or("value")),
+                    field,
+                }
+                .into()
             }
             StoreError::Unavailable { reason } => ServiceError::Unavailable(reason),
             other => ServiceError::Internal(other.to_string()),

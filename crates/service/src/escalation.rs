@@ -154,7 +154,7 @@ impl Service {
     }
 
     pub async fn inbox(&self, actor: &Actor, unread_only: bool, page: Page) -> ServiceResult<Paged<InboxItem>> {
-        let user = actor.user_id.ok_or_else(|| DomainError::forbidden("only users have an inbox"))?;
+        let user = actor.user_id.ok_or_else(|| DomainError::forbidden("errors.only_users_have_inbox"))?;
         let mut h = self.store.read().await?;
         let mut p = es::inbox(&mut h.conn(), user, unread_only, page).await?;
         // An item about a case the reader may no longer see is not shown (nor counted on this page).
@@ -205,7 +205,7 @@ impl Service {
 
     /// Marks one inbox item, or all of them with `None`, read. Another user's item is not found.
     pub async fn mark_read(&self, actor: &Actor, id: Option<i64>) -> ServiceResult<u64> {
-        let user = actor.user_id.ok_or_else(|| DomainError::forbidden("only users have an inbox"))?;
+        let user = actor.user_id.ok_or_else(|| DomainError::forbidden("errors.only_users_have_inbox"))?;
         let mut tx = self.store.begin().await?;
         if let Some(id) = id {
             match es::inbox_item(&mut tx.conn(), id).await {
@@ -226,7 +226,7 @@ impl Service {
     pub async fn sla_report(&self, actor: &Actor, year: i32) -> ServiceResult<SlaReport> {
         actor.require(Permission::ReadReports)?;
         if !(2000..=2100).contains(&year) {
-            return Err(DomainError::invalid("year", "must be between 2000 and 2100").into());
+            return Err(DomainError::invalid("year", "errors.must_between_2000_2100").into());
         }
         let tz = self.settings.timezone;
         let start_of = |y: i32, m: u32| -> ServiceResult<DateTime<Utc>> {

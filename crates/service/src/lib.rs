@@ -112,6 +112,11 @@ impl Service {
         (self.now)()
     }
 
+    /// Today's date in the organisation's time zone.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.now().with_timezone(&self.settings.timezone).date_naive()
+    }
+
     /// Replaces the time source (tests move time forward to cross weekends and deadlines).
     pub fn with_time_source(
         mut self,

@@ -93,14 +93,16 @@ impl Notifier {
         let (mailer, from) = match &cfg.smtp {
             None => (None, None),
             Some(u) => {
-                let from: Mailbox =
-                    cfg.mail_from.parse().map_err(|e| bad("mail_from", format!("is not a mail address: {e}")))?;
+                let from: Mailbox = cfg
+                    .mail_from
+                    .parse()
+                    .map_err(|e| bad("mail_from", loopdesk_domain::reason!("errors.not_mail_address", e)))?;
                 let b = match u.security {
                     SmtpSecurity::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&u.host),
                     SmtpSecurity::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&u.host)
-                        .map_err(|e| bad("smtp_url", e.to_string()))?,
+                        .map_err(|e| bad("smtp_url", loopdesk_domain::reason!("errors.not_mail_address", e)))?,
                     SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&u.host)
-                        .map_err(|e| bad("smtp_url", e.to_string()))?,
+                        .map_err(|e| bad("smtp_url", loopdesk_domain::reason!("errors.not_mail_address", e)))?,
                 };
                 let mut b = b.port(u.port).timeout(Some(cfg.send_timeout));
                 if let Some(user) = &u.user {
@@ -111,7 +113,7 @@ impl Notifier {
         };
         let reply_to = match &cfg.reply_to {
             Some(r) if !r.trim().is_empty() => {
-                Some(r.parse().map_err(|e| bad("reply_to", format!("is not a mail address: {e}")))?)
+                Some(r.parse().map_err(|e| bad("reply_to", loopdesk_domain::reason!("errors.not_mail_address", e)))?)
             }
             _ => None,
         };
@@ -532,7 +534,7 @@ impl Service {
         {
             return Err(DomainError::invalid(
                 "status",
-                format!("must be one of {}", Status::ALL.map(Status::code).join(", ")),
+                loopdesk_domain::reason!("errors.must_one_5", status = Status::ALL.map(Status::code).join(", ")),
             )
             .into());
         }
@@ -541,17 +543,21 @@ impl Service {
         {
             return Err(DomainError::invalid(
                 "channel",
-                format!("must be one of {}", Channel::ALL.map(Channel::code).join(", ")),
+                loopdesk_domain::reason!("errors.must_one_6", channel = Channel::ALL.map(Channel::code).join(", ")),
             )
             .into());
         }
         if f.case_id.is_some_and(|id| id < 1) {
-            return Err(DomainError::invalid("case_id", "must be a case id (1 or more)").into());
+            return Err(DomainError::invalid("case_id", "errors.must_case_id_1_more").into());
         }
         if let Some(r) = &f.recipient
             && r.chars().count() > RECIPIENT_FILTER_MAX
         {
-            return Err(DomainError::invalid("recipient", format!("at most {RECIPIENT_FILTER_MAX} characters")).into());
+            return Err(DomainError::invalid(
+                "recipient",
+                loopdesk_domain::reason!("errors.at_most_characters", RECIPIENT_FILTER_MAX),
+            )
+            .into());
         }
         let mut h = self.store.read().await?;
         Ok(ob::list(&mut h.conn(), f, page).await?)
@@ -583,7 +589,11 @@ impl Service {
         let now = crate::cases::micros(self.now());
         if !ob::set_status(&mut tx.conn(), id, from, to.code(), now).await? {
             return Err(DomainError::Conflict {
-                reason: format!("a {} message cannot become {}", before.status, to.code()),
+                reason: loopdesk_domain::reason!(
+                    "errors.message_cannot_become",
+                    status = before.status,
+                    to = to.code()
+                ),
                 field: Some("status"),
             }
             .into());

@@ -62,14 +62,14 @@ fn parse_email(v: Option<&str>) -> ServiceResult<Option<String>> {
     if let Some(e) = &e
         && !(e.contains('@') && !e.starts_with('@') && !e.ends_with('@') && !e.contains(' '))
     {
-        return Err(DomainError::invalid("email", "is not an e-mail address").into());
+        return Err(DomainError::invalid("email", "errors.not_e_mail_address_2").into());
     }
     Ok(e)
 }
 
 fn parse_roles(roles: &[String]) -> ServiceResult<Vec<Role>> {
     if roles.is_empty() {
-        return Err(DomainError::invalid("roles", "at least one role is required").into());
+        return Err(DomainError::invalid("roles", "errors.at_least_one_role_required").into());
     }
     let mut out = roles.iter().map(|r| Role::parse(r)).collect::<Result<Vec<_>, _>>()?;
     out.sort();
@@ -80,7 +80,7 @@ fn parse_roles(roles: &[String]) -> ServiceResult<Vec<Role>> {
 fn parse_locale(v: Option<&str>, default: Locale) -> ServiceResult<Locale> {
     match v {
         None => Ok(default),
-        Some(s) => Ok(Locale::parse(s).ok_or_else(|| DomainError::invalid("locale", "must be zh-CN or en"))?),
+        Some(s) => Ok(Locale::parse(s).ok_or_else(|| DomainError::invalid("locale", "errors.must_zh_cn_en"))?),
     }
 }
 
@@ -106,7 +106,7 @@ impl Service {
         if let Some(p) = input.parent_id {
             org::department(&mut tx.conn(), p)
                 .await
-                .map_err(|_| DomainError::invalid("parent_id", "no such department"))?;
+                .map_err(|_| DomainError::invalid("parent_id", "errors.no_such_department"))?;
         }
         let fields = DepartmentFields { code: code.as_str(), name: &name, kind: &kind, parent_id: input.parent_id };
         let d = org::insert_department(&mut tx.conn(), &fields).await.entity("department")?;
@@ -137,7 +137,7 @@ impl Service {
         if let Some(p) = input.parent_id
             && !tree.iter().any(|(i, _)| *i == p)
         {
-            return Err(DomainError::invalid("parent_id", "no such department").into());
+            return Err(DomainError::invalid("parent_id", "errors.no_such_department").into());
         }
         check_parent(&tree, id, input.parent_id).map_err(|e| match e {
             DomainError::Invalid { reason, .. } => DomainError::invalid("parent_id", reason),
@@ -160,8 +160,12 @@ impl Service {
         let (cases, tasks) = org::department_cases(&mut tx.conn(), id).await?;
         if users > 0 || children > 0 || cases > 0 || tasks > 0 {
             return Err(DomainError::Conflict {
-                reason: format!(
-                    "the department still has {users} users, {children} sub-departments, {cases} cases and {tasks} department tasks"
+                reason: loopdesk_domain::reason!(
+                    "errors.department_still_has_users_sub",
+                    users,
+                    children,
+                    cases,
+                    tasks
                 ),
                 field: None,
             }
@@ -169,7 +173,7 @@ impl Service {
         }
         org::delete_department(&mut tx.conn(), id, version).await.map_err(|e| {
             if org::is_still_referenced(&e) {
-                DomainError::Conflict { reason: "other records still refer to the department".into(), field: None }
+                DomainError::Conflict { reason: "errors.other_records_still_refer_department".into(), field: None }
                     .into()
             } else {
                 ServiceError::from_store("department", e)
@@ -221,7 +225,7 @@ impl Service {
         if let Some(d) = input.department_id {
             org::department(&mut tx.conn(), d)
                 .await
-                .map_err(|_| DomainError::invalid("department_id", "no such department"))?;
+                .map_err(|_| DomainError::invalid("department_id", "errors.no_such_department"))?;
         }
         let fields = UserFields {
             username: username.as_str(),
@@ -249,9 +253,7 @@ impl Service {
                 actor.require(Permission::ManageUsers)?;
             }
             if p.roles.is_some() || p.department_id.is_some() || p.active.is_some() {
-                return Err(
-                    DomainError::forbidden("only an administrator may change roles, department or active").into()
-                );
+                return Err(DomainError::forbidden("errors.only_administrator_may_change_roles").into());
             }
         }
         if p.password.is_some() && actor.user_id == Some(id) {
@@ -285,14 +287,10 @@ impl Service {
         {
             org::department(&mut tx.conn(), d)
                 .await
-                .map_err(|_| DomainError::invalid("department_id", "no such department"))?;
+                .map_err(|_| DomainError::invalid("department_id", "errors.no_such_department"))?;
         }
         if actor.user_id == Some(id) && is_admin && (!roles.contains(&Role::Admin) || p.active == Some(false)) {
-            return Err(DomainError::invalid(
-                "roles",
-                "you cannot remove your own administrator role or deactivate yourself",
-            )
-            .into());
+            return Err(DomainError::invalid("roles", "errors.you_cannot_remove_your_own").into());
         }
         let fields = UserFields {
             username: &before.username,
@@ -327,14 +325,14 @@ impl Service {
     async fn check_current_password(&self, id: i64, current: Option<&str>) -> ServiceResult<()> {
         let current = current.unwrap_or("");
         if current.is_empty() {
-            return Err(DomainError::invalid("current_password", "give your current password to change it").into());
+            return Err(DomainError::invalid("current_password", "errors.give_your_current_password_change").into());
         }
         let mut h = self.store.read().await?;
         let user = org::user(&mut h.conn(), id).await.entity("user")?;
         let (_, hash) = org::user_for_login(&mut h.conn(), &user.username).await.entity("user")?;
         drop(h);
         if !password::verify(current, &hash) {
-            return Err(DomainError::invalid("current_password", "is not your current password").into());
+            return Err(DomainError::invalid("current_password", "errors.not_your_current_password").into());
         }
         Ok(())
     }

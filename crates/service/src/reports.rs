@@ -47,7 +47,7 @@ impl Service {
     pub async fn case_report(&self, actor: &Actor, year: i32) -> ServiceResult<CaseReport> {
         actor.require(Permission::ReadReports)?;
         if !(2000..=2100).contains(&year) {
-            return Err(DomainError::invalid("year", "must be between 2000 and 2100").into());
+            return Err(DomainError::invalid("year", "errors.must_between_2000_2100").into());
         }
         let mut h = self.store.read().await?;
         let mut rows = ks::case_counts(&mut h.conn(), &format!("{year:04}-01"), &format!("{year:04}-12")).await?;

@@ -57,17 +57,17 @@ impl Service {
         actor.require(Permission::WriteCases)?;
         let reason = if approve { reason.trim().to_owned() } else { required_text("reason", reason, 4000)? };
         if reason.chars().count() > 4000 {
-            return Err(DomainError::invalid("reason", "must be at most 4000 characters").into());
+            return Err(DomainError::invalid("reason", "errors.must_at_most_4000_characters").into());
         }
         let mut tx = self.store.begin().await?;
         let before = ks::task(&mut tx.conn(), task_id).await.entity("task")?;
         let k = ks::case(&mut tx.conn(), before.case_id).await.entity("case")?;
         readable(&mut tx.conn(), actor, &k).await.map_err(|_| DomainError::NotFound { entity: "task" })?;
         if !reviewer(&mut tx.conn(), actor).await? {
-            return Err(DomainError::forbidden("only the customer-service manager reviews department tasks").into());
+            return Err(DomainError::forbidden("errors.only_customer_service_manager_reviews").into());
         }
         if before.review_state != "pending" {
-            return Err(DomainError::Conflict { reason: "the task is not awaiting review".into(), field: None }.into());
+            return Err(DomainError::Conflict { reason: "errors.task_not_awaiting_review".into(), field: None }.into());
         }
         let state = if approve { "approved" } else { "refused" };
         let after =
@@ -112,18 +112,18 @@ impl Service {
         actor.require(Permission::WriteCases)?;
         let reason = if approve { reason.trim().to_owned() } else { required_text("reason", reason, 4000)? };
         if reason.chars().count() > 4000 {
-            return Err(DomainError::invalid("reason", "must be at most 4000 characters").into());
+            return Err(DomainError::invalid("reason", "errors.must_at_most_4000_characters").into());
         }
         let mut tx = self.store.begin().await?;
         let k = ks::case(&mut tx.conn(), case_id).await.entity("case")?;
         readable(&mut tx.conn(), actor, &k).await.map_err(|_| DomainError::NotFound { entity: "case" })?;
         if !reviewer(&mut tx.conn(), actor).await? {
-            return Err(DomainError::forbidden("only the customer-service manager reviews this finding").into());
+            return Err(DomainError::forbidden("errors.only_customer_service_manager_reviews_2").into());
         }
         let mut extra: BTreeMap<String, String> = serde_json::from_str(&k.fields).unwrap_or_default();
         if extra.get(RESPONSIBILITY_REVIEW).is_none_or(|v| v != "pending") {
             return Err(DomainError::Conflict {
-                reason: "no not-responsible finding awaits review".into(),
+                reason: "errors.no_not_responsible_finding_awaits".into(),
                 field: Some("responsibility_review"),
             }
             .into());

@@ -51,10 +51,7 @@ pub(crate) async fn readable(c: &mut Conn<'_>, actor: &Actor, k: &Case) -> Servi
 pub(crate) async fn handled(c: &mut Conn<'_>, actor: &Actor, k: &Case) -> ServiceResult<()> {
     match readable(c, actor, k).await? {
         CaseAccess::Handler => Ok(()),
-        _ => Err(DomainError::forbidden(
-            "you take part in this case through a task or an action item; only its handlers change it",
-        )
-        .into()),
+        _ => Err(DomainError::forbidden("errors.you_take_part_case_through").into()),
     }
 }
 
@@ -116,14 +113,17 @@ impl Service {
             if !loopdesk_domain::process::CASE_TYPES.contains(&t) {
                 return Err(DomainError::invalid(
                     format!("case_types[{i}]"),
-                    format!("unknown case type; known: {}", loopdesk_domain::process::CASE_TYPES.join(", ")),
+                    loopdesk_domain::reason!(
+                        "errors.unknown_case_type_known",
+                        case_types = loopdesk_domain::process::CASE_TYPES.join(", ")
+                    ),
                 )
                 .into());
             }
             if t == "grievance" {
                 return Err(DomainError::invalid(
                     format!("case_types[{i}]"),
-                    "grievances are confidential and cannot be handed to a department",
+                    "errors.grievances_are_confidential_cannot_handed",
                 )
                 .into());
             }

@@ -110,7 +110,7 @@ impl Service {
         {
             return Err(DomainError::Invalid {
                 field: "kind".into(),
-                reason: format!("unknown kind '{k}'; known: {}", KINDS.join(", ")),
+                reason: loopdesk_domain::reason!("errors.unknown_kind_known", k, kinds = KINDS.join(", ")),
             }
             .into());
         }

@@ -368,7 +368,7 @@ fn one_of(field: &str, v: &str, allowed: &[&str]) -> Result<String, DomainError>
     if allowed.contains(&v) {
         Ok(v.to_owned())
     } else {
-        Err(DomainError::invalid(field, format!("must be one of {}", allowed.join(", "))))
+        Err(DomainError::invalid(field, loopdesk_domain::reason!("errors.must_one_4", allowed = allowed.join(", "))))
     }
 }
 
@@ -415,16 +415,16 @@ impl Service {
         actor.require(Permission::ManageSurveys)?;
         let name = required_text("name", &i.name, crate::limits::surveys::PLAN_NAME)?;
         if i.period_end < i.period_start {
-            return Err(DomainError::invalid("period_end", "must not be before period_start").into());
+            return Err(DomainError::invalid("period_end", "errors.must_not_before_period_start").into());
         }
         let frequency = one_of("frequency", &i.frequency, &FREQUENCIES)?;
         let channel = one_of("channel", &i.channel, &CHANNELS)?;
         let min = i.min_response_rate.unwrap_or(loopdesk_domain::survey::scoring::DEFAULT_MIN_RESPONSE_RATE);
         // response_rate validates the minimum as a fraction.
         response_rate(0, 1, Some(min))
-            .map_err(|_| DomainError::invalid("min_response_rate", "must be between 0 and 1"))?;
+            .map_err(|_| DomainError::invalid("min_response_rate", "errors.must_between_0_1"))?;
         if !(0.0..=100.0).contains(&i.target_pct) {
-            return Err(DomainError::invalid("target_pct", "must be between 0 and 100").into());
+            return Err(DomainError::invalid("target_pct", "errors.must_between_0_100").into());
         }
         let mut pop = i.population.clone();
         pop.region = pop.region.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
@@ -457,7 +457,7 @@ impl Service {
         }
         let mut tx = self.store.begin().await?;
         ss::latest_template(&mut tx.conn(), i.template_code.trim()).await.map_err(|e| match e {
-            StoreError::NotFound => DomainError::invalid("template_code", "no template has this code").into(),
+            StoreError::NotFound => DomainError::invalid("template_code", "errors.no_template_has_code").into(),
             e => ServiceError::from(e),
         })?;
         let population = to_json(&pop)?;
@@ -498,7 +498,7 @@ impl Service {
             None | Some("manual") => "manual".to_owned(),
             Some(t) if plan.triggers.iter().any(|p| p.event == t) => t.to_owned(),
             Some(_) => {
-                return Err(DomainError::invalid("trigger_event", "manual or one of the plan's triggers").into());
+                return Err(DomainError::invalid("trigger_event", "errors.manual_one_plan_s_triggers").into());
             }
         };
         let template = ss::latest_template(&mut tx.conn(), &plan.row.template_code).await.entity("survey template")?;
@@ -515,7 +515,7 @@ impl Service {
         };
         let invitees = ss::population(&mut tx.conn(), &filter).await?;
         if invitees.is_empty() {
-            return Err(DomainError::invalid("plan_id", "the plan's population filter matches no contact").into());
+            return Err(DomainError::invalid("plan_id", "errors.plan_s_population_filter_matches").into());
         }
         let f = CampaignFields {
             plan_id: Some(plan.row.id),
@@ -570,7 +570,7 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let c = ss::campaign(&mut tx.conn(), campaign_id).await.entity("survey campaign")?;
         if c.status != "open" {
-            return Err(DomainError::Conflict { reason: "the campaign is closed".into(), field: None }.into());
+            return Err(DomainError::Conflict { reason: "errors.campaign_closed".into(), field: None }.into());
         }
         let reminded = ss::remind(&mut tx.conn(), campaign_id).await?;
         // Issue #20 item 15: a reminder mail with a link of its own (the first one keeps working).
@@ -617,12 +617,14 @@ impl Service {
         let inv = ss::invitation_by_hash(&mut tx.conn(), &hash).await.entity("survey link")?;
         let campaign = ss::campaign(&mut tx.conn(), inv.campaign_id).await.entity("survey campaign")?;
         if campaign.status != "open" {
-            return Err(DomainError::Conflict { reason: "this survey is closed".into(), field: None }.into());
+            return Err(DomainError::Conflict { reason: "errors.survey_closed".into(), field: None }.into());
         }
         let t = TemplateRecord::from_row(ss::template(&mut tx.conn(), campaign.template_id).await?)?.template;
         let answers = check_submission(&t, s)?;
         if !ss::mark_answered(&mut tx.conn(), inv.id).await? {
-            return Err(DomainError::Conflict { reason: "this link has already been used".into(), field: None }.into());
+            return Err(
+                DomainError::Conflict { reason: "errors.link_has_already_been_used".into(), field: None }.into()
+            );
         }
         let anonymous = campaign.anonymous || (s.anonymous && t.spec.allow_anonymous);
         let (customer, contact) = if anonymous { (None, None) } else { (Some(inv.customer_id), Some(inv.contact_id)) };
@@ -656,7 +658,7 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let before = ss::answer(&mut tx.conn(), id).await.entity("survey answer")?;
         if before.kind != QuestionKind::Text.code() {
-            return Err(DomainError::invalid("id", "only free-text answers are classified").into());
+            return Err(DomainError::invalid("id", "errors.only_free_text_answers_are").into());
         }
         let after = ss::classify_answer(&mut tx.conn(), id, version, kind, &category).await.entity("survey answer")?;
         tx.audit(actor, AuditAction::Update, "survey_answer", id, Some(&before), Some(&after)).await?;
@@ -698,7 +700,7 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let before = ss::campaign(&mut tx.conn(), campaign_id).await.entity("survey campaign")?;
         if before.status != "open" {
-            return Err(DomainError::Conflict { reason: "the campaign is already closed".into(), field: None }.into());
+            return Err(DomainError::Conflict { reason: "errors.campaign_already_closed".into(), field: None }.into());
         }
         let mut r = results(&mut tx.conn(), campaign_id).await?;
         r.status = "closed".into();
@@ -774,12 +776,12 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let r = period_results(&mut tx.conn(), plan_id, Some(&period)).await?;
         if !r.scores.below_target {
-            return Err(DomainError::invalid("period", "the period meets its target and every threshold").into());
+            return Err(DomainError::invalid("period", "errors.period_meets_target_every_threshold").into());
         }
         let source = period_car_source(&period);
         if ss::corrective_action_for(&mut tx.conn(), &source, plan_id).await?.is_some() {
             return Err(DomainError::Conflict {
-                reason: "this period already has a corrective-action request".into(),
+                reason: "errors.period_already_has_corrective_action".into(),
                 field: Some("period"),
             }
             .into());
@@ -932,7 +934,7 @@ fn check_submission<'a>(t: &'a Template, s: &'a Submission) -> ServiceResult<Vec
     let mut out = Vec::new();
     for code in s.values.keys() {
         if t.question(code).is_none() {
-            return Err(DomainError::invalid(code.clone(), "is not a question of this survey").into());
+            return Err(DomainError::invalid(code.clone(), "errors.not_question_survey").into());
         }
     }
     for q in &t.spec.questions {
@@ -943,7 +945,7 @@ fn check_submission<'a>(t: &'a Template, s: &'a Submission) -> ServiceResult<Vec
             .unwrap_or_default();
         if vals.is_empty() {
             if q.required {
-                return Err(DomainError::invalid(q.code.clone(), "is required").into());
+                return Err(DomainError::invalid(q.code.clone(), "errors.required").into());
             }
             continue;
         }
@@ -956,17 +958,22 @@ fn check_submission<'a>(t: &'a Template, s: &'a Submission) -> ServiceResult<Vec
             feedback_kind: None,
         };
         let single = || -> Result<&str, DomainError> {
-            if vals.len() == 1 { Ok(vals[0]) } else { Err(DomainError::invalid(q.code.clone(), "give one answer")) }
+            if vals.len() == 1 {
+                Ok(vals[0])
+            } else {
+                Err(DomainError::invalid(q.code.clone(), "errors.give_one_answer"))
+            }
         };
         match q.kind {
             QuestionKind::Rating => {
-                let v: f64 = single()?.parse().map_err(|_| DomainError::invalid(q.code.clone(), "not a number"))?;
+                let v: f64 =
+                    single()?.parse().map_err(|_| DomainError::invalid(q.code.clone(), "errors.not_number"))?;
                 a.score = Some(t.scale.check_answer(q.code.clone(), v)?);
             }
             QuestionKind::Nps => {
-                let v: u8 = single()?.parse().map_err(|_| DomainError::invalid(q.code.clone(), "must be 0 to 10"))?;
+                let v: u8 = single()?.parse().map_err(|_| DomainError::invalid(q.code.clone(), "errors.must_0_10"))?;
                 if v > 10 {
-                    return Err(DomainError::invalid(q.code.clone(), "must be 0 to 10").into());
+                    return Err(DomainError::invalid(q.code.clone(), "errors.must_0_10").into());
                 }
                 a.score = Some(f64::from(v));
             }
@@ -976,7 +983,11 @@ fn check_submission<'a>(t: &'a Template, s: &'a Submission) -> ServiceResult<Vec
                 }
                 for v in &vals {
                     if !q.options.iter().any(|o| o.code == *v) {
-                        return Err(DomainError::invalid(q.code.clone(), format!("'{v}' is not an option")).into());
+                        return Err(DomainError::invalid(
+                            q.code.clone(),
+                            loopdesk_domain::reason!("errors.not_option", v),
+                        )
+                        .into());
                     }
                 }
                 a.choices = to_json(&vals)?;
@@ -984,7 +995,7 @@ fn check_submission<'a>(t: &'a Template, s: &'a Submission) -> ServiceResult<Vec
             QuestionKind::Text => {
                 let v = single()?;
                 if v.chars().count() > crate::limits::surveys::ANSWER_TEXT {
-                    return Err(DomainError::invalid(q.code.clone(), "at most 4000 characters").into());
+                    return Err(DomainError::invalid(q.code.clone(), "errors.at_most_4000_characters").into());
                 }
                 // Stored as typed; every page escapes it when shown.
                 a.text = vals[0];
@@ -997,7 +1008,7 @@ fn check_submission<'a>(t: &'a Template, s: &'a Submission) -> ServiceResult<Vec
         out.push(a);
     }
     if out.is_empty() {
-        return Err(DomainError::invalid("answers", "answer at least one question").into());
+        return Err(DomainError::invalid("answers", "errors.answer_at_least_one_question").into());
     }
     Ok(out)
 }

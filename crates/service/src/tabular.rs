@@ -23,7 +23,7 @@ impl Format {
         match s {
             "csv" => Ok(Format::Csv),
             "xlsx" => Ok(Format::Xlsx),
-            _ => Err(DomainError::invalid("format", "must be csv or xlsx")),
+            _ => Err(DomainError::invalid("format", "errors.must_csv_xlsx")),
         }
     }
 }
@@ -38,12 +38,12 @@ pub fn read(file_name: &str, bytes: &[u8]) -> Result<Vec<Vec<String>>, ServiceEr
 
 fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>, ServiceError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| DomainError::invalid("file", "the CSV file is not UTF-8; save it as “CSV UTF-8” and try again"))?;
+    let text = std::str::from_utf8(bytes).map_err(|_| DomainError::invalid("file", "errors.csv_file_not_utf_8"))?;
     let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut rows = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| DomainError::invalid("file", format!("row {}: {e}", i + 1)))?;
+        let rec =
+            rec.map_err(|e| DomainError::invalid("file", loopdesk_domain::reason!("errors.row", i = i + 1, e)))?;
         // A cell exported with a `'` against formula injection reads back as it was.
         rows.push(rec.iter().map(|c| loopdesk_domain::input::csv_cell_read(c).to_owned()).collect());
     }
@@ -53,12 +53,15 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>, ServiceError> {
 fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, ServiceError> {
     use calamine::{Data, Reader, Xlsx};
     let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec()))
-        .map_err(|e| DomainError::invalid("file", format!("not a readable XLSX file: {e}")))?;
-    let name =
-        wb.sheet_names().first().cloned().ok_or_else(|| DomainError::invalid("file", "the workbook has no sheet"))?;
+        .map_err(|e| DomainError::invalid("file", loopdesk_domain::reason!("errors.not_readable_xlsx_file", e)))?;
+    let name = wb
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| DomainError::invalid("file", "errors.workbook_has_no_sheet"))?;
     let range = wb
         .worksheet_range(&name)
-        .map_err(|e| DomainError::invalid("file", format!("cannot read sheet {name}: {e}")))?;
+        .map_err(|e| DomainError::invalid("file", loopdesk_domain::reason!("errors.cannot_read_sheet", name, e)))?;
     let rows = range
         .rows()
         .map(|r| {

@@ -178,7 +178,10 @@ both_engines!(deleting_a_department_with_cases_is_a_conflict_naming_why, |db: Te
     let r = svc.delete_department(&sys, d.id, d.version).await;
     match r {
         Err(ServiceError::Domain(DomainError::Conflict { reason, .. })) => {
-            assert!(reason.contains("1 cases"), "{reason}")
+            assert!(
+                reason.starts_with("errors.department_still_has_users_sub|") && reason.contains("|cases=1|"),
+                "{reason}"
+            )
         }
         other => panic!("expected a conflict, got {other:?}"),
     }

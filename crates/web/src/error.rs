@@ -3,6 +3,9 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use loopdesk_domain::DomainError;
+use loopdesk_domain::locale::Locale;
+
+use crate::i18n::Tr;
 use loopdesk_service::ServiceError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -46,11 +49,7 @@ impl ApiError {
     }
     /// 503 with `Retry-After`: a storage fault that passes; nothing was written.
     pub fn unavailable() -> Self {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the database cannot take this request right now; nothing was changed, try again shortly",
-        )
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "errors.database_cannot_take_request_right")
     }
     pub fn bad_request(field: Option<String>, message: impl Into<String>) -> Self {
         ApiError {
@@ -65,7 +64,7 @@ impl ApiError {
 
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
-        let message = e.to_string();
+        let message = e.reason();
         match e {
             DomainError::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
             DomainError::Conflict { reason, field } => ApiError {
@@ -76,7 +75,7 @@ impl From<DomainError> for ApiError {
                 retry_after: None,
             },
             DomainError::Invalid { field, reason } => ApiError::invalid(field, reason),
-            DomainError::Forbidden { .. } => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
+            DomainError::Forbidden { reason } => ApiError::new(StatusCode::FORBIDDEN, "forbidden", reason),
             DomainError::Unauthenticated => ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message),
             DomainError::RateLimited { retry_after_secs } => ApiError {
                 retry_after: Some(retry_after_secs),
@@ -96,17 +95,62 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Internal(msg) => {
                 tracing::error!(error = %msg, "internal error");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; it has been logged")
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "errors.internal_error_has_been_logged")
             }
         }
     }
 }
 
+/// What an error response was made of, kept on the response so that [`localize`] can write its
+/// `message` in the reader's language.
+#[derive(Clone, Debug)]
+pub struct ErrorReason {
+    pub code: &'static str,
+    /// A message key with its values (see `loopdesk_domain::reason!`).
+    pub reason: String,
+    pub field: Option<String>,
+}
+
+/// The language of the signed-in reader, filled in by the API's actor extractor while the request
+/// runs; read by [`localize`] after it.
+#[derive(Clone, Default)]
+pub struct ReaderLocale(pub std::sync::Arc<std::sync::OnceLock<Locale>>);
+
+fn body(code: &str, message: String, field: Option<String>) -> ErrorBody {
+    ErrorBody { error: ErrorDetail { code: code.to_owned(), message, field } }
+}
+
+/// Middleware: an API error's `message` in the reader's language — the signed-in user's, else
+/// `Accept-Language` (`zh-CN` or `en`), else the organisation's default. `code` and `field` stay
+/// as they are.
+pub async fn localize(
+    axum::extract::State(st): axum::extract::State<crate::AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let cell = ReaderLocale::default();
+    req.extensions_mut().insert(cell.clone());
+    let accept = req
+        .headers()
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Locale::from_accept_language);
+    let res = next.run(req).await;
+    let Some(e) = res.extensions().get::<ErrorReason>().cloned() else { return res };
+    let locale = cell.0.get().copied().or(accept).unwrap_or(st.svc.settings.default_locale);
+    let message = Tr(locale).reason(&e.reason);
+    let (mut parts, _) = res.into_parts();
+    let bytes = serde_json::to_vec(&body(e.code, message, e.field)).unwrap_or_default();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body =
-            ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message, field: self.field } };
+        let reason = ErrorReason { code: self.code, reason: self.message.clone(), field: self.field.clone() };
+        let body = body(self.code, Tr(Locale::En).reason(&self.message), self.field);
         let mut out = (self.status, axum::Json(body)).into_response();
+        out.extensions_mut().insert(reason);
         if let Some(secs) = self.retry_after {
             out.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
         } else if self.status == StatusCode::SERVICE_UNAVAILABLE {

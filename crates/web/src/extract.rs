@@ -28,7 +28,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             return Err(ApiError::new(
                 axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
-                "send the body as application/json",
+                "errors.send_body_application_json",
             ));
         }
         let too_big = req
@@ -40,7 +40,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             ApiError::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
-                format!("a JSON body may be at most {} bytes", crate::MAX_JSON_BYTES),
+                loopdesk_domain::reason!("errors.json_body_may_at_most", max_json_bytes = crate::MAX_JSON_BYTES),
             )
         };
         if too_big {
@@ -52,7 +52,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 too_large()
             } else {
-                ApiError::new(e.status(), "body", format!("could not read the request body: {}", e.body_text()))
+                ApiError::new(
+                    e.status(),
+                    "body",
+                    loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()),
+                )
             }
         })?;
         parse_json(&bytes).map(JsonBody)
@@ -102,7 +106,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let field = if path.is_empty() { "body".to_owned() } else { path };
             let reason = match loopdesk_domain::input::check_text(&field, "\0") {
                 Err(loopdesk_domain::DomainError::Invalid { reason, .. }) => reason,
-                _ => "must not contain the NUL character".to_owned(),
+                _ => "errors.must_not_contain_nul_character_2".to_owned(),
             };
             return Err(ApiError::invalid(field, reason));
         }
@@ -119,7 +123,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             axum::http::StatusCode::UNPROCESSABLE_ENTITY
         };
         let code = if status == axum::http::StatusCode::BAD_REQUEST { "malformed_json" } else { "invalid" };
-        ApiError { status, code, message: msg, field, retry_after: None }
+        ApiError {
+            status,
+            code,
+            message: loopdesk_domain::reason!("errors.bad_value", e = msg),
+            field,
+            retry_after: None,
+        }
     })
 }
 
@@ -161,6 +171,15 @@ pub struct ApiActor {
     pub user: User,
 }
 
+/// Tells [`crate::error::localize`] the signed-in reader's language.
+fn reader_locale(parts: &Parts, locale: &str) {
+    if let (Some(cell), Some(l)) =
+        (parts.extensions.get::<crate::error::ReaderLocale>(), loopdesk_domain::locale::Locale::parse(locale))
+    {
+        let _ = cell.0.set(l);
+    }
+}
+
 impl FromRequestParts<AppState> for ApiActor {
     type Rejection = ApiError;
 
@@ -168,8 +187,9 @@ impl FromRequestParts<AppState> for ApiActor {
         if let Some(auth) = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
             let token = auth
                 .strip_prefix("Bearer ")
-                .ok_or_else(|| ApiError::bad_request(Some("Authorization".into()), "expected 'Bearer <token>'"))?;
+                .ok_or_else(|| ApiError::bad_request(Some("Authorization".into()), "errors.expected_bearer_token"))?;
             let (actor, user) = state.svc.token_actor(token.trim()).await?;
+            reader_locale(parts, &user.locale);
             return Ok(ApiActor { actor, user });
         }
         // A browser session may read the API; writes need a token (no CSRF exposure).
@@ -177,6 +197,7 @@ impl FromRequestParts<AppState> for ApiActor {
             && let Some(c) = cookie(parts, SESSION_COOKIE)
         {
             let (actor, user, _) = state.svc.session(c).await?;
+            reader_locale(parts, &user.locale);
             return Ok(ApiActor { actor, user });
         }
         Err(loopdesk_domain::DomainError::Unauthenticated.into())

@@ -9,9 +9,9 @@ use loopdesk_domain::locale::Locale;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
-struct Entry {
-    zh: String,
-    en: String,
+pub(crate) struct Entry {
+    pub(crate) zh: String,
+    pub(crate) en: String,
 }
 
 #[derive(Deserialize)]
@@ -39,7 +39,7 @@ const FILES: &[(&str, &str)] = &[
     ("demo.toml", include_str!("../locales/demo.toml")),
 ];
 
-fn table() -> &'static HashMap<String, Entry> {
+pub(crate) fn table() -> &'static HashMap<String, Entry> {
     static T: OnceLock<HashMap<String, Entry>> = OnceLock::new();
     T.get_or_init(|| {
         let mut all = HashMap::new();
@@ -73,9 +73,90 @@ impl Tr {
         self.0.code()
     }
 
+    /// The text of an error reason (`key|name=value…`, built by `loopdesk_domain::reason!`) in this
+    /// language, its `{name}`s filled in; a value that is itself a reason is rendered too. A reason
+    /// that is no key is shown as it is (`i18n::tests::every_error_reason_is_a_key` keeps that from
+    /// happening in our code).
+    pub fn reason(&self, reason: &str) -> String {
+        let (key, args) = loopdesk_domain::error::parse_reason(reason);
+        if table().get(key).is_none() {
+            return reason.to_owned();
+        }
+        let mut text = self.get(key).to_owned();
+        // `name_zh` / `name_en` give `{name}` in one language each (a step's own zh/en name).
+        let lang = match self.0 {
+            Locale::ZhCn => "_zh",
+            Locale::En => "_en",
+        };
+        let other = if lang == "_zh" { "_en" } else { "_zh" };
+        for (name, value) in args {
+            if name.ends_with(other) {
+                continue;
+            }
+            let name = name.strip_suffix(lang).unwrap_or(name);
+            let value = value.replace('¦', "|");
+            let inner = loopdesk_domain::error::parse_reason(&value).0;
+            let shown = if value.contains('.') && table().contains_key(inner) { self.reason(&value) } else { value };
+            text = text.replace(&format!("{{{name}}}"), &shown);
+        }
+        text
+    }
+
+    /// The label of an input named by an error's `field`: `errors.field.{field}`, else the case
+    /// field label, else the name itself (indexed paths such as `indicators[2].weight`).
+    pub fn field(&self, field: &str) -> String {
+        for k in [format!("errors.field.{field}"), format!("case.field.{field}")] {
+            if table().contains_key(&k) {
+                return self.get(&k).to_owned();
+            }
+        }
+        field.to_owned()
+    }
+
+    /// A domain error as a person reads it: the field's label and the reason, in this language.
+    pub fn domain(&self, e: &loopdesk_domain::DomainError) -> String {
+        match e {
+            loopdesk_domain::DomainError::Invalid { field, reason } => {
+                format!("{}{}{}", self.field(field), self.get("errors.field_sep"), self.reason(reason))
+            }
+            other => self.reason(&other.reason()),
+        }
+    }
+
+    /// An error as a person reads it, in this language (see [`Shown`]).
+    pub fn error(&self, e: &impl Shown) -> String {
+        e.shown(*self)
+    }
+
+    /// A service error as a person reads it (storage and internal faults by their fixed texts).
+    pub fn service(&self, e: &loopdesk_service::ServiceError) -> String {
+        match e {
+            loopdesk_service::ServiceError::Domain(d) => self.domain(d),
+            loopdesk_service::ServiceError::Unavailable(_) => self.reason("errors.database_cannot_take_request_right"),
+            loopdesk_service::ServiceError::Internal(_) => self.reason("errors.internal_error_has_been_logged"),
+        }
+    }
+
     /// Label of a role code, e.g. `role.mgmt_rep`.
     pub fn role(&self, code: &str) -> String {
         self.get(&format!("role.{code}")).to_owned()
+    }
+}
+
+/// An error a page shows to a person: rendered in the reader's language.
+pub trait Shown {
+    fn shown(&self, t: Tr) -> String;
+}
+
+impl Shown for loopdesk_domain::DomainError {
+    fn shown(&self, t: Tr) -> String {
+        t.domain(self)
+    }
+}
+
+impl Shown for loopdesk_service::ServiceError {
+    fn shown(&self, t: Tr) -> String {
+        t.service(self)
     }
 }
 

@@ -50,7 +50,7 @@ pub async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Resp
             return ApiError::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
-                format!("a form may be at most {} bytes", crate::MAX_BODY_BYTES),
+                loopdesk_domain::reason!("errors.form_may_at_most_bytes", max_body_bytes = crate::MAX_BODY_BYTES),
             )
             .into_response();
         }

@@ -6,6 +6,8 @@
 
 mod api;
 mod error;
+#[cfg(test)]
+mod error_keys;
 mod extract;
 pub mod i18n;
 mod input;
@@ -53,6 +55,7 @@ pub fn router(svc: Service) -> Router {
         .route("/metrics", get(metrics::render))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), input::guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), error::localize))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -92,7 +95,8 @@ async fn healthz(State(st): State<AppState>) -> axum::response::Response {
 
 async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     if uri.path().starts_with("/api/") {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no route {}", uri.path())).into_response()
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", loopdesk_domain::reason!("errors.no_route", uri = uri.path()))
+            .into_response()
     } else {
         pages::not_found_page().into_response()
     }

@@ -37,11 +37,15 @@ fn portal_actor() -> Actor {
 
 pub async fn submit(st: &AppState, addr: &str, s: Submission) -> Result<Created, ServiceError> {
     if !PUBLIC_TYPES.contains(&s.case_type.trim()) {
-        return Err(DomainError::invalid("type", format!("must be one of {}", PUBLIC_TYPES.join(", "))).into());
+        return Err(DomainError::invalid(
+            "type",
+            loopdesk_domain::reason!("errors.must_one_7", public_types = PUBLIC_TYPES.join(", ")),
+        )
+        .into());
     }
     let name = loopdesk_domain::org::required_text("name", &s.name, 100)?;
     if s.phone.trim().is_empty() && s.email.trim().is_empty() {
-        return Err(DomainError::invalid("phone", "give a phone number or an e-mail address so we can answer").into());
+        return Err(DomainError::invalid("phone", "errors.give_phone_number_e_mail").into());
     }
     if !s.email.trim().is_empty() {
         loopdesk_domain::customer::parse_emails("email", &s.email)?;

@@ -130,20 +130,20 @@ const ORDINALS: &str = "一二三四五六七八九十";
 /// name `text` or `section N` with the reason; nothing panics.
 pub fn parse_holiday_notice(year: i32, text: &str) -> Result<Vec<Festival>, DomainError> {
     if !(1900..=2200).contains(&year) {
-        return Err(DomainError::invalid("year", "must be 1900 to 2200"));
+        return Err(DomainError::invalid("year", "errors.must_1900_2200"));
     }
     if text.chars().count() > MAX_NOTICE_CHARS {
-        return Err(DomainError::invalid("text", format!("is longer than {MAX_NOTICE_CHARS} characters")));
+        return Err(DomainError::invalid("text", crate::reason!("errors.longer_than_characters", MAX_NOTICE_CHARS)));
     }
     let text = normalise(text);
     if let Some(named) = title_year(&text)
         && named != year
     {
-        return Err(DomainError::invalid("text", format!("is the notice for {named}, not {year}")));
+        return Err(DomainError::invalid("text", crate::reason!("errors.notice_not", named, year)));
     }
     let sections = split_sections(&text);
     if sections.is_empty() {
-        return Err(DomainError::invalid("text", "has no numbered sections like 一、元旦：1月1日放假…"));
+        return Err(DomainError::invalid("text", "errors.has_no_numbered_sections_like"));
     }
     let mut festivals: Vec<Festival> = Vec::new();
     for (i, (name, body)) in sections.iter().enumerate() {
@@ -158,7 +158,7 @@ pub fn parse_holiday_notice(year: i32, text: &str) -> Result<Vec<Festival>, Doma
                 let how = if was_off == off { "twice" } else { "both off and worked" };
                 return Err(DomainError::invalid(
                     format!("section {}", i + 1),
-                    format!("{d} is named {how} (also in section {})", j + 1),
+                    crate::reason!("errors.named_also_section", d, how, j = j + 1),
                 ));
             }
         }
@@ -236,7 +236,7 @@ struct Mention {
 
 fn parse_section(year: i32, field: &str, name: &str, body: &str) -> Result<Festival, DomainError> {
     if name.is_empty() {
-        return Err(DomainError::invalid(field, "has no festival name before ："));
+        return Err(DomainError::invalid(field, "errors.has_no_festival_name_before"));
     }
     let is_new_year = name.contains("元旦");
     let mut off = Vec::new();
@@ -261,7 +261,7 @@ fn parse_section(year: i32, field: &str, name: &str, body: &str) -> Result<Festi
             if !worked && !rest {
                 return Err(DomainError::invalid(
                     field,
-                    format!("「{}」 names dates without saying 放假 or 上班", shorten(piece)),
+                    crate::reason!("errors.names_dates_without_saying", shorten = shorten(piece)),
                 ));
             }
             let mut dates = Vec::new();
@@ -269,11 +269,11 @@ fn parse_section(year: i32, field: &str, name: &str, body: &str) -> Result<Festi
             while let Some(m) = iter.next() {
                 if m.to_next {
                     let last =
-                        iter.next().ok_or_else(|| DomainError::invalid(field, "a range with 至 has no end date"))?;
+                        iter.next().ok_or_else(|| DomainError::invalid(field, "errors.range_with_has_no_end"))?;
                     if last.date < m.date || (last.date - m.date).num_days() > 60 {
                         return Err(DomainError::invalid(
                             field,
-                            format!("the range {} to {} is not a break", m.date, last.date),
+                            crate::reason!("errors.range_not_break", date = m.date, date2 = last.date),
                         ));
                     }
                     dates.extend(m.date.iter_days().take_while(|d| *d <= last.date));
@@ -285,12 +285,12 @@ fn parse_section(year: i32, field: &str, name: &str, body: &str) -> Result<Festi
         }
     }
     if off.is_empty() && work.is_empty() {
-        return Err(DomainError::invalid(field, format!("「{}」 names no dates", shorten(name))));
+        return Err(DomainError::invalid(field, crate::reason!("errors.names_no_dates", shorten = shorten(name))));
     }
     if let Some(n) = count
         && n != off.len() as i64
     {
-        return Err(DomainError::invalid(field, format!("says 共{n}天 but names {} days off", off.len())));
+        return Err(DomainError::invalid(field, crate::reason!("errors.says_but_names_days_off", n, off = off.len())));
     }
     off.sort();
     work.sort();
@@ -331,7 +331,7 @@ fn mentions(
             if chars[i] == '至' {
                 match out.last_mut() {
                     Some(m) if !m.to_next => m.to_next = true,
-                    _ => return Err(DomainError::invalid(field, "至 without a date before it")),
+                    _ => return Err(DomainError::invalid(field, "errors.without_date_before")),
                 }
             }
             i += 1;
@@ -354,25 +354,25 @@ fn mentions(
             }
             Some('月') => {
                 if !(1..=12).contains(&n) {
-                    return Err(DomainError::invalid(field, format!("{n}月 is not a month")));
+                    return Err(DomainError::invalid(field, crate::reason!("errors.not_month", n)));
                 }
                 *month = Some(n);
                 i += 1;
             }
             Some('日') => {
                 i += 1;
-                let m = month.ok_or_else(|| DomainError::invalid(field, format!("{n}日 has no month")))?;
+                let m = month.ok_or_else(|| DomainError::invalid(field, crate::reason!("errors.has_no_month", n)))?;
                 let y = explicit_year.take().unwrap_or(if is_new_year && m == 12 { year - 1 } else { year });
                 let date = NaiveDate::from_ymd_opt(y, m, n)
-                    .ok_or_else(|| DomainError::invalid(field, format!("{y}-{m}-{n} is not a date")))?;
+                    .ok_or_else(|| DomainError::invalid(field, crate::reason!("errors.not_date", y, m, n)))?;
                 if (date.year() - year).abs() > 1 {
-                    return Err(DomainError::invalid(field, format!("{date} is not near {year}")));
+                    return Err(DomainError::invalid(field, crate::reason!("errors.not_near", date, year)));
                 }
                 // An optional bracket right after the date: check its weekday.
                 if chars.get(i) == Some(&'（') {
                     let close = chars[i..].iter().position(|c| *c == '）').map(|p| i + p);
                     let Some(close) = close else {
-                        return Err(DomainError::invalid(field, "a bracket （ is not closed"));
+                        return Err(DomainError::invalid(field, "errors.bracket_not_closed"));
                     };
                     let inside: String = chars[i + 1..close].iter().collect();
                     if let Some(wd) = bracket_weekday(&inside)
@@ -380,7 +380,7 @@ fn mentions(
                     {
                         return Err(DomainError::invalid(
                             field,
-                            format!("{date} is a {:?}, not {inside}", date.weekday()),
+                            crate::reason!("errors.not", date, date2 = format!("{:?}", date.weekday()), inside),
                         ));
                     }
                     i = close + 1;
@@ -391,7 +391,7 @@ fn mentions(
         }
     }
     if out.last().is_some_and(|m| m.to_next) {
-        return Err(DomainError::invalid(field, "a range with 至 has no end date"));
+        return Err(DomainError::invalid(field, "errors.range_with_has_no_end"));
     }
     Ok(out)
 }

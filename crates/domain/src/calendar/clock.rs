@@ -41,17 +41,17 @@ impl Duration {
             Duration::Months(v) => (v, Self::MAX_MONTHS),
         };
         if value < 0 {
-            return Err(DomainError::invalid("duration", "must not be negative"));
+            return Err(DomainError::invalid("duration", "errors.must_not_negative"));
         }
         if value > max {
-            return Err(DomainError::invalid("duration", format!("must be at most {max}")));
+            return Err(DomainError::invalid("duration", crate::reason!("errors.must_at_most", max)));
         }
         Ok(())
     }
 }
 
 fn out_of_range() -> DomainError {
-    DomainError::invalid("duration", "the result is outside the supported date range")
+    DomainError::invalid("duration", "errors.result_outside_supported_date_range")
 }
 
 /// When a service-level target `d` started at `start` falls due (rules in the module docs).
@@ -114,7 +114,7 @@ fn scan<T>(
             if closed_run > SEARCH_HORIZON_DAYS {
                 return Err(DomainError::invalid(
                     "calendar",
-                    format!("has no open time for {SEARCH_HORIZON_DAYS} days up to {date}"),
+                    crate::reason!("errors.has_no_open_time_days", SEARCH_HORIZON_DAYS, date),
                 ));
             }
         } else {

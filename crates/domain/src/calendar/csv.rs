@@ -43,16 +43,22 @@ pub fn parse_exceptions_csv(text: &str) -> Result<Vec<(NaiveDate, DayRule)>, Dom
         }
         let at = format!("line {line_no}");
         if !(2..=3).contains(&fields.len()) {
-            return Err(DomainError::invalid(at, "expected three fields: date,kind,periods"));
+            return Err(DomainError::invalid(at, "errors.expected_three_fields_date_kind"));
         }
         let date = NaiveDate::parse_from_str(fields[0], "%Y-%m-%d").map_err(|_| {
-            DomainError::invalid(format!("{at}.date"), format!("{} is not a date YYYY-MM-DD", shown(fields[0])))
+            DomainError::invalid(
+                format!("{at}.date"),
+                crate::reason!("errors.not_date_yyyy_mm_dd_3", shown = shown(fields[0])),
+            )
         })?;
         let periods_field = format!("{at}.periods");
         let periods = parse_period_list(&periods_field, fields.get(2).copied().unwrap_or(""), ';')?;
         let rule = DayRule::from_parts(&format!("{at}.kind"), &periods_field, fields[1], periods)?;
         if let Some((first, _)) = rows.get(&date) {
-            return Err(DomainError::invalid(format!("{at}.date"), format!("{date} is already given on line {first}")));
+            return Err(DomainError::invalid(
+                format!("{at}.date"),
+                crate::reason!("errors.already_given_on_line", date, first),
+            ));
         }
         rows.insert(date, (line_no, rule));
     }

@@ -93,7 +93,7 @@ pub fn parse_exceptions_ical(text: &str) -> Result<Vec<(NaiveDate, DayRule)>, Do
             continue;
         }
         let Some(ContentLine { name, params, value }) = split_content_line(&line) else {
-            return Err(DomainError::invalid(format!("line {line_no}"), "is not an iCalendar NAME:VALUE line"));
+            return Err(DomainError::invalid(format!("line {line_no}"), "errors.not_icalendar_name_value_line"));
         };
         match name.as_str() {
             "BEGIN" => {
@@ -109,7 +109,7 @@ pub fn parse_exceptions_ical(text: &str) -> Result<Vec<(NaiveDate, DayRule)>, Do
                 if stack.pop().as_deref() != Some(component.as_str()) {
                     return Err(DomainError::invalid(
                         format!("line {line_no}"),
-                        format!("END:{} does not close the open component", shown(&component)),
+                        crate::reason!("errors.end_does_not_close_open", shown = shown(&component)),
                     ));
                 }
                 if component == "VEVENT"
@@ -137,7 +137,7 @@ pub fn parse_exceptions_ical(text: &str) -> Result<Vec<(NaiveDate, DayRule)>, Do
         }
     }
     if let Some(open) = stack.last() {
-        return Err(DomainError::invalid("ical", format!("BEGIN:{} is never closed", shown(open))));
+        return Err(DomainError::invalid("ical", crate::reason!("errors.begin_never_closed", shown = shown(open))));
     }
     Ok(found.into_iter().map(|(date, (_, rule))| (date, rule)).collect())
 }
@@ -148,22 +148,22 @@ fn add_event(found: &mut BTreeMap<NaiveDate, (usize, DayRule)>, n: usize, ev: Ev
         return Ok(());
     }
     if ev.recurring {
-        return Err(DomainError::invalid(at("RRULE"), "recurring events are not supported; list each date"));
+        return Err(DomainError::invalid(at("RRULE"), "errors.recurring_events_are_not_supported"));
     }
-    let (start_text, start_is_date) = ev.start.ok_or_else(|| DomainError::invalid(at("DTSTART"), "is required"))?;
+    let (start_text, start_is_date) = ev.start.ok_or_else(|| DomainError::invalid(at("DTSTART"), "errors.required"))?;
     let start = parse_date(&at("DTSTART"), &start_text, start_is_date)?;
     let days = match (ev.end, ev.duration) {
         (Some((end_text, end_is_date)), _) => (parse_date(&at("DTEND"), &end_text, end_is_date)? - start).num_days(),
         (None, Some(d)) => parse_days(&d).ok_or_else(|| {
-            DomainError::invalid(at("DURATION"), format!("{} is not a whole number of days (PnD or PnW)", shown(&d)))
+            DomainError::invalid(at("DURATION"), crate::reason!("errors.not_whole_number_days_pnd", shown = shown(&d)))
         })?,
         (None, None) => 1,
     };
     if !(1..=MAX_EVENT_DAYS).contains(&days) {
-        return Err(DomainError::invalid(at("DTEND"), format!("the event must span 1 to {MAX_EVENT_DAYS} days")));
+        return Err(DomainError::invalid(at("DTEND"), crate::reason!("errors.event_must_span_1_days", MAX_EVENT_DAYS)));
     }
     if ev.kind.is_none() && ev.periods.is_some() {
-        return Err(DomainError::invalid(at("X-LOOPDESK-KIND"), "is required with X-LOOPDESK-PERIODS"));
+        return Err(DomainError::invalid(at("X-LOOPDESK-KIND"), "errors.required_with_x_loopdesk_periods"));
     }
     let periods_field = at("X-LOOPDESK-PERIODS");
     let periods = parse_period_list(&periods_field, ev.periods.as_deref().unwrap_or(""), ';')?;
@@ -175,7 +175,7 @@ fn add_event(found: &mut BTreeMap<NaiveDate, (usize, DayRule)>, n: usize, ev: Ev
             Some((other, _)) => {
                 return Err(DomainError::invalid(
                     at("DTSTART"),
-                    format!("{date} is already given a different rule by event {other}"),
+                    crate::reason!("errors.already_given_different_rule_by", date, other),
                 ));
             }
             None => {
@@ -189,15 +189,12 @@ fn add_event(found: &mut BTreeMap<NaiveDate, (usize, DayRule)>, n: usize, ev: Ev
 /// `YYYYMMDD`; date-times (`…T090000Z`) are refused because only whole days are exceptions.
 fn parse_date(field: &str, text: &str, declared_date: bool) -> Result<NaiveDate, DomainError> {
     if !declared_date && text.contains('T') {
-        return Err(DomainError::invalid(
-            field,
-            "must be an all-day date (VALUE=DATE); timed events are not supported",
-        ));
+        return Err(DomainError::invalid(field, "errors.must_all_day_date_value"));
     }
     let ok = text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit());
     ok.then(|| NaiveDate::parse_from_str(text, "%Y%m%d").ok())
         .flatten()
-        .ok_or_else(|| DomainError::invalid(field, format!("{} is not a date YYYYMMDD", shown(text))))
+        .ok_or_else(|| DomainError::invalid(field, crate::reason!("errors.not_date_yyyymmdd", shown = shown(text))))
 }
 
 /// `P3D`, `P1W`: the only durations an all-day event can sensibly have.

@@ -83,7 +83,7 @@ impl Calendar {
     /// Checks and converts the contract body; every error names its field.
     pub fn from_spec(spec: &CalendarSpec) -> Result<Calendar, DomainError> {
         let timezone: Tz = spec.timezone.trim().parse().map_err(|_| {
-            DomainError::invalid("timezone", format!("{} is not an IANA time zone", shown(&spec.timezone)))
+            DomainError::invalid("timezone", crate::reason!("errors.not_iana_time_zone", shown = shown(&spec.timezone)))
         })?;
         let mut weekly: [Vec<Period>; 7] = Default::default();
         for ((slot, key), specs) in weekly.iter_mut().zip(DAY_KEYS).zip(spec.weekly.days()) {
@@ -94,10 +94,16 @@ impl Calendar {
         for (i, ex) in spec.exceptions.iter().enumerate() {
             let date_field = format!("exceptions[{i}].date");
             let date = NaiveDate::parse_from_str(ex.date.trim(), "%Y-%m-%d").map_err(|_| {
-                DomainError::invalid(&date_field, format!("{} is not a date YYYY-MM-DD", shown(&ex.date)))
+                DomainError::invalid(
+                    &date_field,
+                    crate::reason!("errors.not_date_yyyy_mm_dd_3", shown = shown(&ex.date)),
+                )
             })?;
             if let Some(j) = first_seen.insert(date, i) {
-                return Err(DomainError::invalid(date_field, format!("{date} is already given in exceptions[{j}]")));
+                return Err(DomainError::invalid(
+                    date_field,
+                    crate::reason!("errors.already_given_exceptions", date, j),
+                ));
             }
             let periods_field = format!("exceptions[{i}].periods");
             let periods = period_specs(&periods_field, &ex.periods)?;
@@ -128,8 +134,8 @@ impl Calendar {
     /// Parses the JSON contract body. Structural errors (wrong types, unknown keys) are reported on
     /// the field `calendar` with serde's position; value errors name their field.
     pub fn from_json(text: &str) -> Result<Calendar, DomainError> {
-        let spec: CalendarSpec =
-            serde_json::from_str(text).map_err(|e| DomainError::invalid("calendar", e.to_string()))?;
+        let spec: CalendarSpec = serde_json::from_str(text)
+            .map_err(|e| DomainError::invalid("calendar", crate::reason!("errors.not_valid_json", e)))?;
         Calendar::from_spec(&spec)
     }
 }

@@ -155,9 +155,11 @@ impl ProcessDefinition {
     pub fn parse(text: &str) -> Result<ProcessDefinition, DomainError> {
         let t = text.trim_start();
         let def: ProcessDefinition = if t.starts_with('{') {
-            serde_json::from_str(t).map_err(|e| DomainError::invalid("definition", format!("not valid JSON: {e}")))?
+            serde_json::from_str(t)
+                .map_err(|e| DomainError::invalid("definition", crate::reason!("errors.not_valid_json", e)))?
         } else {
-            toml::from_str(t).map_err(|e| DomainError::invalid("definition", format!("not valid TOML: {e}")))?
+            toml::from_str(t)
+                .map_err(|e| DomainError::invalid("definition", crate::reason!("errors.not_valid_toml", e)))?
         };
         def.validate()?;
         Ok(def)
@@ -182,54 +184,54 @@ impl ProcessDefinition {
         if !types.contains(&self.case_type.as_str()) {
             return bad(
                 "case_type".into(),
-                format!("unknown {} type '{}'; known: {}", self.kind.code(), self.case_type, types.join(", ")),
+                crate::reason!("errors.unknown_case_type_known_2", case_type = self.case_type, case_types = types.join(", ")),
             );
         }
         let known_fields = self.kind.fields();
         let mut codes = BTreeSet::new();
         for (i, s) in self.states.iter().enumerate() {
             if !is_code(&s.code) {
-                return bad(format!("states[{i}].code"), "must be lower-case letters, digits and _".into());
+                return bad(format!("states[{i}].code"), "errors.must_lower_case_letters_digits".into());
             }
             if !codes.insert(s.code.as_str()) {
-                return bad(format!("states[{i}].code"), format!("state '{}' is defined twice", s.code));
+                return bad(format!("states[{i}].code"), crate::reason!("errors.state_defined_twice", code = s.code));
             }
             if s.zh.trim().is_empty() || s.en.trim().is_empty() {
-                return bad(format!("states[{i}]"), "needs both a zh and an en name".into());
+                return bad(format!("states[{i}]"), "errors.needs_both_zh_en_name".into());
             }
         }
         if !codes.contains(self.initial.as_str()) {
-            return bad("initial".into(), format!("'{}' is not a state", self.initial));
+            return bad("initial".into(), crate::reason!("errors.not_state", initial = self.initial));
         }
         if !self.states.iter().any(|s| s.terminal) {
-            return bad("states".into(), "there is no terminal state: a case could never close".into());
+            return bad("states".into(), "errors.there_no_terminal_state_case".into());
         }
         let mut tcodes = BTreeSet::new();
         for (i, t) in self.transitions.iter().enumerate() {
             let at = |f: &str| format!("transitions[{i}].{f}");
             if !is_code(&t.code) {
-                return bad(at("code"), "must be lower-case letters, digits and _".into());
+                return bad(at("code"), "errors.must_lower_case_letters_digits".into());
             }
             if !tcodes.insert(t.code.as_str()) {
-                return bad(at("code"), format!("transition '{}' is defined twice", t.code));
+                return bad(at("code"), crate::reason!("errors.transition_defined_twice", t = t.code));
             }
             if t.zh.trim().is_empty() || t.en.trim().is_empty() {
-                return bad(format!("transitions[{i}]"), "needs both a zh and an en name".into());
+                return bad(format!("transitions[{i}]"), "errors.needs_both_zh_en_name".into());
             }
             if t.from.is_empty() {
-                return bad(at("from"), "names no state".into());
+                return bad(at("from"), "errors.names_no_state".into());
             }
             for f in &t.from {
                 match self.state(f) {
-                    None => return bad(at("from"), format!("unknown state '{f}'")),
+                    None => return bad(at("from"), crate::reason!("errors.unknown_state", f)),
                     Some(s) if s.terminal => {
-                        return bad(at("from"), format!("'{f}' is terminal; nothing may leave it"));
+                        return bad(at("from"), crate::reason!("errors.terminal_nothing_may_leave", f));
                     }
                     Some(_) => {}
                 }
             }
             if self.state(&t.to).is_none() {
-                return bad(at("to"), format!("unknown state '{}'", t.to));
+                return bad(at("to"), crate::reason!("errors.unknown_state_2", to = t.to));
             }
             for r in &t.roles {
                 Role::parse(r).map_err(|e| match e {
@@ -238,11 +240,14 @@ impl ProcessDefinition {
                 })?;
             }
             if t.roles.is_empty() && !t.customer {
-                return bad(at("roles"), "nobody may take this transition".into());
+                return bad(at("roles"), "errors.nobody_may_take_transition".into());
             }
             for f in &t.required {
                 if !known_fields.contains(&f.as_str()) {
-                    return bad(at("required"), format!("unknown field '{f}'; known: {}", known_fields.join(", ")));
+                    return bad(
+                        at("required"),
+                        crate::reason!("errors.unknown_field_known", f, known_fields = known_fields.join(", ")),
+                    );
                 }
             }
             if t.signature && t.customer {
@@ -250,28 +255,28 @@ impl ProcessDefinition {
             }
             for c in &t.clocks {
                 if !is_code(&c.clock) {
-                    return bad(at("clocks"), format!("'{}' is not a clock name", c.clock));
+                    return bad(at("clocks"), crate::reason!("errors.not_clock_name", clock = c.clock));
                 }
             }
         }
         if self.review.not_responsible
             && !self.transitions.iter().any(|t| t.required.iter().any(|f| f == "responsibility"))
         {
-            return bad(
-                "review.not_responsible".into(),
-                "no transition asks for responsibility, so there is no finding to review".into(),
-            );
+            return bad("review.not_responsible".into(), "errors.no_transition_asks_responsibility_there".into());
         }
         // Every state reachable from the initial one…
         let reach = self.reachable_from(&self.initial);
         if let Some(s) = self.states.iter().find(|s| !reach.contains(s.code.as_str())) {
-            return bad("states".into(), format!("state '{}' cannot be reached from '{}'", s.code, self.initial));
+            return bad(
+                "states".into(),
+                crate::reason!("errors.state_cannot_reached_from", code = s.code, initial = self.initial),
+            );
         }
         // …and able to reach an end.
         for s in self.states.iter().filter(|s| !s.terminal) {
             let r = self.reachable_from(&s.code);
             if !self.states.iter().any(|t| t.terminal && r.contains(t.code.as_str())) {
-                return bad("states".into(), format!("from state '{}' no terminal state can be reached", s.code));
+                return bad("states".into(), crate::reason!("errors.from_state_no_terminal_state", code = s.code));
             }
         }
         Ok(())
@@ -361,7 +366,10 @@ impl ProcessDefinition {
     pub fn check_required(t: &TransitionDef, given: &BTreeMap<String, String>) -> Result<(), DomainError> {
         for f in &t.required {
             if given.get(f).is_none_or(|v| v.trim().is_empty()) {
-                return Err(DomainError::invalid(f.clone(), format!("is required to {}", t.en.to_lowercase())));
+                return Err(DomainError::invalid(
+                    f.clone(),
+                    crate::reason!("errors.required_2", t_zh = t.zh, t_en = t.en.to_lowercase()),
+                ));
             }
         }
         Ok(())

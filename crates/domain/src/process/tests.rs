@@ -46,7 +46,7 @@ fn roles_and_required_fields_are_enforced() {
     assert!(ProcessDefinition::allows(assess, &[Role::Admin]));
     let mut given = BTreeMap::from([("category".to_owned(), "product_quality".to_owned())]);
     let err = ProcessDefinition::check_required(assess, &given).unwrap_err();
-    assert_eq!(err, DomainError::invalid("severity", "is required to assess"));
+    assert_eq!(err, DomainError::invalid("severity", "errors.required_2|t_zh=评估（责任判定）|t_en=assess"));
     for f in ["severity", "responsibility", "lead_department"] {
         given.insert(f.into(), "x".into());
     }
@@ -64,11 +64,11 @@ fn invalid_definitions_are_refused_with_the_reason() {
     let e = broken(|d| {
         d.states.push(StateDef { code: "limbo".into(), zh: "悬空".into(), en: "Limbo".into(), terminal: false })
     });
-    assert!(e.to_string().contains("'limbo' cannot be reached"), "{e}");
+    assert!(e.to_string().contains("errors.state_cannot_reached_from|code=limbo"), "{e}");
     let e = broken(|d| d.transitions[0].roles = vec!["boss".into()]);
     assert!(matches!(e, DomainError::Invalid { ref field, .. } if field == "transitions[0].roles"), "{e}");
     let e = broken(|d| d.states.iter_mut().for_each(|s| s.terminal = false));
-    assert!(e.to_string().contains("no terminal state"), "{e}");
+    assert!(e.to_string().contains("errors.there_no_terminal_state_case"), "{e}");
     let e = broken(|d| d.transitions[1].to = "nowhere".into());
     assert!(matches!(e, DomainError::Invalid { ref field, .. } if field == "transitions[1].to"));
     let e = broken(|d| d.transitions[1].required.push("shoe_size".into()));
@@ -92,7 +92,7 @@ fn invalid_definitions_are_refused_with_the_reason() {
             signature: false,
         });
     });
-    assert!(e.to_string().contains("from state 'trap'"), "{e}");
+    assert!(e.to_string().contains("errors.from_state_no_terminal_state|code=trap"), "{e}");
 }
 
 #[test]

@@ -47,19 +47,16 @@ pub struct AhpResult {
 pub fn validate(matrix: &[Vec<f64>]) -> Result<(), DomainError> {
     let n = matrix.len();
     if n == 0 {
-        return Err(DomainError::invalid("matrix", "must have at least one row"));
+        return Err(DomainError::invalid("matrix", "errors.must_have_at_least_one"));
     }
     if n > MAX_ORDER {
-        return Err(DomainError::invalid(
-            "matrix",
-            format!("has {n} rows; at most {MAX_ORDER} indicators can be compared (no random index beyond that)"),
-        ));
+        return Err(DomainError::invalid("matrix", crate::reason!("errors.has_rows_at_most_indicators", n, MAX_ORDER)));
     }
     for (i, row) in matrix.iter().enumerate() {
         if row.len() != n {
             return Err(DomainError::invalid(
                 format!("matrix[{i}]"),
-                format!("has {} entries; the matrix must be square ({n}×{n})", row.len()),
+                crate::reason!("errors.has_entries_matrix_must_square", row = row.len(), n, n2 = n),
             ));
         }
     }
@@ -69,13 +66,13 @@ pub fn validate(matrix: &[Vec<f64>]) -> Result<(), DomainError> {
         for (j, &a) in row.iter().enumerate() {
             let cell = format!("matrix[{i}][{j}]");
             if !a.is_finite() {
-                return Err(DomainError::invalid(cell, "must be a finite number"));
+                return Err(DomainError::invalid(cell, "errors.must_finite_number"));
             }
             if a <= 0.0 {
-                return Err(DomainError::invalid(cell, format!("must be positive, got {a}")));
+                return Err(DomainError::invalid(cell, crate::reason!("errors.must_positive_got", a)));
             }
             if !(lo..=hi).contains(&a) {
-                return Err(DomainError::invalid(cell, format!("must lie on the Saaty scale 1/9..9, got {a}")));
+                return Err(DomainError::invalid(cell, crate::reason!("errors.must_lie_on_saaty_scale", a)));
             }
         }
     }
@@ -83,7 +80,7 @@ pub fn validate(matrix: &[Vec<f64>]) -> Result<(), DomainError> {
         if (row[i] - 1.0).abs() > RECIPROCAL_TOLERANCE {
             return Err(DomainError::invalid(
                 format!("matrix[{i}][{i}]"),
-                format!("must be 1 (an indicator compared with itself), got {}", row[i]),
+                crate::reason!("errors.must_1_indicator_compared_with", row = row[i]),
             ));
         }
     }
@@ -93,7 +90,14 @@ pub fn validate(matrix: &[Vec<f64>]) -> Result<(), DomainError> {
             if (a * b - 1.0).abs() > RECIPROCAL_TOLERANCE {
                 return Err(DomainError::invalid(
                     format!("matrix[{j}][{i}]"),
-                    format!("must be the reciprocal of matrix[{i}][{j}] = {a} (expected {:.4}, got {b})", 1.0 / a),
+                    crate::reason!(
+                        "errors.must_reciprocal_matrix_expected_got",
+                        i,
+                        j,
+                        a,
+                        a2 = format!("{:.4}", 1.0 / a),
+                        b
+                    ),
                 ));
             }
         }
@@ -129,10 +133,12 @@ pub fn weights_or_reject(matrix: &[Vec<f64>]) -> Result<AhpResult, DomainError> 
     } else {
         Err(DomainError::invalid(
             "matrix",
-            format!(
-                "comparisons are inconsistent: CR = {:.3} (λmax = {:.3}, CI = {:.3}) but must be below {CR_THRESHOLD:.2}; \
-                 revise the judgements that contradict each other",
-                r.cr, r.lambda_max, r.ci
+            crate::reason!(
+                "errors.comparisons_are_inconsistent_cr_max",
+                cr = format!("{:.3}", r.cr),
+                lambda_max = format!("{:.3}", r.lambda_max),
+                ci = format!("{:.3}", r.ci),
+                CR_THRESHOLD = format!("{:.2}", CR_THRESHOLD)
             ),
         ))
     }
@@ -233,7 +239,7 @@ mod tests {
         match weights_or_reject(&m) {
             Err(DomainError::Invalid { field, reason }) => {
                 assert_eq!(field, "matrix");
-                assert!(reason.contains("CR = 6.130"), "{reason}");
+                assert!(reason.contains("cr=6.130"), "{reason}");
             }
             other => panic!("expected rejection, got {other:?}"),
         }

@@ -23,19 +23,19 @@ use crate::DomainError;
 
 /// Rejects NaN and infinities, which serde_json cannot produce but other callers can.
 pub(crate) fn finite(field: impl Into<String>, v: f64) -> Result<f64, DomainError> {
-    if v.is_finite() { Ok(v) } else { Err(DomainError::invalid(field, "must be a finite number")) }
+    if v.is_finite() { Ok(v) } else { Err(DomainError::invalid(field, "errors.must_finite_number")) }
 }
 
 /// Rejects values outside 0..=1 (shares, rates, minimums).
 pub(crate) fn fraction(field: impl Into<String>, v: f64) -> Result<f64, DomainError> {
     let field = field.into();
     let v = finite(field.clone(), v)?;
-    if (0.0..=1.0).contains(&v) { Ok(v) } else { Err(DomainError::invalid(field, "must be between 0 and 1")) }
+    if (0.0..=1.0).contains(&v) { Ok(v) } else { Err(DomainError::invalid(field, "errors.must_between_0_1")) }
 }
 
 /// Rejects values outside 0..=100 (satisfaction percentages, targets, thresholds).
 pub(crate) fn percentage(field: impl Into<String>, v: f64) -> Result<f64, DomainError> {
     let field = field.into();
     let v = finite(field.clone(), v)?;
-    if (0.0..=100.0).contains(&v) { Ok(v) } else { Err(DomainError::invalid(field, "must be between 0 and 100")) }
+    if (0.0..=100.0).contains(&v) { Ok(v) } else { Err(DomainError::invalid(field, "errors.must_between_0_100")) }
 }

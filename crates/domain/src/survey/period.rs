@@ -59,7 +59,7 @@ impl Period {
     /// Parses `2026`, `2026H1`, `2026Q3` or `2026-05` (letters in either case); errors name `field`.
     pub fn parse(field: &str, text: &str) -> Result<Period, DomainError> {
         let t = text.trim().to_ascii_uppercase();
-        let bad = || DomainError::invalid(field, format!("'{}' is not a period: {HINT}", text.trim()));
+        let bad = || DomainError::invalid(field, crate::reason!("errors.not_period", text = text.trim(), HINT));
         let year_of = |s: &str| -> Result<i32, DomainError> {
             if s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()) {
                 let y: i32 = s.parse().map_err(|_| bad())?;

@@ -56,16 +56,19 @@ impl RatingScale {
     pub fn new(name: &str, levels: Vec<ScaleLevel>) -> Result<RatingScale, DomainError> {
         let name = required_text("name", name, MAX_LABEL)?;
         if levels.len() < 2 || levels.len() > MAX_LEVELS {
-            return Err(DomainError::invalid("levels", format!("must have 2 to {MAX_LEVELS} levels")));
+            return Err(DomainError::invalid("levels", crate::reason!("errors.must_have_2_levels", MAX_LEVELS)));
         }
         let mut clean = Vec::with_capacity(levels.len());
         for (i, l) in levels.into_iter().enumerate() {
             let value = finite(format!("levels[{i}].value"), l.value)?;
             if value < 0.0 {
-                return Err(DomainError::invalid(format!("levels[{i}].value"), "must not be negative"));
+                return Err(DomainError::invalid(format!("levels[{i}].value"), "errors.must_not_negative"));
             }
             if clean.iter().any(|c: &ScaleLevel| c.value == value) {
-                return Err(DomainError::invalid(format!("levels[{i}].value"), format!("{value} is used twice")));
+                return Err(DomainError::invalid(
+                    format!("levels[{i}].value"),
+                    crate::reason!("errors.used_twice", value),
+                ));
             }
             clean.push(ScaleLevel {
                 value,
@@ -75,7 +78,7 @@ impl RatingScale {
         }
         clean.sort_by(|a, b| b.value.total_cmp(&a.value));
         if clean[0].value <= 0.0 {
-            return Err(DomainError::invalid("levels", "the top level must score more than 0"));
+            return Err(DomainError::invalid("levels", "errors.top_level_must_score_more"));
         }
         Ok(RatingScale { name, levels: clean })
     }
@@ -149,7 +152,7 @@ impl RatingScale {
             let allowed: Vec<String> = self.levels.iter().map(|l| l.value.to_string()).collect();
             Err(DomainError::invalid(
                 field,
-                format!("{value} is not a level of scale {}; allowed: {}", self.name, allowed.join(", ")),
+                crate::reason!("errors.not_level_scale_allowed", value, name = self.name, allowed = allowed.join(", ")),
             ))
         }
     }

@@ -50,17 +50,17 @@ pub const UNCATEGORISED: &str = "uncategorised";
 /// multipliers). Refuses negative or non-finite entries (`weights[i]`) and an all-zero list.
 pub fn normalise_weights(weights: &[f64]) -> Result<Vec<f64>, DomainError> {
     if weights.is_empty() {
-        return Err(DomainError::invalid("weights", "must not be empty"));
+        return Err(DomainError::invalid("weights", "errors.must_not_empty"));
     }
     for (i, &w) in weights.iter().enumerate() {
         finite(format!("weights[{i}]"), w)?;
         if w < 0.0 {
-            return Err(DomainError::invalid(format!("weights[{i}]"), "must not be negative"));
+            return Err(DomainError::invalid(format!("weights[{i}]"), "errors.must_not_negative"));
         }
     }
     let total: f64 = weights.iter().sum();
     if total <= 0.0 {
-        return Err(DomainError::invalid("weights", "at least one weight must be positive"));
+        return Err(DomainError::invalid("weights", "errors.at_least_one_weight_must"));
     }
     Ok(weights.iter().map(|w| w / total).collect())
 }
@@ -107,7 +107,11 @@ pub fn overall_satisfaction(weights: &[f64], satisfaction: &[Option<f64>]) -> Re
     if weights.len() != satisfaction.len() {
         return Err(DomainError::invalid(
             "satisfaction",
-            format!("has {} items but there are {} weights", satisfaction.len(), weights.len()),
+            crate::reason!(
+                "errors.has_items_but_there_are",
+                satisfaction = satisfaction.len(),
+                weights = weights.len()
+            ),
         ));
     }
     let w = normalise_weights(weights)?;
@@ -136,14 +140,14 @@ pub fn overall_satisfaction(weights: &[f64], satisfaction: &[Option<f64>]) -> Re
 /// exactly when the multipliers average 1, which this checks (`multipliers`).
 pub fn seeds_overall(multipliers: &[f64], satisfaction: &[f64]) -> Result<f64, DomainError> {
     if multipliers.is_empty() || multipliers.len() != satisfaction.len() {
-        return Err(DomainError::invalid("multipliers", "need one multiplier per item"));
+        return Err(DomainError::invalid("multipliers", "errors.need_one_multiplier_per_item"));
     }
     let n = multipliers.len() as f64;
     let mean = multipliers.iter().sum::<f64>() / n;
     if !mean.is_finite() || (mean - 1.0).abs() > 1e-6 {
         return Err(DomainError::invalid(
             "multipliers",
-            format!("must average 1 (they average {mean:.4}); otherwise the result is not a weighted mean"),
+            crate::reason!("errors.must_average_1_they_average", mean = format!("{:.4}", mean)),
         ));
     }
     let mut sum = 0.0;
@@ -210,21 +214,24 @@ impl IndicatorTree {
     /// `indicators[i].weight`). Codes and parent references are trimmed.
     pub fn new(nodes: Vec<IndicatorNode>) -> Result<IndicatorTree, DomainError> {
         if nodes.is_empty() {
-            return Err(DomainError::invalid("indicators", "at least one indicator is required"));
+            return Err(DomainError::invalid("indicators", "errors.at_least_one_indicator_required"));
         }
         if nodes.len() > MAX_NODES {
-            return Err(DomainError::invalid("indicators", format!("at most {MAX_NODES} indicators")));
+            return Err(DomainError::invalid("indicators", crate::reason!("errors.at_most_indicators", MAX_NODES)));
         }
         let mut index: BTreeMap<String, usize> = BTreeMap::new();
         let mut clean = Vec::with_capacity(nodes.len());
         for (i, n) in nodes.into_iter().enumerate() {
             let code = required_text(&format!("indicators[{i}].code"), &n.code, MAX_CODE)?;
             if index.insert(code.clone(), i).is_some() {
-                return Err(DomainError::invalid(format!("indicators[{i}].code"), format!("{code} is used twice")));
+                return Err(DomainError::invalid(
+                    format!("indicators[{i}].code"),
+                    crate::reason!("errors.used_twice_2", code),
+                ));
             }
             let weight = finite(format!("indicators[{i}].weight"), n.weight)?;
             if weight < 0.0 {
-                return Err(DomainError::invalid(format!("indicators[{i}].weight"), "must not be negative"));
+                return Err(DomainError::invalid(format!("indicators[{i}].weight"), "errors.must_not_negative"));
             }
             let parent = n.parent.map(|p| p.trim().to_owned());
             clean.push(IndicatorNode { code, parent, weight });
@@ -235,7 +242,10 @@ impl IndicatorTree {
         for (i, n) in clean.iter().enumerate() {
             if let Some(p) = &n.parent {
                 let &pi = index.get(p).ok_or_else(|| {
-                    DomainError::invalid(format!("indicators[{i}].parent"), format!("no indicator has code {p}"))
+                    DomainError::invalid(
+                        format!("indicators[{i}].parent"),
+                        crate::reason!("errors.no_indicator_has_code", p),
+                    )
                 })?;
                 parent[i] = Some(pi);
                 children[pi].push(i);
@@ -251,14 +261,14 @@ impl IndicatorTree {
                 if d > count {
                     return Err(DomainError::invalid(
                         format!("indicators[{i}].parent"),
-                        format!("{} is its own ancestor (the parents form a cycle)", clean[i].code),
+                        crate::reason!("errors.own_ancestor_parents_form_cycle", i = clean[i].code),
                     ));
                 }
             }
             if d > MAX_DEPTH {
                 return Err(DomainError::invalid(
                     format!("indicators[{i}].parent"),
-                    format!("{} would be on level {d}; at most {MAX_DEPTH} levels are allowed", clean[i].code),
+                    crate::reason!("errors.would_on_level_at_most", i = clean[i].code, d, MAX_DEPTH),
                 ));
             }
             depth[i] = d;
@@ -271,7 +281,7 @@ impl IndicatorTree {
                 let under = parent[group[0]].map_or("the top level".to_owned(), |p| clean[p].code.clone());
                 return Err(DomainError::invalid(
                     format!("indicators[{}].weight", group[0]),
-                    format!("all weights under {under} are 0; at least one must be positive"),
+                    crate::reason!("errors.all_weights_under_are_0", under),
                 ));
             }
             for &i in group {
@@ -336,9 +346,10 @@ impl IndicatorTree {
         let mut value = vec![None; count];
         for (code, &s) in satisfaction {
             let field = format!("satisfaction.{code}");
-            let i = self.position(code).ok_or_else(|| DomainError::invalid(&field, "no indicator has this code"))?;
+            let i =
+                self.position(code).ok_or_else(|| DomainError::invalid(&field, "errors.no_indicator_has_code_2"))?;
             if !self.is_leaf(i) {
-                return Err(DomainError::invalid(field, "is a group; only lowest-level items are scored"));
+                return Err(DomainError::invalid(field, "errors.group_only_lowest_level_items"));
             }
             value[i] = Some(percentage(field, s)?);
         }
@@ -391,12 +402,12 @@ impl IndicatorTree {
             let code = a.code.trim();
             let i = self
                 .position(code)
-                .ok_or_else(|| DomainError::invalid(&field, format!("no indicator has code {code}")))?;
+                .ok_or_else(|| DomainError::invalid(&field, crate::reason!("errors.no_indicator_has_code_3", code)))?;
             if !self.is_leaf(i) {
-                return Err(DomainError::invalid(field, format!("{code} is a group; answers belong to its items")));
+                return Err(DomainError::invalid(field, crate::reason!("errors.group_answers_belong_items", code)));
             }
             if items.iter().any(|it: &ItemScore| it.code == code) {
-                return Err(DomainError::invalid(field, format!("{code} appears twice")));
+                return Err(DomainError::invalid(field, crate::reason!("errors.appears_twice", code)));
             }
             for (m, &s) in a.scores.iter().enumerate() {
                 scale.check_answer(format!("answers[{k}].scores[{m}]"), s)?;
@@ -492,7 +503,7 @@ pub fn nps(answers: &[u8]) -> Result<Nps, DomainError> {
             9..=10 => promoters += 1,
             7..=8 => passives += 1,
             0..=6 => detractors += 1,
-            _ => return Err(DomainError::invalid(format!("answers[{k}]"), format!("must be 0 to 10, got {a}"))),
+            _ => return Err(DomainError::invalid(format!("answers[{k}]"), crate::reason!("errors.must_0_10_got", a))),
         }
     }
     let n = answers.len();
@@ -573,10 +584,10 @@ pub struct ResponseRate {
 /// answered ÷ invited; `minimum` defaults to [`DEFAULT_MIN_RESPONSE_RATE`] and must be 0..1.
 pub fn response_rate(answered: u64, invited: u64, minimum: Option<f64>) -> Result<ResponseRate, DomainError> {
     if invited == 0 {
-        return Err(DomainError::invalid("invited", "must be at least 1"));
+        return Err(DomainError::invalid("invited", "errors.must_at_least_1"));
     }
     if answered > invited {
-        return Err(DomainError::invalid("answered", format!("{answered} exceeds the {invited} invited")));
+        return Err(DomainError::invalid("answered", crate::reason!("errors.exceeds_invited", answered, invited)));
     }
     let minimum = fraction("minimum", minimum.unwrap_or(DEFAULT_MIN_RESPONSE_RATE))?;
     let rate = answered as f64 / invited as f64;
@@ -637,14 +648,14 @@ impl Kpi {
         let actual = finite("actual", self.actual)?;
         let target = finite("target", self.target)?;
         if actual < 0.0 {
-            return Err(DomainError::invalid("actual", "must not be negative"));
+            return Err(DomainError::invalid("actual", "errors.must_not_negative"));
         }
         if target < 0.0 {
-            return Err(DomainError::invalid("target", "must not be negative"));
+            return Err(DomainError::invalid("target", "errors.must_not_negative"));
         }
         Ok(match self.direction {
             KpiDirection::HigherIsBetter if target == 0.0 => {
-                return Err(DomainError::invalid("target", "must be positive for a higher-is-better KPI"));
+                return Err(DomainError::invalid("target", "errors.must_positive_higher_better_kpi"));
             }
             KpiDirection::HigherIsBetter => (actual / target * 100.0).min(100.0),
             KpiDirection::LowerIsBetter if actual == 0.0 => 100.0,
@@ -672,18 +683,18 @@ pub struct InternalScore {
 /// Weighted mean of KPI scores (equal weights unless given). Errors name `kpis[i].<field>`.
 pub fn internal_score(kpis: &[Kpi]) -> Result<InternalScore, DomainError> {
     if kpis.is_empty() {
-        return Err(DomainError::invalid("kpis", "at least one KPI is required"));
+        return Err(DomainError::invalid("kpis", "errors.at_least_one_kpi_required"));
     }
     let mut raw = Vec::with_capacity(kpis.len());
     for (i, k) in kpis.iter().enumerate() {
         let w = finite(format!("kpis[{i}].weight"), k.weight.unwrap_or(1.0))?;
         if w < 0.0 {
-            return Err(DomainError::invalid(format!("kpis[{i}].weight"), "must not be negative"));
+            return Err(DomainError::invalid(format!("kpis[{i}].weight"), "errors.must_not_negative"));
         }
         raw.push(w);
     }
-    let weights = normalise_weights(&raw)
-        .map_err(|_| DomainError::invalid("kpis", "at least one KPI weight must be positive"))?;
+    let weights =
+        normalise_weights(&raw).map_err(|_| DomainError::invalid("kpis", "errors.at_least_one_kpi_weight"))?;
     let mut out = Vec::with_capacity(kpis.len());
     for (i, (k, w)) in kpis.iter().zip(weights).enumerate() {
         let score = k.score().map_err(|e| match e {
@@ -825,7 +836,7 @@ pub fn compare(
     let target = percentage("target", target)?;
     let previous = previous.map(|p| percentage("previous", p)).transpose()?;
     let overall =
-        roll_up.overall.ok_or_else(|| DomainError::invalid("overall", "no answers yet; nothing to compare"))?;
+        roll_up.overall.ok_or_else(|| DomainError::invalid("overall", "errors.no_answers_yet_nothing_compare"))?;
     let mut below_threshold = Vec::new();
     for (code, &t) in thresholds {
         let field = format!("thresholds.{code}");
@@ -834,7 +845,7 @@ pub fn compare(
             .nodes
             .iter()
             .find(|n| n.weight.code == *code)
-            .ok_or_else(|| DomainError::invalid(&field, "no indicator has this code"))?;
+            .ok_or_else(|| DomainError::invalid(&field, "errors.no_indicator_has_code_2"))?;
         if let Some(s) = node.satisfaction.filter(|&s| s < threshold) {
             below_threshold.push(BelowThreshold {
                 code: code.clone(),

@@ -168,7 +168,7 @@ fn code_ok(field: &str, s: &str) -> Result<String, DomainError> {
     if c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-' || ch == '.') {
         Ok(c)
     } else {
-        Err(DomainError::invalid(field, "use letters, digits, '_', '-' or '.'"))
+        Err(DomainError::invalid(field, "errors.use_letters_digits"))
     }
 }
 
@@ -179,11 +179,14 @@ impl Template {
         let name_en = required_text("name_en", &spec.name_en, MAX_NAME)?;
         let audience = spec.audience.trim().to_owned();
         if !AUDIENCES.contains(&audience.as_str()) {
-            return Err(DomainError::invalid("audience", format!("must be one of {}", AUDIENCES.join(", "))));
+            return Err(DomainError::invalid(
+                "audience",
+                crate::reason!("errors.must_one_2", audiences = AUDIENCES.join(", ")),
+            ));
         }
         let scale = match &spec.scale {
             ScaleChoice::Builtin(n) => RatingScale::builtin(n.trim())
-                .ok_or_else(|| DomainError::invalid("scale", format!("no built-in scale {n}")))?,
+                .ok_or_else(|| DomainError::invalid("scale", crate::reason!("errors.no_built_scale", n)))?,
             ScaleChoice::Custom(s) => s.clone(),
         };
         let mut indicators = Vec::with_capacity(spec.indicators.len());
@@ -204,7 +207,7 @@ impl Template {
                     if n.weight.is_none() {
                         return Err(DomainError::invalid(
                             format!("indicators[{i}].weight"),
-                            "is required with manual weights",
+                            "errors.required_with_manual_weights",
                         ));
                     }
                 }
@@ -219,15 +222,19 @@ impl Template {
                 for (g, group) in spec.ahp.iter().enumerate() {
                     let parent = group.parent.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned);
                     let members = groups.get(&parent).ok_or_else(|| {
-                        DomainError::invalid(format!("ahp[{g}].parent"), "no indicator has this parent")
+                        DomainError::invalid(format!("ahp[{g}].parent"), "errors.no_indicator_has_parent")
                     })?;
                     if !seen.insert(parent.clone()) {
-                        return Err(DomainError::invalid(format!("ahp[{g}].parent"), "this group has two matrices"));
+                        return Err(DomainError::invalid(format!("ahp[{g}].parent"), "errors.group_has_two_matrices"));
                     }
                     if group.matrix.len() != members.len() {
                         return Err(DomainError::invalid(
                             format!("ahp[{g}].matrix"),
-                            format!("has {} rows but the group has {} indicators", group.matrix.len(), members.len()),
+                            crate::reason!(
+                                "errors.has_rows_but_group_has",
+                                group = group.matrix.len(),
+                                members = members.len()
+                            ),
                         ));
                     }
                     let result = weights_or_reject(&group.matrix).map_err(|e| match e {
@@ -250,7 +257,7 @@ impl Template {
                         let under = parent.clone().unwrap_or_else(|| "the top level".into());
                         return Err(DomainError::invalid(
                             "ahp",
-                            format!("no comparison matrix for the indicators under {under}"),
+                            crate::reason!("errors.no_comparison_matrix_indicators_under", under),
                         ));
                     }
                     indicators[members[0]].weight = Some(1.0);
@@ -272,13 +279,13 @@ impl Template {
         let mut codes = BTreeSet::new();
         let mut rated = BTreeSet::new();
         if spec.questions.is_empty() {
-            return Err(DomainError::invalid("questions", "at least one question is required"));
+            return Err(DomainError::invalid("questions", "errors.at_least_one_question_required"));
         }
         for (i, q) in spec.questions.iter().enumerate() {
             let f = |k: &str| format!("questions[{i}].{k}");
             let code = code_ok(&f("code"), &q.code)?;
             if !codes.insert(code.clone()) {
-                return Err(DomainError::invalid(f("code"), format!("{code} is used twice")));
+                return Err(DomainError::invalid(f("code"), crate::reason!("errors.used_twice_2", code)));
             }
             let mut out = QuestionSpec {
                 code,
@@ -296,23 +303,26 @@ impl Template {
                     if !items.contains(ind) {
                         return Err(DomainError::invalid(
                             f("indicator"),
-                            format!("must name a lowest-level indicator, got '{ind}'"),
+                            crate::reason!("errors.must_name_lowest_level_indicator", ind),
                         ));
                     }
                     if !rated.insert(ind.to_owned()) {
-                        return Err(DomainError::invalid(f("indicator"), format!("{ind} is rated by two questions")));
+                        return Err(DomainError::invalid(
+                            f("indicator"),
+                            crate::reason!("errors.rated_by_two_questions", ind),
+                        ));
                     }
                     out.indicator = Some(ind.to_owned());
                 }
                 QuestionKind::SingleChoice | QuestionKind::MultipleChoice => {
                     if q.options.len() < 2 {
-                        return Err(DomainError::invalid(f("options"), "a choice question needs at least 2 options"));
+                        return Err(DomainError::invalid(f("options"), "errors.choice_question_needs_at_least"));
                     }
                     let mut seen = BTreeSet::new();
                     for (k, o) in q.options.iter().enumerate() {
                         let oc = code_ok(&f(&format!("options[{k}].code")), &o.code)?;
                         if !seen.insert(oc.clone()) {
-                            return Err(DomainError::invalid(f(&format!("options[{k}].code")), "is used twice"));
+                            return Err(DomainError::invalid(f(&format!("options[{k}].code")), "errors.used_twice_3"));
                         }
                         out.options.push(ChoiceOption {
                             code: oc,
@@ -329,7 +339,10 @@ impl Template {
             questions.push(out);
         }
         if let Some(missing) = items.iter().find(|c| !rated.contains(**c)) {
-            return Err(DomainError::invalid("questions", format!("indicator item {missing} has no rating question")));
+            return Err(DomainError::invalid(
+                "questions",
+                crate::reason!("errors.indicator_item_has_no_rating", missing),
+            ));
         }
         let spec = TemplateSpec {
             code,
@@ -434,7 +447,7 @@ mod tests {
         match Template::parse(spec(j)) {
             Err(DomainError::Invalid { field, reason }) => {
                 assert_eq!(field, "ahp[0].matrix");
-                assert!(reason.contains("CR = "), "{reason}");
+                assert!(reason.contains("errors.comparisons_are_inconsistent_cr_max|cr="), "{reason}");
             }
             other => panic!("expected refusal, got {other:?}"),
         }

@@ -117,10 +117,7 @@ fn parse_duration(v: serde_json::Value) -> Result<Duration, ApiError> {
 /// A duration object; errors name `field`.
 pub(crate) fn parse_duration_at(field: &str, v: serde_json::Value) -> Result<Duration, ApiError> {
     let d: DurationBody = serde_json::from_value(v).map_err(|e| {
-        ApiError::invalid(
-            field,
-            format!("{e}; expected one of working_hours, working_minutes, working_days, hours, months"),
-        )
+        ApiError::invalid(field, loopdesk_domain::reason!("errors.expected_one_working_hours_working", e))
     })?;
     Ok(match d {
         DurationBody::WorkingHours(h) => Duration::working_hours(h),
@@ -134,7 +131,7 @@ pub(crate) fn parse_duration_at(field: &str, v: serde_json::Value) -> Result<Dur
 fn parse_instant(field: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(s.trim())
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| ApiError::invalid(field, format!("is not an RFC 3339 time with offset ({e})")))
+        .map_err(|e| ApiError::invalid(field, loopdesk_domain::reason!("errors.not_rfc_3339_time_with", e)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -228,7 +225,7 @@ async fn import(
     format: ExceptionsFormat,
     body: &[u8],
 ) -> ApiResult<Json<CalendarDto>> {
-    let text = std::str::from_utf8(body).map_err(|_| ApiError::invalid("body", "is not UTF-8 text"))?;
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::invalid("body", "errors.not_utf_8_text"))?;
     Ok(Json(st.svc.import_calendar_exceptions(&a.actor, code, year, format, text).await?.into()))
 }
 

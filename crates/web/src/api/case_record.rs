@@ -169,7 +169,7 @@ impl RegisterQuery {
         match self.lang.as_deref().map(str::trim) {
             None | Some("") | Some("zh") | Some("zh-CN") => Ok(true),
             Some("en") => Ok(false),
-            Some(_) => Err(ApiError::invalid("lang", "must be zh or en")),
+            Some(_) => Err(ApiError::invalid("lang", "errors.must_zh_en")),
         }
     }
 }

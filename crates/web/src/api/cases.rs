@@ -274,7 +274,7 @@ pub async fn list_cases(
     let sort = match q.sort.as_deref() {
         None | Some("") | Some("received") => CaseSort::Received,
         Some("due") => CaseSort::Due,
-        Some(_) => return Err(ApiError::invalid("sort", "must be received or due")),
+        Some(_) => return Err(ApiError::invalid("sort", "errors.must_received_due")),
     };
     let f = CaseFilter {
         state: q.state.filter(|s| !s.is_empty()),
@@ -326,7 +326,7 @@ pub async fn transition(
             serde_json::Value::Number(n) => n.to_string(),
             serde_json::Value::Bool(b) => b.to_string(),
             serde_json::Value::Null => continue,
-            _ => return Err(ApiError::invalid(k, "must be a string or a number")),
+            _ => return Err(ApiError::invalid(k, "errors.must_string_number")),
         };
         fields.insert(k, text);
     }
@@ -345,7 +345,7 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
         Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            "send the body as application/json",
+            "errors.send_body_application_json",
         ))
     }
 }
@@ -468,7 +468,7 @@ pub async fn put_definition(
     Path(case_type): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<DefinitionDto>> {
-    let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid("definition", "is not UTF-8 text"))?;
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid("definition", "errors.not_utf_8_text"))?;
     let (v, d) = st.svc.put_process_definition(&a.actor, &case_type, text).await?;
     Ok(Json(definition_dto(v, d)))
 }
@@ -1075,21 +1075,28 @@ pub async fn attach(
 ) -> ApiResult<(StatusCode, Json<AttachmentDto>)> {
     let mut file: Option<(String, Bytes)> = None;
     let mut public = false;
-    while let Some(field) =
-        mp.next_field().await.map_err(|e| ApiError::bad_request(Some("file".into()), e.body_text()))?
-    {
+    while let Some(field) = mp.next_field().await.map_err(|e| {
+        ApiError::bad_request(
+            Some("file".into()),
+            loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()),
+        )
+    })? {
         match field.name() {
             Some("file") => {
                 let name = field.file_name().unwrap_or("").to_owned();
-                let bytes =
-                    field.bytes().await.map_err(|e| ApiError::bad_request(Some("file".into()), e.body_text()))?;
+                let bytes = field.bytes().await.map_err(|e| {
+                    ApiError::bad_request(
+                        Some("file".into()),
+                        loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()),
+                    )
+                })?;
                 file = Some((name, bytes));
             }
             Some("public") => public = field.text().await.map(|t| t == "true" || t == "1").unwrap_or(false),
             _ => {}
         }
     }
-    let (name, bytes) = file.ok_or_else(|| ApiError::invalid("file", "send the file in the multipart field 'file'"))?;
+    let (name, bytes) = file.ok_or_else(|| ApiError::invalid("file", "errors.send_file_multipart_field_file"))?;
     Ok((StatusCode::CREATED, Json(st.svc.attach(&a.actor, id, &name, &bytes, public).await?.into())))
 }
 

@@ -583,16 +583,24 @@ pub async fn import(
 ) -> ApiResult<Response> {
     let sheet = Sheet::parse(q.kind.as_deref().unwrap_or("customers"))?;
     let mut file: Option<(String, Bytes)> = None;
-    while let Some(field) =
-        mp.next_field().await.map_err(|e| ApiError::bad_request(Some("file".into()), e.body_text()))?
-    {
+    while let Some(field) = mp.next_field().await.map_err(|e| {
+        ApiError::bad_request(
+            Some("file".into()),
+            loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()),
+        )
+    })? {
         if field.name() == Some("file") {
             let name = field.file_name().unwrap_or("upload.csv").to_owned();
-            let bytes = field.bytes().await.map_err(|e| ApiError::bad_request(Some("file".into()), e.body_text()))?;
+            let bytes = field.bytes().await.map_err(|e| {
+                ApiError::bad_request(
+                    Some("file".into()),
+                    loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()),
+                )
+            })?;
             file = Some((name, bytes));
         }
     }
-    let (name, bytes) = file.ok_or_else(|| ApiError::invalid("file", "send the file in the multipart field 'file'"))?;
+    let (name, bytes) = file.ok_or_else(|| ApiError::invalid("file", "errors.send_file_multipart_field_file"))?;
     let rows = tabular::read(&name, &bytes)?;
     Ok(match st.svc.import(&a.actor, sheet, &name, &rows, |_, _| {}).await? {
         ImportOutcome::Imported { rows } => (StatusCode::OK, Json(ImportedDto { rows })).into_response(),

@@ -103,7 +103,7 @@ fn escalee(field: &str, s: &str) -> Result<Escalee, ApiError> {
     [Escalee::Owner, Escalee::DeptHead, Escalee::MgmtRep, Escalee::GmOffice]
         .into_iter()
         .find(|e| e.code() == s)
-        .ok_or_else(|| ApiError::invalid(field, "must be one of owner, dept_head, mgmt_rep, gm_office"))
+        .ok_or_else(|| ApiError::invalid(field, "errors.must_one_owner_dept_head"))
 }
 
 pub(crate) fn to_policy_set(b: PolicySetBody) -> Result<PolicySet, ApiError> {

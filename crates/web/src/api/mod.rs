@@ -171,14 +171,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         // PostgreSQL text cannot hold the NUL character: refuse it here, naming the parameter,
         // rather than fail in the database.
         if let Some((k, _)) = form_urlencoded_parse(q).find(|(_, v)| v.contains('\0')) {
-            return Err(ApiError::invalid(k.into_owned(), "must not contain the NUL character"));
+            return Err(ApiError::invalid(k.into_owned(), "errors.must_not_contain_nul_character_2"));
         }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(q));
         serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
             let path = e.path().to_string();
             let msg = e.into_inner().to_string();
             let field = crate::extract::field_of(&path, &msg);
-            ApiError::invalid(field.unwrap_or_else(|| "query".into()), msg)
+            ApiError::invalid(
+                field.unwrap_or_else(|| "query".into()),
+                loopdesk_domain::reason!("errors.bad_value", e = msg),
+            )
         })
     }
 }

@@ -21,7 +21,7 @@ use crate::extract::{ApiActor, JsonBody};
 fn object<T: Serialize>(v: &T) -> ApiResult<Map<String, Value>> {
     match serde_json::to_value(v) {
         Ok(Value::Object(m)) => Ok(m),
-        _ => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; it has been logged")),
+        _ => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "errors.internal_error_has_been_logged")),
     }
 }
 

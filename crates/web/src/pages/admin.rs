@@ -174,7 +174,7 @@ fn parse_id(field: &str, v: &str) -> Result<Option<i64>, loopdesk_domain::Domain
     if v.trim().is_empty() {
         return Ok(None);
     }
-    v.trim().parse().map(Some).map_err(|_| loopdesk_domain::DomainError::invalid(field, "is not a number"))
+    v.trim().parse().map(Some).map_err(|_| loopdesk_domain::DomainError::invalid(field, "errors.not_number_2"))
 }
 
 async fn create_user(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
@@ -196,7 +196,7 @@ async fn create_user(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
         Err(loopdesk_service::ServiceError::Domain(
             e @ (loopdesk_domain::DomainError::Invalid { .. } | loopdesk_domain::DomainError::Conflict { .. }),
         )) => {
-            let mut page = UserForm::build(&s, None, Some(&f), Some(e.to_string())).await?;
+            let mut page = UserForm::build(&s, None, Some(&f), Some(s.tr().error(&e))).await?;
             page.is_new = true;
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
@@ -238,7 +238,7 @@ async fn save_user(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Resp
     let version = f
         .get("version")
         .parse::<i64>()
-        .map_err(|_| loopdesk_domain::DomainError::invalid("version", "is not a number"))
+        .map_err(|_| loopdesk_domain::DomainError::invalid("version", "errors.not_number_2"))
         .page(&s)?;
     let admin = s.actor.can(Permission::ManageUsers);
     let patch = UserPatch {
@@ -259,7 +259,7 @@ async fn save_user(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Resp
             e @ (loopdesk_domain::DomainError::Invalid { .. } | loopdesk_domain::DomainError::Conflict { .. }),
         )) => {
             let u = s.st.svc.user(&s.actor, id).await.page(&s)?;
-            let page = UserForm::build(&s, Some(&u), Some(&f), Some(e.to_string())).await?;
+            let page = UserForm::build(&s, Some(&u), Some(&f), Some(s.tr().error(&e))).await?;
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
@@ -387,7 +387,7 @@ async fn create_department(s: SignedIn, body: Bytes) -> Result<Response, PageErr
         Err(loopdesk_service::ServiceError::Domain(
             e @ (loopdesk_domain::DomainError::Invalid { .. } | loopdesk_domain::DomainError::Conflict { .. }),
         )) => {
-            let page = DepartmentForm::build(&s, None, Some(&f), Some(e.to_string())).await?;
+            let page = DepartmentForm::build(&s, None, Some(&f), Some(s.tr().error(&e))).await?;
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
@@ -406,7 +406,7 @@ async fn save_department(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Resul
     let version = f
         .get("version")
         .parse::<i64>()
-        .map_err(|_| loopdesk_domain::DomainError::invalid("version", "is not a number"))
+        .map_err(|_| loopdesk_domain::DomainError::invalid("version", "errors.not_number_2"))
         .page(&s)?;
     let input = department_input(&s, &f)?;
     match s.st.svc.update_department(&s.actor, id, version, &input).await {
@@ -415,7 +415,7 @@ async fn save_department(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Resul
             e @ (loopdesk_domain::DomainError::Invalid { .. } | loopdesk_domain::DomainError::Conflict { .. }),
         )) => {
             let d = s.st.svc.department(&s.actor, id).await.page(&s)?;
-            let page = DepartmentForm::build(&s, Some(&d), Some(&f), Some(e.to_string())).await?;
+            let page = DepartmentForm::build(&s, Some(&d), Some(&f), Some(s.tr().error(&e))).await?;
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),

@@ -134,7 +134,7 @@ fn periods_text(periods: &[loopdesk_domain::calendar::Period]) -> String {
 /// `2025-10` → the first of that month.
 fn parse_month(s: &str) -> Result<NaiveDate, DomainError> {
     NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d")
-        .map_err(|_| DomainError::invalid("month", "is not a month YYYY-MM"))
+        .map_err(|_| DomainError::invalid("month", "errors.not_month_yyyy_mm"))
 }
 
 fn month_grid(s: &SignedIn, rec: &CalendarRecord, first: NaiveDate) -> Vec<Vec<Option<DayCell>>> {
@@ -258,7 +258,7 @@ fn parse_periods(text: &str) -> Vec<PeriodSpec> {
 }
 
 fn version_of(s: &SignedIn, f: &FormData) -> Result<i64, PageError> {
-    f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(s)
+    f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(s)
 }
 
 /// After a change: back to the month being looked at, or the form again with the error.
@@ -284,7 +284,7 @@ async fn finish(
             };
             let rec = s.st.svc.calendar(&s.actor, code).await.page(s)?;
             let mut page = CalendarPage::build(s, &rec, month.as_deref(), Some(f))?;
-            page.error = Some(e.to_string());
+            page.error = Some(s.tr().error(&e));
             Ok((status, render(&page)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
@@ -327,7 +327,7 @@ async fn remove_exception(s: SignedIn, Path(code): Path<String>, body: Bytes) ->
     s.check_csrf(&f)?;
     let version = version_of(&s, &f)?;
     let date = NaiveDate::parse_from_str(f.get("date").trim(), "%Y-%m-%d")
-        .map_err(|_| DomainError::invalid("date", "is not a date YYYY-MM-DD"))
+        .map_err(|_| DomainError::invalid("date", "errors.not_date_yyyy_mm_dd"))
         .page(&s)?;
     let result = s.st.svc.remove_calendar_exception(&s.actor, &code, version, date).await;
     finish(&s, &code, &f, result).await
@@ -337,13 +337,13 @@ async fn import(s: SignedIn, Path(code): Path<String>, body: Bytes) -> Result<Re
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let year =
-        f.get("year").trim().parse::<i32>().map_err(|_| DomainError::invalid("year", "is not a year")).page(&s)?;
+        f.get("year").trim().parse::<i32>().map_err(|_| DomainError::invalid("year", "errors.not_year")).page(&s)?;
     let result = s.st.svc.import_calendar_exceptions(&s.actor, &code, year, ExceptionsFormat::Csv, f.get("csv")).await;
     finish(&s, &code, &f, result).await
 }
 
 fn year_of(s: &SignedIn, f: &FormData) -> Result<i32, PageError> {
-    f.get("year").trim().parse::<i32>().map_err(|_| DomainError::invalid("year", "is not a year")).page(s)
+    f.get("year").trim().parse::<i32>().map_err(|_| DomainError::invalid("year", "errors.not_year")).page(s)
 }
 
 /// "Load the official table for year N".

@@ -163,10 +163,10 @@ async fn edit(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response,
     let typed: BTreeMap<String, String> = f.0.iter().filter(|(k, _)| k != "_csrf").cloned().collect();
     let r = async {
         let version =
-            f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number"))?;
+            f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2"))?;
         let id_of = |name: &str| -> Result<Option<i64>, DomainError> {
             match f.opt(name) {
-                Some(v) => v.parse::<i64>().map(Some).map_err(|_| DomainError::invalid(name, "is not a number")),
+                Some(v) => v.parse::<i64>().map(Some).map_err(|_| DomainError::invalid(name, "errors.not_number_2")),
                 None => Ok(None),
             }
         };
@@ -203,7 +203,7 @@ async fn edit(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response,
             if status == StatusCode::CONFLICT {
                 typed.clear();
             }
-            Ok((status, render(&edit_page(&s, id, Some(e.to_string()), typed).await?)).into_response())
+            Ok((status, render(&edit_page(&s, id, Some(s.tr().error(&e)), typed).await?)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
     }
@@ -280,7 +280,7 @@ async fn reissue(s: SignedIn, headers: HeaderMap, Path(id): Path<i64>, body: Byt
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let version =
-        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     let (k, code) = s.st.svc.reissue_tracking_code(&s.actor, id, version).await.page(&s)?;
     slip(&s, &headers, k, code).await
 }

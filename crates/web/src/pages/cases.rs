@@ -56,6 +56,26 @@ pub(super) fn label_of<T: Coded>(l: Locale, code: &str) -> String {
     T::parse(code).map(|v| label(l, v).to_owned()).unwrap_or_else(|_| code.to_owned())
 }
 
+/// Every state code of the given definitions once, labelled in `l`; a code two case types name
+/// differently shows both names ("处理中 / 调查中").
+fn state_options<'a>(defs: impl Iterator<Item = &'a ProcessDefinition>, l: Locale) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for d in defs {
+        for st in &d.states {
+            let name = if l == Locale::En { &st.en } else { &st.zh };
+            match out.iter_mut().find(|(c, _)| *c == st.code) {
+                Some((_, label)) if !label.split(" / ").any(|n| n == name) => {
+                    label.push_str(" / ");
+                    label.push_str(name);
+                }
+                Some(_) => {}
+                None => out.push((st.code.clone(), name.clone())),
+            }
+        }
+    }
+    out
+}
+
 fn state_name(def: Option<&ProcessDefinition>, l: Locale, code: &str) -> String {
     def.and_then(|d| d.state(code))
         .map(|s| if l == Locale::En { s.en.clone() } else { s.zh.clone() })
@@ -82,6 +102,8 @@ pub struct Row {
 struct List {
     c: Chrome,
     rows: Vec<Row>,
+    /// The state filter's choices: every state of every case type by its label (issue #16 item 3).
+    states: Vec<(String, String)>,
     types: Vec<(String, String)>,
     severities: Vec<(String, String)>,
     departments: Vec<(String, String)>,
@@ -130,7 +152,7 @@ pub(super) fn day_start(
     let local = d.and_hms_opt(0, 0, 0).unwrap_or_default();
     use chrono::TimeZone;
     s.st.svc.settings.timezone.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&chrono::Utc)).ok_or_else(
-        || PageError::Service(DomainError::invalid(field, "does not exist in the local time zone").into(), s.locale),
+        || PageError::Service(DomainError::invalid(field, "errors.does_not_exist_local_time").into(), s.locale),
     )
 }
 
@@ -138,7 +160,9 @@ pub(super) fn day_start(
 pub(super) async fn list_filter(s: &SignedIn, q: &ListQuery) -> Result<CaseFilter, PageError> {
     let nonempty = |v: &Option<String>| v.clone().filter(|x| !x.trim().is_empty());
     let department_id = match nonempty(&q.department) {
-        Some(d) => Some(d.parse::<i64>().map_err(|_| DomainError::invalid("department", "is not a number")).page(s)?),
+        Some(d) => {
+            Some(d.parse::<i64>().map_err(|_| DomainError::invalid("department", "errors.not_number_2")).page(s)?)
+        }
         None => None,
     };
     let open = q.open.is_some();
@@ -221,6 +245,7 @@ async fn list(s: SignedIn, OriginalUri(uri): OriginalUri, Query(q): Query<ListQu
         s.st.svc.departments(&s.actor).await.page(&s)?.into_iter().map(|d| (d.id.to_string(), d.name)).collect();
     Ok(render(&List {
         rows,
+        states: state_options(defs.values(), l),
         types: options::<CaseType>(l),
         severities: options::<Severity>(l),
         departments,
@@ -284,10 +309,12 @@ async fn create(s: SignedIn, headers: axum::http::HeaderMap, body: Bytes) -> Res
                             Page::default(),
                         )
                         .await?;
-                let k =
-                    found.items.into_iter().find(|k| k.code.eq_ignore_ascii_case(&code)).ok_or_else(|| {
-                        DomainError::invalid("customer_code", format!("no customer with code '{code}'"))
-                    })?;
+                let k = found.items.into_iter().find(|k| k.code.eq_ignore_ascii_case(&code)).ok_or_else(|| {
+                    DomainError::invalid(
+                        "customer_code",
+                        loopdesk_domain::reason!("errors.no_customer_with_code", code),
+                    )
+                })?;
                 Some(k.id)
             }
             None => None,
@@ -324,7 +351,7 @@ async fn create(s: SignedIn, headers: axum::http::HeaderMap, body: Bytes) -> Res
         }
         Ok(created) => Ok(Redirect::to(&format!("/cases/{}", created.case.id)).into_response()),
         Err(ServiceError::Domain(e @ (DomainError::Invalid { .. } | DomainError::Conflict { .. }))) => {
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form(&s, f, Some(e.to_string())))).into_response())
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form(&s, f, Some(s.tr().error(&e))))).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
     }
@@ -690,7 +717,7 @@ async fn take(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response,
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let version =
-        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     let code = f.get("transition").to_owned();
     let fields: BTreeMap<String, String> =
         f.0.iter().filter(|(k, _)| !matches!(k.as_str(), "_csrf" | "version" | "transition")).cloned().collect();
@@ -709,9 +736,9 @@ async fn answer_task(s: SignedIn, Path(task_id): Path<i64>, body: Bytes) -> Resu
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let case_id =
-        f.get("case_id").parse::<i64>().map_err(|_| DomainError::invalid("case_id", "is not a number")).page(&s)?;
+        f.get("case_id").parse::<i64>().map_err(|_| DomainError::invalid("case_id", "errors.not_number_2")).page(&s)?;
     let version =
-        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     let r = s.st.svc.answer_task(&s.actor, task_id, version, f.get("answer")).await;
     after_form(&s, case_id, r).await
 }
@@ -721,9 +748,9 @@ async fn review_task(s: SignedIn, Path(task_id): Path<i64>, body: Bytes) -> Resu
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let case_id =
-        f.get("case_id").parse::<i64>().map_err(|_| DomainError::invalid("case_id", "is not a number")).page(&s)?;
+        f.get("case_id").parse::<i64>().map_err(|_| DomainError::invalid("case_id", "errors.not_number_2")).page(&s)?;
     let version =
-        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     let approve = f.get("decision") == "approve";
     let r = s.st.svc.review_task(&s.actor, task_id, version, approve, f.get("reason")).await;
     after_form(&s, case_id, r).await
@@ -734,7 +761,7 @@ async fn review_responsibility(s: SignedIn, Path(id): Path<i64>, body: Bytes) ->
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let version =
-        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     let approve = f.get("decision") == "approve";
     let r = s.st.svc.review_responsibility(&s.actor, id, version, approve, f.get("reason")).await;
     after_form(&s, id, r).await
@@ -752,7 +779,7 @@ async fn after_form<T>(s: &SignedIn, id: i64, r: Result<T, ServiceError>) -> Res
                 DomainError::Conflict { .. } => StatusCode::CONFLICT,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
-            Ok((status, render(&show_page(s, id, Some(e.to_string())).await?)).into_response())
+            Ok((status, render(&show_page(s, id, Some(s.tr().error(&e))).await?)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
     }
@@ -788,9 +815,9 @@ async fn complete_action(s: SignedIn, Path(action_id): Path<i64>, body: Bytes) -
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let case_id =
-        f.get("case_id").parse::<i64>().map_err(|_| DomainError::invalid("case_id", "is not a number")).page(&s)?;
+        f.get("case_id").parse::<i64>().map_err(|_| DomainError::invalid("case_id", "errors.not_number_2")).page(&s)?;
     let version =
-        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     let r = s.st.svc.complete_action(&s.actor, action_id, version, f.get("note")).await;
     after_form(&s, case_id, r).await
 }
@@ -799,7 +826,7 @@ async fn reportability(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let version =
-        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     let r =
         s.st.svc
             .decide_reportability(
@@ -818,13 +845,15 @@ async fn merge(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let version =
-        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     let r = async {
         let number = f.get("into").trim().to_owned();
-        let found =
-            s.st.svc.case_by_number(&s.actor, &number).await.map_err(|_| {
-                ServiceError::from(DomainError::invalid("into", format!("no case numbered '{number}'")))
-            })?;
+        let found = s.st.svc.case_by_number(&s.actor, &number).await.map_err(|_| {
+            ServiceError::from(DomainError::invalid(
+                "into",
+                loopdesk_domain::reason!("errors.no_case_numbered", number),
+            ))
+        })?;
         s.st.svc.merge_case(&s.actor, id, version, found.id, f.get("reason")).await
     }
     .await;
@@ -914,10 +943,12 @@ async fn add_link(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Respo
     s.check_csrf(&f)?;
     let r = async {
         let number = f.get("number").trim().to_owned();
-        let other =
-            s.st.svc.case_by_number(&s.actor, &number).await.map_err(|_| {
-                ServiceError::from(DomainError::invalid("number", format!("no case numbered '{number}'")))
-            })?;
+        let other = s.st.svc.case_by_number(&s.actor, &number).await.map_err(|_| {
+            ServiceError::from(DomainError::invalid(
+                "number",
+                loopdesk_domain::reason!("errors.no_case_numbered", number),
+            ))
+        })?;
         s.st.svc.link_cases(&s.actor, id, other.id).await
     }
     .await;
@@ -1002,7 +1033,7 @@ async fn save_definition(s: SignedIn, kind: RecordKind, case_type: String, body:
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
-            Ok((status, render(&definitions_page(&s, Some(e.to_string())).await?)).into_response())
+            Ok((status, render(&definitions_page(&s, Some(s.tr().error(&e))).await?)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
     }
@@ -1019,17 +1050,46 @@ async fn attach(s: SignedIn, Path(id): Path<i64>, mut mp: axum::extract::Multipa
     let mut fields = Vec::new();
     let mut file: Option<(String, Bytes)> = None;
     loop {
-        let next = mp.next_field().await.map_err(|e| DomainError::invalid("file", e.body_text())).page(&s)?;
+        let next = mp
+            .next_field()
+            .await
+            .map_err(|e| {
+                DomainError::invalid(
+                    "file",
+                    loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()),
+                )
+            })
+            .page(&s)?;
         let Some(field) = next else { break };
         let name = field.name().unwrap_or("").to_owned();
         if name == "file" {
             let fname = field.file_name().unwrap_or("").to_owned();
-            file =
-                Some((fname, field.bytes().await.map_err(|e| DomainError::invalid("file", e.body_text())).page(&s)?));
+            file = Some((
+                fname,
+                field
+                    .bytes()
+                    .await
+                    .map_err(|e| {
+                        DomainError::invalid(
+                            "file",
+                            loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()),
+                        )
+                    })
+                    .page(&s)?,
+            ));
         } else {
             fields.push((
                 name.clone(),
-                field.text().await.map_err(|e| DomainError::invalid(name, e.body_text())).page(&s)?,
+                field
+                    .text()
+                    .await
+                    .map_err(|e| {
+                        DomainError::invalid(
+                            name,
+                            loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()),
+                        )
+                    })
+                    .page(&s)?,
             ));
         }
     }

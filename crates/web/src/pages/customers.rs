@@ -203,7 +203,8 @@ async fn create(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
     match s.st.svc.create_customer(&s.actor, &input_from(&f)).await {
         Ok(k) => Ok(Redirect::to(&format!("/customers/{}", k.id)).into_response()),
         Err(e) if is_user_error(&e) => {
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form_page(&s, None, f, Some(e.to_string())))).into_response())
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form_page(&s, None, f, Some(s.tr().error(&e)))))
+                .into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
     }
@@ -237,12 +238,12 @@ async fn save(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response,
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let version =
-        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     match s.st.svc.update_customer(&s.actor, id, version, &input_from(&f)).await {
         Ok(_) => Ok(Redirect::to(&format!("/customers/{id}")).into_response()),
         Err(e) if is_user_error(&e) => {
             let k = s.st.svc.customer(&s.actor, id).await.page(&s)?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form_page(&s, Some(&k), f, Some(e.to_string()))))
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form_page(&s, Some(&k), f, Some(s.tr().error(&e)))))
                 .into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
@@ -437,7 +438,7 @@ async fn on_customer_page<T>(s: &SignedIn, id: i64, result: Result<T, ServiceErr
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/customers/{id}")).into_response()),
         Err(e) if is_user_error(&e) => {
-            let page = show_page(s, id, None, Some(e.to_string())).await?;
+            let page = show_page(s, id, None, Some(s.tr().error(&e))).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
@@ -489,7 +490,9 @@ async fn add_communication(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Res
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let contact_id = match f.opt("contact_id") {
-        Some(v) => Some(v.parse::<i64>().map_err(|_| DomainError::invalid("contact_id", "is not a number")).page(&s)?),
+        Some(v) => {
+            Some(v.parse::<i64>().map_err(|_| DomainError::invalid("contact_id", "errors.not_number_2")).page(&s)?)
+        }
         None => None,
     };
     let i = CommunicationInput {
@@ -512,7 +515,7 @@ async fn follow_up_done(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
     let version =
-        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "is not a number")).page(&s)?;
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.not_number_2")).page(&s)?;
     s.st.svc.close_follow_up(&s.actor, id, version).await.page(&s)?;
     Ok(Redirect::to("/").into_response())
 }
@@ -541,7 +544,9 @@ async fn create_product(s: SignedIn, body: Bytes) -> Result<Response, PageError>
     s.check_csrf(&f)?;
     let months = match f.opt("warranty_months") {
         Some(v) => Some(
-            v.parse::<i32>().map_err(|_| DomainError::invalid("warranty_months", "is not a whole number")).page(&s)?,
+            v.parse::<i32>()
+                .map_err(|_| DomainError::invalid("warranty_months", "errors.not_whole_number"))
+                .page(&s)?,
         ),
         None => None,
     };
@@ -555,7 +560,7 @@ async fn create_product(s: SignedIn, body: Bytes) -> Result<Response, PageError>
         Ok(_) => Ok(Redirect::to("/products").into_response()),
         Err(e) if is_user_error(&e) => {
             let rows = s.st.svc.products(&s.actor).await.page(&s)?;
-            let page = Products { c: s.chrome("customers"), rows, error: Some(e.to_string()), can_write: true };
+            let page = Products { c: s.chrome("customers"), rows, error: Some(s.tr().error(&e)), can_write: true };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
@@ -595,15 +600,42 @@ async fn import(s: SignedIn, mut mp: Multipart) -> Result<Response, PageError> {
     let mut fields = Vec::new();
     let mut file: Option<(String, Bytes)> = None;
     loop {
-        let next = mp.next_field().await.map_err(|e| DomainError::invalid("file", e.body_text())).page(&s)?;
+        let next = mp
+            .next_field()
+            .await
+            .map_err(|e| {
+                DomainError::invalid(
+                    "file",
+                    loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()),
+                )
+            })
+            .page(&s)?;
         let Some(field) = next else { break };
         let name = field.name().unwrap_or("").to_owned();
         if name == "file" {
             let fname = field.file_name().unwrap_or("upload.csv").to_owned();
-            let bytes = field.bytes().await.map_err(|e| DomainError::invalid("file", e.body_text())).page(&s)?;
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| {
+                    DomainError::invalid(
+                        "file",
+                        loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()),
+                    )
+                })
+                .page(&s)?;
             file = Some((fname, bytes));
         } else {
-            let text = field.text().await.map_err(|e| DomainError::invalid(name.clone(), e.body_text())).page(&s)?;
+            let text = field
+                .text()
+                .await
+                .map_err(|e| {
+                    DomainError::invalid(
+                        name.clone(),
+                        loopdesk_domain::reason!("errors.could_not_read_request_body", e = e.body_text()),
+                    )
+                })
+                .page(&s)?;
             fields.push((name, text));
         }
     }
@@ -614,7 +646,7 @@ async fn import(s: SignedIn, mut mp: Multipart) -> Result<Response, PageError> {
     let result = async {
         let sheet = Sheet::parse(&kind)?;
         let (name, bytes) =
-            file.filter(|(_, b)| !b.is_empty()).ok_or_else(|| DomainError::invalid("file", "choose a file"))?;
+            file.filter(|(_, b)| !b.is_empty()).ok_or_else(|| DomainError::invalid("file", "errors.choose_file"))?;
         let rows = loopdesk_service::tabular::read(&name, &bytes)?;
         s.st.svc.import(&s.actor, sheet, &name, &rows, |_, _| {}).await
     }
@@ -630,7 +662,7 @@ async fn import(s: SignedIn, mut mp: Multipart) -> Result<Response, PageError> {
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) if is_user_error(&e) => {
-            page.error = Some(e.to_string());
+            page.error = Some(s.tr().error(&e));
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),

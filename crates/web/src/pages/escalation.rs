@@ -264,14 +264,14 @@ fn unit_of(d: Duration) -> (i64, &'static str) {
 
 fn duration_of(row: usize, amount: &str, unit: &str) -> Result<Duration, DomainError> {
     let field = format!("row {row}: amount");
-    let n: i64 = amount.trim().parse().map_err(|_| DomainError::invalid(field.clone(), "is not a whole number"))?;
+    let n: i64 = amount.trim().parse().map_err(|_| DomainError::invalid(field.clone(), "errors.not_whole_number"))?;
     Ok(match unit {
         "hours" => Duration::Hours(n),
         "working_hours" => Duration::working_hours(n),
         "working_minutes" => Duration::WorkingMinutes(n),
         "working_days" => Duration::WorkingDays(n),
         "months" => Duration::Months(n),
-        _ => return Err(DomainError::invalid(format!("row {row}: unit"), "is not a unit")),
+        _ => return Err(DomainError::invalid(format!("row {row}: unit"), "errors.not_unit")),
     })
 }
 
@@ -362,7 +362,7 @@ fn set_from_form(f: &FormData) -> Result<PolicySet, DomainError> {
             return Ok(());
         }
         let warn: u8 =
-            g("warn").parse().map_err(|_| DomainError::invalid(format!("row {row}: warn"), "is not a percentage"))?;
+            g("warn").parse().map_err(|_| DomainError::invalid(format!("row {row}: warn"), "errors.not_percentage"))?;
         let target = Target {
             clock: g("clock"),
             duration: duration_of(row, &g("amount"), &g("unit"))?,
@@ -391,9 +391,9 @@ fn set_from_form(f: &FormData) -> Result<PolicySet, DomainError> {
         let to = ESCALEES
             .into_iter()
             .find(|e| e.code() == to)
-            .ok_or_else(|| DomainError::invalid(format!("escalation[{j}].to"), "is not a step of the chain"))?;
+            .ok_or_else(|| DomainError::invalid(format!("escalation[{j}].to"), "errors.not_step_chain"))?;
         let after_hours = f.get(&format!("e{j}.after")).trim().parse().map_err(|_| {
-            DomainError::invalid(format!("escalation[{j}].after_hours"), "is not a whole number of hours")
+            DomainError::invalid(format!("escalation[{j}].after_hours"), "errors.not_whole_number_hours")
         })?;
         escalation.push(EscalationStep { to, after_hours });
     }
@@ -406,14 +406,14 @@ async fn save_policies(s: SignedIn, body: Bytes) -> Result<Response, PageError> 
     let set = match set_from_form(&f) {
         Ok(set) => set,
         Err(e) => {
-            let page = policies_page(&s, None, Some(e.to_string())).await?;
+            let page = policies_page(&s, None, Some(s.tr().error(&e))).await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
         }
     };
     match s.st.svc.put_clock_policies(&s.actor, set.clone()).await {
         Ok(_) => Ok(Redirect::to("/clock-policies").into_response()),
         Err(ServiceError::Domain(e @ DomainError::Invalid { .. })) => {
-            let page = policies_page(&s, Some(set), Some(e.to_string())).await?;
+            let page = policies_page(&s, Some(set), Some(s.tr().error(&e))).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(e).page(&s),

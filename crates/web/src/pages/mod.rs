@@ -259,16 +259,16 @@ impl IntoResponse for PageError {
                     ServiceError::Domain(DomainError::NotFound { .. }) => {
                         (StatusCode::NOT_FOUND, "error.not_found", String::new())
                     }
-                    ServiceError::Domain(DomainError::Forbidden { .. }) => {
-                        (StatusCode::FORBIDDEN, "error.forbidden", String::new())
+                    ServiceError::Domain(d @ DomainError::Forbidden { .. }) => {
+                        (StatusCode::FORBIDDEN, "error.forbidden", t.domain(d))
                     }
-                    ServiceError::Domain(DomainError::Conflict { .. }) => {
-                        (StatusCode::CONFLICT, "error.conflict", String::new())
+                    ServiceError::Domain(d @ DomainError::Conflict { .. }) => {
+                        (StatusCode::CONFLICT, "error.conflict", t.domain(d))
                     }
                     ServiceError::Domain(d @ DomainError::Invalid { .. }) => {
-                        (StatusCode::UNPROCESSABLE_ENTITY, "error.invalid", d.to_string())
+                        (StatusCode::UNPROCESSABLE_ENTITY, "error.invalid", t.domain(d))
                     }
-                    ServiceError::Domain(d) => (StatusCode::BAD_REQUEST, "error.title", d.to_string()),
+                    ServiceError::Domain(d) => (StatusCode::BAD_REQUEST, "error.title", t.domain(d)),
                     ServiceError::Unavailable(reason) => {
                         tracing::warn!(%reason, "storage unavailable on a page");
                         (StatusCode::SERVICE_UNAVAILABLE, "storage.unavailable", String::new())

@@ -102,7 +102,7 @@ async fn list(s: SignedIn, Query(q): Query<ListQuery>) -> Result<Response, PageE
     let case_id = match blank(&q.case_id) {
         Some(v) => Some(
             v.parse::<i64>()
-                .map_err(|_| loopdesk_domain::DomainError::invalid("case_id", "must be a number"))
+                .map_err(|_| loopdesk_domain::DomainError::invalid("case_id", "errors.must_number"))
                 .page(&s)?,
         ),
         None => None,

@@ -104,7 +104,7 @@ fn user_message(t: Tr, e: &ServiceError) -> Option<String> {
     match e {
         ServiceError::Domain(DomainError::NotFound { .. }) => Some(t.get("portal.not_found").to_owned()),
         ServiceError::Domain(DomainError::RateLimited { .. }) => Some(t.get("login.throttled").to_owned()),
-        ServiceError::Domain(d) => Some(d.to_string()),
+        ServiceError::Domain(d) => Some(t.domain(d)),
         ServiceError::Unavailable(_) => Some(t.get("storage.unavailable").to_owned()),
         ServiceError::Internal(_) => None,
     }
@@ -176,12 +176,26 @@ async fn track_form(State(st): State<AppState>, headers: HeaderMap) -> Response 
     with_cookie(&csrf, StatusCode::OK, render(&page))
 }
 
-async fn track_page(st: &AppState, headers: &HeaderMap, addr: &str, f: &FormData, message: Option<String>) -> Response {
+/// The tracking page after `outcome`: a success note (`Ok`) or a refusal (`Err`, shown in the
+/// error box with 422, never in the success box).
+async fn track_page(
+    st: &AppState,
+    headers: &HeaderMap,
+    addr: &str,
+    f: &FormData,
+    outcome: Option<Result<String, String>>,
+) -> Response {
     let (l, csrf) = visitor(st, headers);
     let t = Tr(l);
+    let refused = matches!(outcome, Some(Err(_)));
+    let (message, error) = match outcome {
+        Some(Ok(m)) => (Some(m), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
+    };
     let mut page = Track {
         c: anonymous_chrome(st, l, csrf.clone()),
-        error: None,
+        error,
         message,
         view: None,
         steps: vec![],
@@ -196,7 +210,8 @@ async fn track_page(st: &AppState, headers: &HeaderMap, addr: &str, f: &FormData
             page.steps = v.steps.iter().map(|s| (page.c.time(&s.at), s.state.clone(), s.text.clone())).collect();
             page.view = Some(v);
             page.code = f.get("code").to_owned();
-            with_cookie(&csrf, StatusCode::OK, render(&page))
+            let status = if refused { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+            with_cookie(&csrf, status, render(&page))
         }
         Err(e) => {
             let status = match &e {
@@ -259,26 +274,35 @@ async fn evidence(
     }
     let f = FormData(fields);
     if !checked_csrf(&headers, &f) {
-        return track_page(&st, &headers, &ip, &f, Some(t.get("error.csrf").to_owned())).await;
+        return track_page(&st, &headers, &ip, &f, Some(Err(t.get("error.csrf").to_owned()))).await;
     }
-    let message = if let Some(e) = broken {
-        format!("{}: {e}", t.get("portal.evidence"))
+    let outcome = if let Some(e) = broken {
+        Err(format!(
+            "{}: {}",
+            t.get("portal.evidence"),
+            t.reason(&loopdesk_domain::reason!("errors.could_not_read_request_body", e))
+        ))
     } else if files.is_empty() {
-        t.get("portal.evidence_none").to_owned()
+        Err(t.get("portal.evidence_none").to_owned())
     } else {
-        let mut out = Vec::new();
+        let (mut done, mut refused) = (Vec::new(), Vec::new());
         for (name, data) in &files {
             match crate::portal::evidence(&st, &ip, f.get("number"), f.get("code"), name, data).await {
-                Ok(()) => out.push(format!("{name}: {}", t.get("portal.done"))),
-                Err(e) => out.push(format!(
+                Ok(()) => done.push(format!("{name}: {}", t.get("portal.done"))),
+                Err(e) => refused.push(format!(
                     "{name}: {}",
                     user_message(t, &e).unwrap_or_else(|| t.get("error.internal").to_owned())
                 )),
             }
         }
-        out.join("; ")
+        // Any refused file puts the whole answer in the error box (naming what did go through).
+        if refused.is_empty() {
+            Ok(done.join("; "))
+        } else {
+            Err(refused.into_iter().chain(done).collect::<Vec<_>>().join("; "))
+        }
     };
-    track_page(&st, &headers, &ip, &f, Some(message)).await
+    track_page(&st, &headers, &ip, &f, Some(outcome)).await
 }
 
 async fn act(
@@ -299,9 +323,9 @@ async fn act(
             fields.insert(k.to_owned(), v);
         }
     }
-    let message = match crate::portal::act(&st, &ip, f.get("number"), f.get("code"), f.get("action"), &fields).await {
-        Ok(()) => Tr(l).get("portal.done").to_owned(),
-        Err(e) => user_message(Tr(l), &e).unwrap_or_else(|| Tr(l).get("error.internal").to_owned()),
+    let outcome = match crate::portal::act(&st, &ip, f.get("number"), f.get("code"), f.get("action"), &fields).await {
+        Ok(()) => Ok(Tr(l).get("portal.done").to_owned()),
+        Err(e) => Err(user_message(Tr(l), &e).unwrap_or_else(|| Tr(l).get("error.internal").to_owned())),
     };
-    track_page(&st, &headers, &ip, &f, Some(message)).await
+    track_page(&st, &headers, &ip, &f, Some(outcome)).await
 }

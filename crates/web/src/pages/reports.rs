@@ -51,7 +51,7 @@ async fn case_report(s: SignedIn, Query(q): Query<ReportQuery>) -> Result<Respon
     let now_year = s.st.svc.now().with_timezone(&s.st.svc.settings.timezone).year();
     let year = match q.year.as_deref().map(str::trim).filter(|y| !y.is_empty()) {
         Some(y) => {
-            y.parse::<i32>().map_err(|_| loopdesk_domain::DomainError::invalid("year", "is not a year")).page(&s)?
+            y.parse::<i32>().map_err(|_| loopdesk_domain::DomainError::invalid("year", "errors.not_year")).page(&s)?
         }
         None => now_year,
     };

@@ -81,7 +81,7 @@ async fn save_handling(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<
     match s.st.svc.set_handled_types(&s.actor, id, &f.all("case_type")).await {
         Ok(_) => Ok(Redirect::to("/handling-departments").into_response()),
         Err(loopdesk_service::ServiceError::Domain(e @ loopdesk_domain::DomainError::Invalid { .. })) => {
-            let page = build(&s, Some(e.to_string())).await?;
+            let page = build(&s, Some(s.tr().error(&e))).await?;
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),

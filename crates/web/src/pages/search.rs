@@ -114,7 +114,7 @@ async fn search(
             let found = match s.st.svc.search(&s.actor, &input, p).await {
                 Ok(f) => f,
                 Err(e) => {
-                    error = e.to_string();
+                    error = s.tr().error(&e);
                     break;
                 }
             };

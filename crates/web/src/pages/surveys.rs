@@ -222,7 +222,13 @@ async fn answer_submit(
                     .question(&field)
                     .map(|q| if l == Locale::ZhCn { q.text_zh.clone() } else { q.text_en.clone() })
                     .unwrap_or(field);
-                let page = answer_page(&s.template, l, &token, &form, Some(format!("{label}: {reason}")));
+                let page = answer_page(
+                    &s.template,
+                    l,
+                    &token,
+                    &form,
+                    Some(format!("{label}{}{}", Tr(l).get("errors.field_sep"), Tr(l).reason(&reason))),
+                );
                 (StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response()
             }
             Err(e) => public_error(e, l),
@@ -556,7 +562,8 @@ async fn remind(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Respons
 async fn close(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
-    let version = f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "missing")).page(&s)?;
+    let version =
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.missing")).page(&s)?;
     s.st.svc.close_campaign(&s.actor, id, version).await.page(&s)?;
     Ok(Redirect::to(&format!("/surveys/campaigns/{id}")).into_response())
 }
@@ -634,7 +641,7 @@ async fn ahp_submit(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
                 page.cr = format!("{:.4}", r.cr);
                 page.consistent = Some(r.consistent);
             }
-            Err(e) => page.error = Some(e.to_string()),
+            Err(e) => page.error = Some(s.tr().error(&e)),
         },
     }
     let status = if page.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
@@ -695,7 +702,7 @@ async fn plan_form_page(s: &SignedIn, f: FormData, error: Option<(String, String
         })
         .collect();
     let (error, bad) = match error {
-        Some((field, reason)) => (Some(format!("{field}: {reason}")), field),
+        Some((field, reason)) => (Some(s.tr().domain(&DomainError::invalid(field.clone(), reason))), field),
         None => (None, String::new()),
     };
     Ok(PlanForm {
@@ -731,18 +738,19 @@ fn percent(f: &FormData, field: &str) -> Result<Option<f64>, DomainError> {
     if v.is_empty() {
         return Ok(None);
     }
-    let p: f64 = v.trim_end_matches('%').trim().parse().map_err(|_| DomainError::invalid(field, "is not a number"))?;
+    let p: f64 =
+        v.trim_end_matches('%').trim().parse().map_err(|_| DomainError::invalid(field, "errors.not_number_2"))?;
     if (0.0..=100.0).contains(&p) {
         Ok(Some(p))
     } else {
-        Err(DomainError::invalid(field, "must be between 0 and 100 %"))
+        Err(DomainError::invalid(field, "errors.must_between_0_100_2"))
     }
 }
 
 fn plan_input(f: &FormData) -> Result<PlanInput, DomainError> {
     let date = |k: &str| {
         chrono::NaiveDate::parse_from_str(f.get(k).trim(), "%Y-%m-%d")
-            .map_err(|_| DomainError::invalid(k, "use a date such as 2026-01-31"))
+            .map_err(|_| DomainError::invalid(k, "errors.use_date_such_2026_01"))
     };
     let triggers = TRIGGER_EVENTS
         .iter()
@@ -769,7 +777,7 @@ fn plan_input(f: &FormData) -> Result<PlanInput, DomainError> {
             min_contract_value: f.opt("min_contract_value"),
         },
         min_response_rate: percent(f, "min_response_rate")?.map(|p| p / 100.0),
-        target_pct: percent(f, "target_pct")?.ok_or_else(|| DomainError::invalid("target_pct", "is required"))?,
+        target_pct: percent(f, "target_pct")?.ok_or_else(|| DomainError::invalid("target_pct", "errors.required"))?,
         channel: f.get("channel").to_owned(),
         triggers,
     })
@@ -908,7 +916,7 @@ async fn launch(s: SignedIn, Path(id): Path<i64>, headers: HeaderMap, body: Byte
             Ok((StatusCode::CREATED, render(&page)).into_response())
         }
         Err(e) if is_user_error(&e) => {
-            let page = plan_view(&s, id, f, Some(e.to_string())).await?;
+            let page = plan_view(&s, id, f, Some(s.tr().error(&e))).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(PageError::Service(e, s.locale)),
@@ -1093,7 +1101,7 @@ async fn kpi_view(s: &SignedIn, f: &FormData, error: Option<(String, String)>) -
             })
             .collect();
     let (error, bad) = match error {
-        Some((field, reason)) => (Some(format!("{field}: {reason}")), field),
+        Some((field, reason)) => (Some(s.tr().domain(&DomainError::invalid(field.clone(), reason))), field),
         None => (None, String::new()),
     };
     let lines = KPI_NAMES
@@ -1152,7 +1160,7 @@ fn kpi_input(f: &FormData) -> Result<(KpiInput, Vec<&'static str>), DomainError>
         if v.is_empty() {
             return Ok(None);
         }
-        v.trim_end_matches('%').trim().parse().map(Some).map_err(|_| DomainError::invalid(field, "is not a number"))
+        v.trim_end_matches('%').trim().parse().map(Some).map_err(|_| DomainError::invalid(field, "errors.not_number_2"))
     };
     let mut kpis = Vec::new();
     let mut names = Vec::new();
@@ -1164,9 +1172,9 @@ fn kpi_input(f: &FormData) -> Result<(KpiInput, Vec<&'static str>), DomainError>
         }
         kpis.push(Kpi {
             name: n.to_owned(),
-            actual: actual.ok_or_else(|| DomainError::invalid(format!("{n}.actual"), "is required with a target"))?,
+            actual: actual.ok_or_else(|| DomainError::invalid(format!("{n}.actual"), "errors.required_with_target"))?,
             target: target
-                .ok_or_else(|| DomainError::invalid(format!("{n}.target"), "is required with an actual value"))?,
+                .ok_or_else(|| DomainError::invalid(format!("{n}.target"), "errors.required_with_actual_value"))?,
             direction,
             weight: number(format!("{n}.weight"))?,
         });
@@ -1213,11 +1221,12 @@ async fn kpi_save(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
 async fn classify(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
     let f = FormData::parse(&body);
     s.check_csrf(&f)?;
-    let version = f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "missing")).page(&s)?;
+    let version =
+        f.get("version").parse::<i64>().map_err(|_| DomainError::invalid("version", "errors.missing")).page(&s)?;
     let kind = match f.get("kind") {
         "opinion" => FeedbackKind::Opinion,
         "suggestion" => FeedbackKind::Suggestion,
-        _ => return Err(DomainError::invalid("kind", "opinion or suggestion")).page(&s),
+        _ => return Err(DomainError::invalid("kind", "errors.opinion_suggestion")).page(&s),
     };
     let row = s.st.svc.classify_survey_answer(&s.actor, id, version, kind, f.get("category")).await.page(&s)?;
     Ok(Redirect::to(&format!("/surveys/campaigns/{}#texts", row.campaign_id)).into_response())

@@ -305,7 +305,7 @@ impl Draft {
             for j in i + 1..n {
                 let key = format!("ahp:{parent}:{}:{}", members[i].code, members[j].code);
                 let v = saaty_value(self.cell(&key))
-                    .ok_or_else(|| DomainError::invalid(key.clone(), "choose a value of the Saaty scale (1/9 … 9)"))?;
+                    .ok_or_else(|| DomainError::invalid(key.clone(), "errors.choose_value_saaty_scale_1"))?;
                 m[i][j] = v;
                 m[j][i] = 1.0 / v;
             }
@@ -318,7 +318,7 @@ impl Draft {
             if v.is_empty() {
                 return Ok(None);
             }
-            v.replace(',', ".").parse::<f64>().map(Some).map_err(|_| DomainError::invalid(field, "is not a number"))
+            v.replace(',', ".").parse::<f64>().map(Some).map_err(|_| DomainError::invalid(field, "errors.not_number_2"))
         };
         let scale = match self.scale.as_str() {
             "custom" => {
@@ -327,7 +327,7 @@ impl Draft {
                     let field = format!("scale.levels[{}].value", l.i);
                     levels.push(ScaleLevel {
                         value: number(field.clone(), &l.value)?
-                            .ok_or_else(|| DomainError::invalid(field, "is required"))?,
+                            .ok_or_else(|| DomainError::invalid(field, "errors.required"))?,
                         label_zh: l.label_zh.clone(),
                         label_en: l.label_en.clone(),
                     });
@@ -370,14 +370,14 @@ impl Draft {
             let kind = KINDS
                 .into_iter()
                 .find(|k| k.code() == q.kind)
-                .ok_or_else(|| DomainError::invalid(field("kind"), "choose a kind"))?;
+                .ok_or_else(|| DomainError::invalid(field("kind"), "errors.choose_kind"))?;
             let mut options = Vec::new();
             for (n, line) in q.options.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
                 let parts: Vec<&str> = line.split(['|', '｜']).map(str::trim).collect();
                 let [code, zh, en] = parts.as_slice() else {
                     return Err(DomainError::invalid(
                         field("options"),
-                        format!("line {}: write code | 中文 | English", n + 1),
+                        loopdesk_domain::reason!("errors.line_write_code_english", n = n + 1),
                     ));
                 };
                 options.push(ChoiceOption {
@@ -537,7 +537,7 @@ fn editor(s: &SignedIn, d: Draft, heading: String) -> EditorPage {
                         g.cr = format!("{:.4}", r.cr);
                         g.consistent = Some(r.consistent);
                     }
-                    Err(e) => g.error = e.to_string(),
+                    Err(e) => g.error = s.tr().error(&e),
                 }
                 g
             })
@@ -644,7 +644,7 @@ fn refused(s: &SignedIn, mut d: Draft, heading: String, e: ServiceError) -> Resu
         ServiceError::Domain(DomainError::Invalid { field, reason }) => {
             d.mark(&field);
             let mut page = editor(s, d, heading);
-            page.error = Some(format!("{field}: {reason}"));
+            page.error = Some(s.tr().domain(&DomainError::Invalid { field, reason }));
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         e => Err(PageError::Service(e, s.locale)),
@@ -737,7 +737,7 @@ mod tests {
         match d.spec() {
             Err(DomainError::Invalid { field, reason }) => {
                 assert_eq!(field, "questions[0].options");
-                assert!(reason.contains("code | 中文 | English"));
+                assert!(reason.starts_with("errors.line_write_code_english"), "{reason}");
             }
             other => panic!("{other:?}"),
         }
