@@ -104,15 +104,33 @@ both_engines!(service_request_to_signed_off_order_with_resend_ledger_and_costs, 
     let d: Value = r.json().await.unwrap();
     assert_eq!(d["remedies"], json!(["exchange", "repair", "refund"]));
     assert_eq!(d["period_end"], "2027-01-20");
-    assert!(d["articles"].as_array().unwrap().iter().any(|a| a["article"] == "art11" && a["citation"].as_str().unwrap().contains("第十一条")));
+    assert!(
+        d["articles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["article"] == "art11" && a["citation"].as_str().unwrap().contains("第十一条"))
+    );
     let misuse = post(&agent, "/warranty/evaluate", json!({"policy": {"unit_months": 12}, "invoice_date": "2026-01-10", "fault_date": "2026-01-12", "void": ["misuse"]}))
         .await.unwrap().json::<Value>().await.unwrap();
     assert_eq!(misuse["remedies"], json!(["paid"]));
     for (body, field) in [
-        (json!({"policy": {"unit_months": 12}, "invoice_date": "2026-01-10", "fault_date": "2025-12-01"}), "fault_date"),
-        (json!({"policy": {"unit_months": 0}, "invoice_date": "2026-01-10", "fault_date": "2026-02-01"}), "policy.unit_months"),
-        (json!({"policy": {"unit_months": 12}, "invoice_date": "2026-01-10", "fault_date": "2026-02-01", "history": [{"kind": "repair", "date": "2026-03-01"}]}), "history[0].date"),
-        (json!({"policy": {"unit_months": 12}, "invoice_date": "2026-13-10", "fault_date": "2026-02-01"}), "invoice_date"),
+        (
+            json!({"policy": {"unit_months": 12}, "invoice_date": "2026-01-10", "fault_date": "2025-12-01"}),
+            "fault_date",
+        ),
+        (
+            json!({"policy": {"unit_months": 0}, "invoice_date": "2026-01-10", "fault_date": "2026-02-01"}),
+            "policy.unit_months",
+        ),
+        (
+            json!({"policy": {"unit_months": 12}, "invoice_date": "2026-01-10", "fault_date": "2026-02-01", "history": [{"kind": "repair", "date": "2026-03-01"}]}),
+            "history[0].date",
+        ),
+        (
+            json!({"policy": {"unit_months": 12}, "invoice_date": "2026-13-10", "fault_date": "2026-02-01"}),
+            "invoice_date",
+        ),
     ] {
         let r = post(&agent, "/warranty/evaluate", body).await.unwrap();
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -122,12 +140,21 @@ both_engines!(service_request_to_signed_off_order_with_resend_ledger_and_costs, 
 
     // The customer's file: a pump sold this year.
     let cu: Value = post(&agent, "/customers", json!({"name": "华东机械厂"})).await.unwrap().json().await.unwrap();
-    let r = post(&agent, "/products", json!({"code": "PUMP-A", "name": "离心泵", "warranty_months": 12})).await.unwrap();
+    let r =
+        post(&agent, "/products", json!({"code": "PUMP-A", "name": "离心泵", "warranty_months": 12})).await.unwrap();
     assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
     let today = chrono::Utc::now().date_naive();
     let sold = today - chrono::Duration::days(40);
-    let asset: Value = post(&agent, &format!("/customers/{}/assets", cu["id"]), json!({"product_code": "PUMP-A", "serial": "SN-001", "ship_date": sold.to_string()}))
-        .await.unwrap().json().await.unwrap();
+    let asset: Value = post(
+        &agent,
+        &format!("/customers/{}/assets", cu["id"]),
+        json!({"product_code": "PUMP-A", "serial": "SN-001", "ship_date": sold.to_string()}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     let k: Value = post(&agent, "/cases", json!({"type": "service_request", "customer_id": cu["id"], "contact_name": "李工", "subject": "离心泵漏水", "description": "机械密封处漏水"}))
         .await.unwrap().json().await.unwrap();
     let case_id = k["id"].as_i64().unwrap();
@@ -151,12 +178,17 @@ both_engines!(service_request_to_signed_off_order_with_resend_ledger_and_costs, 
         async move { c.post(u).bearer_auth(t).json(&b).send().await.unwrap() }
     };
     let version = |o: &Value| o["version"].as_i64().unwrap();
-    let r = step(agent.clone(), json!({"action": "schedule", "version": version(&o), "technician_id": me["id"],
-        "planned_start": now.to_rfc3339(), "planned_end": (now + chrono::Duration::hours(3)).to_rfc3339()})).await;
+    let r = step(
+        agent.clone(),
+        json!({"action": "schedule", "version": version(&o), "technician_id": me["id"],
+        "planned_start": now.to_rfc3339(), "planned_end": (now + chrono::Duration::hours(3)).to_rfc3339()}),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::OK);
     let o: Value = r.json().await.unwrap();
     // The technician's day list has it; arrive; diagnose: in warranty, free repair.
-    let mine: Value = get(&tech, &format!("/service-orders?technician_id={}", me["id"])).await.unwrap().json().await.unwrap();
+    let mine: Value =
+        get(&tech, &format!("/service-orders?technician_id={}", me["id"])).await.unwrap().json().await.unwrap();
     assert!(mine.as_array().unwrap().iter().any(|x| x["id"] == id));
     let o: Value = step(tech.clone(), json!({"action": "arrive", "version": version(&o)})).await.json().await.unwrap();
     assert_eq!(o["state"], "on_site");
@@ -177,20 +209,46 @@ both_engines!(service_request_to_signed_off_order_with_resend_ledger_and_costs, 
     assert_eq!(r.status(), StatusCode::CREATED);
     let rs: Value = r.json().await.unwrap();
     let rid = rs["id"].as_i64().unwrap();
-    let ship = json!({"version": rs["version"], "ship_date": today.to_string(), "carrier": "顺丰", "tracking_no": "SF1"});
+    let ship =
+        json!({"version": rs["version"], "ship_date": today.to_string(), "carrier": "顺丰", "tracking_no": "SF1"});
     let r = post(&store, &format!("/spare-part-resends/{rid}/ship"), ship.clone()).await.unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
-    let r = post(&agent, &format!("/spare-part-resends/{rid}/decision"), json!({"version": rs["version"], "approve": true})).await.unwrap();
+    let r = post(
+        &agent,
+        &format!("/spare-part-resends/{rid}/decision"),
+        json!({"version": rs["version"], "approve": true}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let rs: Value = post(&rep, &format!("/spare-part-resends/{rid}/decision"), json!({"version": rs["version"], "approve": true, "note": "同意"}))
-        .await.unwrap().json().await.unwrap();
+    let rs: Value = post(
+        &rep,
+        &format!("/spare-part-resends/{rid}/decision"),
+        json!({"version": rs["version"], "approve": true, "note": "同意"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     assert_eq!(rs["state"], "approved");
-    let r = post(&store, &format!("/spare-part-resends/{rid}/ship"), json!({"version": rs["version"], "ship_date": today.to_string(), "carrier": "顺丰", "tracking_no": "SF1"})).await.unwrap();
+    let r = post(
+        &store,
+        &format!("/spare-part-resends/{rid}/ship"),
+        json!({"version": rs["version"], "ship_date": today.to_string(), "carrier": "顺丰", "tracking_no": "SF1"}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
 
     // Repair and completion through the API; the sign-off in the browser.
-    let o: Value = step(tech.clone(), json!({"action": "start_repair", "version": version(&o), "remedy": "repair"})).await.json().await.unwrap();
-    let r = step(tech.clone(), json!({"action": "complete", "version": version(&o), "text": "更换机械密封，试车正常"})).await;
+    let o: Value = step(tech.clone(), json!({"action": "start_repair", "version": version(&o), "remedy": "repair"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let r = step(tech.clone(), json!({"action": "complete", "version": version(&o), "text": "更换机械密封，试车正常"}))
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
 
     let driver = chromedriver();
@@ -226,27 +284,72 @@ both_engines!(service_request_to_signed_off_order_with_resend_ledger_and_costs, 
     drop(driver);
 
     let full: Value = get(&agent, &format!("/service-orders/{id}")).await.unwrap().json().await.unwrap();
-    assert_eq!((full["state"].as_str(), full["signoff_method"].as_str(), full["rating"].as_i64()), (Some("signed_off"), Some("signature"), Some(4)));
+    assert_eq!(
+        (full["state"].as_str(), full["signoff_method"].as_str(), full["rating"].as_i64()),
+        (Some("signed_off"), Some("signature"), Some(4))
+    );
     assert!(full["signoff_image"].as_str().unwrap().starts_with("data:image/png;base64,"));
     assert!(full["report_due_at"].is_string());
     // The printable report (JL-7.5-02-3) shows the signature and the 三包 article.
     let cookie = browser_login(&s, "agent", DEMO_PASSWORD).await;
-    let html = c.get(format!("{}/service-orders/{id}/print", s.base)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("售后服务报告单") && html.contains("JL-7.5-02-3") && html.contains("第八条") && html.contains("img class=\"signature\""));
+    let html = c
+        .get(format!("{}/service-orders/{id}/print", s.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("售后服务报告单")
+            && html.contains("JL-7.5-02-3")
+            && html.contains("第八条")
+            && html.contains("img class=\"signature\"")
+    );
 
     // The ledger and the cost facts.
     let from = (today - chrono::Duration::days(1)).to_string();
     let to = (today + chrono::Duration::days(1)).to_string();
-    let l: Value = get(&agent, &format!("/warranty-parts-ledger?from={from}&to={to}")).await.unwrap().json().await.unwrap();
-    let moves: Vec<(&str, &str)> = l.as_array().unwrap().iter().map(|x| (x["movement"].as_str().unwrap(), x["part_code"].as_str().unwrap())).collect();
+    let l: Value =
+        get(&agent, &format!("/warranty-parts-ledger?from={from}&to={to}")).await.unwrap().json().await.unwrap();
+    let moves: Vec<(&str, &str)> = l
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["movement"].as_str().unwrap(), x["part_code"].as_str().unwrap()))
+        .collect();
     assert_eq!(moves, vec![("issued", "SEAL-35"), ("scrapped", "SEAL-35"), ("issued", "IMP-120")]);
-    let csv = get(&agent, &format!("/warranty-parts-ledger?from={from}&to={to}&format=csv")).await.unwrap().text().await.unwrap();
+    let csv = get(&agent, &format!("/warranty-parts-ledger?from={from}&to={to}&format=csv"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(csv.contains("IMP-120") && csv.contains("300.00"), "{csv}");
-    let page = c.get(format!("{}/warranty-ledger?from={from}&to={to}", s.base)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    let page = c
+        .get(format!("{}/warranty-ledger?from={from}&to={to}", s.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("三包备件登记台账") && page.contains("叶轮"));
-    assert_eq!(get(&tech, &format!("/warranty-parts-ledger?from={from}&to={to}")).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        get(&tech, &format!("/warranty-parts-ledger?from={from}&to={to}")).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
     let month = today.format("%Y-%m").to_string();
-    let f: Value = get(&rep, &format!("/warranty-cost-facts?from={month}&to={month}")).await.unwrap().json().await.unwrap();
-    let total: i64 = f.as_array().unwrap().iter().filter(|x| x["product_code"] == "PUMP-A").map(|x| x["amount_fen"].as_i64().unwrap()).sum();
+    let f: Value =
+        get(&rep, &format!("/warranty-cost-facts?from={month}&to={month}")).await.unwrap().json().await.unwrap();
+    let total: i64 = f
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["product_code"] == "PUMP-A")
+        .map(|x| x["amount_fen"].as_i64().unwrap())
+        .sum();
     assert_eq!(total, 42_000, "{f}");
 });

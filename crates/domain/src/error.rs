@@ -82,6 +82,8 @@ macro_rules! reason {
     }};
 }
 
+pub type DomainResult<T> = Result<T, DomainError>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +98,3 @@ mod tests {
         assert_eq!(DomainError::NotFound { entity: "case" }.reason(), "errors.not_found|entity=case");
     }
 }
-
-pub type DomainResult<T> = Result<T, DomainError>;

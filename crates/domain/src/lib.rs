@@ -23,12 +23,12 @@ pub mod notify;
 pub mod org;
 pub mod page;
 pub mod process;
-pub mod scope;
 pub mod sanbao;
+pub mod scope;
 pub mod search;
 pub mod service_order;
-pub mod spare_parts;
 pub mod sla;
+pub mod spare_parts;
 pub mod survey;
 
 pub use error::DomainError;

@@ -240,7 +240,10 @@ pub fn evaluate(
             return Err(DomainError::invalid(format!("history[{i}].date"), "service.err.history_date"));
         }
         if h.days_in_repair > 3650 {
-            return Err(DomainError::invalid(format!("history[{i}].days_in_repair"), "service.err.range|min=0|max=3650"));
+            return Err(DomainError::invalid(
+                format!("history[{i}].days_in_repair"),
+                "service.err.range|min=0|max=3650",
+            ));
         }
         if h.waiting_parts_days > 3650 {
             return Err(DomainError::invalid(
@@ -254,14 +257,12 @@ pub fn evaluate(
     // 第十四条: the last exchange restarts the period; only repairs after it count.
     let last_exchange = events.iter().rposition(|e| e.kind == EventKind::Exchange);
     let period_start = last_exchange.map(|i| events[i].date).unwrap_or(invoice_date);
-    let since: Vec<&HistoryEvent> = events
-        .iter()
-        .skip(last_exchange.map(|i| i + 1).unwrap_or(0))
-        .filter(|e| e.kind == EventKind::Repair)
-        .collect();
+    let since: Vec<&HistoryEvent> =
+        events.iter().skip(last_exchange.map(|i| i + 1).unwrap_or(0)).filter(|e| e.kind == EventKind::Repair).collect();
     // 第八条: time in repair and waiting for parts is not counted against the period.
     let paused: u64 = since.iter().map(|e| u64::from(e.days_in_repair) + u64::from(e.waiting_parts_days)).sum();
-    let months = if fault.main_part { policy.main_parts_months.unwrap_or(policy.unit_months) } else { policy.unit_months };
+    let months =
+        if fault.main_part { policy.main_parts_months.unwrap_or(policy.unit_months) } else { policy.unit_months };
     let period_end = add_days(add_months(period_start, months), paused);
     let unit_end = add_days(add_months(period_start, policy.unit_months), paused);
 
@@ -277,7 +278,14 @@ pub fn evaluate(
             remedies: vec![Remedy::Paid],
             reason: format!("service.basis.void|reasons={}", codes.join(",")),
         });
-        return Ok(Decision { remedies: vec![Remedy::Paid], period_start, period_end, in_warranty: false, articles, voided_by });
+        return Ok(Decision {
+            remedies: vec![Remedy::Paid],
+            period_start,
+            period_end,
+            in_warranty: false,
+            articles,
+            voided_by,
+        });
     }
     if fault.date > period_end {
         articles.push(Basis {
@@ -286,7 +294,14 @@ pub fn evaluate(
             remedies: vec![Remedy::Paid],
             reason: format!("service.basis.expired|end={period_end}"),
         });
-        return Ok(Decision { remedies: vec![Remedy::Paid], period_start, period_end, in_warranty: false, articles, voided_by });
+        return Ok(Decision {
+            remedies: vec![Remedy::Paid],
+            period_start,
+            period_end,
+            in_warranty: false,
+            articles,
+            voided_by,
+        });
     }
     let mut remedies = vec![Remedy::Repair];
     articles.push(Basis {
@@ -410,15 +425,18 @@ mod tests {
 
     #[test]
     fn parts_missing_over_ninety_days_or_long_repair_gives_exchange() {
-        let r = evaluate(&Policy::default(), d(2026, 1, 1), &fault(d(2026, 9, 1)), &[repair(d(2026, 4, 1), 5, 91)], &[])
-            .unwrap();
+        let r =
+            evaluate(&Policy::default(), d(2026, 1, 1), &fault(d(2026, 9, 1)), &[repair(d(2026, 4, 1), 5, 91)], &[])
+                .unwrap();
         assert!(r.allows(Remedy::Exchange));
         assert!(r.articles.iter().any(|a| a.article == "art12"));
-        let r = evaluate(&Policy::default(), d(2026, 1, 1), &fault(d(2026, 9, 1)), &[repair(d(2026, 4, 1), 5, 90)], &[])
-            .unwrap();
+        let r =
+            evaluate(&Policy::default(), d(2026, 1, 1), &fault(d(2026, 9, 1)), &[repair(d(2026, 4, 1), 5, 90)], &[])
+                .unwrap();
         assert!(!r.allows(Remedy::Exchange));
-        let r = evaluate(&Policy::default(), d(2026, 1, 1), &fault(d(2026, 9, 1)), &[repair(d(2026, 4, 1), 31, 0)], &[])
-            .unwrap();
+        let r =
+            evaluate(&Policy::default(), d(2026, 1, 1), &fault(d(2026, 9, 1)), &[repair(d(2026, 4, 1), 31, 0)], &[])
+                .unwrap();
         assert!(r.allows(Remedy::Exchange));
     }
 

@@ -109,7 +109,9 @@ mod tests {
     #[test]
     fn checks_name_the_field() {
         let e = one_of("payer", "bank", &PAYERS).unwrap_err();
-        assert!(matches!(e, DomainError::Invalid { ref field, ref reason } if field == "payer" && reason.starts_with("service.err.one_of|")));
+        assert!(
+            matches!(e, DomainError::Invalid { ref field, ref reason } if field == "payer" && reason.starts_with("service.err.one_of|"))
+        );
         assert!(required("part_name", "  ", 10).is_err());
         assert!(required("part_name", "abcdefghijk", 10).is_err());
         assert_eq!(required("part_name", " 主板 ", 10).unwrap(), "主板");

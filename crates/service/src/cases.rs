@@ -289,7 +289,9 @@ impl Service {
         let ack = match i.contact_id {
             // A contact's name and address are read in the writer: rendered there.
             Some(_) => None,
-            None => self.acknowledgement_template(locale, &subject, &opt(&i.contact_name), &opt(&i.contact_email), &code),
+            None => {
+                self.acknowledgement_template(locale, &subject, &opt(&i.contact_name), &opt(&i.contact_email), &code)
+            }
         };
         Ok(CheckedCase {
             tracking_code: code,

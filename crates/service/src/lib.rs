@@ -27,9 +27,9 @@ pub mod reports;
 pub mod review;
 pub mod scope;
 pub mod search;
-pub mod survey_shipped;
 pub mod service_orders;
 pub mod spare_parts;
+pub mod survey_shipped;
 pub mod surveys;
 pub mod tabular;
 

@@ -29,8 +29,8 @@ use crate::{Service, ServiceError, ServiceResult};
 mod robots;
 mod staff;
 
-pub use robots::DestinationInput;
 pub(crate) use robots::CaseEvent;
+pub use robots::DestinationInput;
 
 /// Stands for the case number in an acknowledgement rendered before the number is drawn (a
 /// private-use character: never in a number, refused in the user's text that goes into it).
@@ -359,6 +359,8 @@ impl Service {
                 body_html: r.html,
                 thread_root: format!("<survey-{}@{}>", inv.campaign_id, self.notify.domain()),
                 created_at: now,
+                destination_id: None,
+                due_at: None,
             });
         }
         out
@@ -482,7 +484,9 @@ impl Service {
         match Channel::parse(&m.channel) {
             Some(Channel::Email) => self.send_mail(m).await,
             Some(c) => self.send_http(m, c).await,
-            None => Outcome::Rejected { code: String::new(), reason: format!("channel {} is not configured", m.channel) },
+            None => {
+                Outcome::Rejected { code: String::new(), reason: format!("channel {} is not configured", m.channel) }
+            }
         }
     }
 

@@ -179,7 +179,12 @@ impl Service {
     }
 
     /// How far `actor` reaches into order `id`; hidden orders are "not found".
-    pub(crate) async fn order_access(&self, c: &mut Conn<'_>, actor: &Actor, id: i64) -> ServiceResult<ServiceOrderAccess> {
+    pub(crate) async fn order_access(
+        &self,
+        c: &mut Conn<'_>,
+        actor: &Actor,
+        id: i64,
+    ) -> ServiceResult<ServiceOrderAccess> {
         let o = st::order(c, id).await.entity("service order")?;
         self.access_to(c, actor, &o).await
     }
@@ -246,7 +251,9 @@ impl Service {
         let dk = department_kind(&mut tx.conn(), actor).await?;
         let mut on_site = i.on_site;
         if let Some(cid) = i.case_id {
-            let k = ks::case(&mut tx.conn(), cid).await.map_err(|_| DomainError::invalid("case_id", "service.err.unknown"))?;
+            let k = ks::case(&mut tx.conn(), cid)
+                .await
+                .map_err(|_| DomainError::invalid("case_id", "service.err.unknown"))?;
             crate::scope::handled(&mut tx.conn(), actor, &k).await?;
             o.case_id = Some(k.id);
             o.customer_id = o.customer_id.or(k.customer_id);
@@ -259,8 +266,13 @@ impl Service {
                 o.reported_fault = format!("{}\n{}", k.subject, k.description).trim().to_owned();
             }
             o.invoice_date = o.invoice_date.or(k.ship_date);
-            let fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&k.fields).unwrap_or_default();
-            if fields.get("on_site").and_then(|v| v.as_str()).is_some_and(|v| loopdesk_domain::sla::parse_on_site(v).unwrap_or(false)) {
+            let fields: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&k.fields).unwrap_or_default();
+            if fields
+                .get("on_site")
+                .and_then(|v| v.as_str())
+                .is_some_and(|v| loopdesk_domain::sla::parse_on_site(v).unwrap_or(false))
+            {
                 on_site = true;
             }
         } else if service_order_list_scope(actor, dk.as_deref()).is_some() && actor.user_id.is_some() {
@@ -273,7 +285,9 @@ impl Service {
             return Err(DomainError::invalid("reported_fault", "service.err.required").into());
         }
         if let Some(a) = o.asset_id {
-            let asset = st::asset(&mut tx.conn(), a).await.map_err(|_| DomainError::invalid("asset_id", "service.err.unknown"))?;
+            let asset = st::asset(&mut tx.conn(), a)
+                .await
+                .map_err(|_| DomainError::invalid("asset_id", "service.err.unknown"))?;
             o.product_id = o.product_id.or(Some(asset.product_id));
             o.customer_id = o.customer_id.or(Some(asset.customer_id));
             if o.serial.is_empty() {
@@ -282,10 +296,14 @@ impl Service {
             o.invoice_date = o.invoice_date.or(asset.ship_date);
         }
         if let Some(c) = o.customer_id {
-            customers::customer(&mut tx.conn(), c).await.map_err(|_| DomainError::invalid("customer_id", "service.err.unknown"))?;
+            customers::customer(&mut tx.conn(), c)
+                .await
+                .map_err(|_| DomainError::invalid("customer_id", "service.err.unknown"))?;
         }
         if let Some(p) = o.product_id {
-            customers::product(&mut tx.conn(), p).await.map_err(|_| DomainError::invalid("product_id", "service.err.unknown"))?;
+            customers::product(&mut tx.conn(), p)
+                .await
+                .map_err(|_| DomainError::invalid("product_id", "service.err.unknown"))?;
         }
         if on_site {
             o.onsite_due_at = Some(so::on_site_due(now));
@@ -429,7 +447,15 @@ impl Service {
             })
             .await?;
         let params = serde_json::json!({ "number": after.number, "start": start.with_timezone(&self.settings.timezone).format("%Y-%m-%d %H:%M").to_string() }).to_string();
-        es::insert_inbox(&mut tx.conn(), technician_id, after.case_id, "service_order_assigned", &params, crate::cases::micros(self.now())).await?;
+        es::insert_inbox(
+            &mut tx.conn(),
+            technician_id,
+            after.case_id,
+            "service_order_assigned",
+            &params,
+            crate::cases::micros(self.now()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -447,7 +473,13 @@ impl Service {
     }
 
     /// The diagnosis and the 三包 decision it leads to (product policy, asset history).
-    pub async fn diagnose(&self, actor: &Actor, id: i64, version: i64, d: &DiagnosisInput) -> ServiceResult<ServiceOrder> {
+    pub async fn diagnose(
+        &self,
+        actor: &Actor,
+        id: i64,
+        version: i64,
+        d: &DiagnosisInput,
+    ) -> ServiceResult<ServiceOrder> {
         let diagnosis = sp::one_of("diagnosis", &d.diagnosis, &DIAGNOSES)?;
         let failure = so::check_code("failure_code", &d.failure_code)?;
         let cause = so::check_code("cause_code", &d.cause_code)?;
@@ -495,7 +527,8 @@ impl Service {
         if invoice > today {
             return Err(DomainError::invalid("invoice_date", "service.err.future").into());
         }
-        let decision = sanbao::evaluate(&policy, invoice, &Fault { date: today, main_part: d.main_part }, &hist, &void_all)?;
+        let decision =
+            sanbao::evaluate(&policy, invoice, &Fault { date: today, main_part: d.main_part }, &hist, &void_all)?;
         let json = serde_json::to_string(&decision).map_err(|e| crate::ServiceError::Internal(e.to_string()))?;
         let voids = serde_json::to_string(&void_all).unwrap_or_else(|_| "[]".into());
         let (after, tx) = self
@@ -534,7 +567,14 @@ impl Service {
     }
 
     /// The customer's answer to the quote, signed on site (`by` is the name they signed with).
-    pub async fn decide_quote(&self, actor: &Actor, id: i64, version: i64, accept: bool, by: &str) -> ServiceResult<ServiceOrder> {
+    pub async fn decide_quote(
+        &self,
+        actor: &Actor,
+        id: i64,
+        version: i64,
+        accept: bool,
+        by: &str,
+    ) -> ServiceResult<ServiceOrder> {
         let by = sp::required("by", by, 100)?;
         let code = if accept { "accept_quote" } else { "reject_quote" };
         let (after, tx) = self
@@ -555,16 +595,30 @@ impl Service {
 
     /// Starts the repair with the remedy chosen (one the 三包 decision allows). Paid service needs
     /// an accepted quote first, which leads here through `accept_quote`.
-    pub async fn start_repair(&self, actor: &Actor, id: i64, version: i64, remedy: &str) -> ServiceResult<ServiceOrder> {
+    pub async fn start_repair(
+        &self,
+        actor: &Actor,
+        id: i64,
+        version: i64,
+        remedy: &str,
+    ) -> ServiceResult<ServiceOrder> {
         let remedy = sp::one_of("remedy", remedy, &["return", "exchange", "repair", "refund"])?;
         let (after, tx) = self
             .order_step(actor, id, version, "start_repair", |o, _| {
                 let d = serde_json::from_str::<serde_json::Value>(&o.sanbao).ok().and_then(|v| decision_from(&v));
                 let Some(d) = d else {
-                    return Err(DomainError::Conflict { reason: "service.err.not_diagnosed".into(), field: Some("state") }.into());
+                    return Err(DomainError::Conflict {
+                        reason: "service.err.not_diagnosed".into(),
+                        field: Some("state"),
+                    }
+                    .into());
                 };
                 if so::is_paid(&d) {
-                    return Err(DomainError::Conflict { reason: "service.err.quote_first".into(), field: Some("quote") }.into());
+                    return Err(DomainError::Conflict {
+                        reason: "service.err.quote_first".into(),
+                        field: Some("quote"),
+                    }
+                    .into());
                 }
                 if !d.remedies.iter().any(|r| r.code() == remedy) {
                     return Err(DomainError::invalid("remedy", "service.err.remedy_not_allowed").into());
@@ -612,7 +666,11 @@ impl Service {
             return Err(DomainError::forbidden("service.err.forbidden").into());
         }
         if !matches!(o.state.as_str(), "on_site" | "diagnosed" | "in_repair" | "awaiting_quote") {
-            return Err(DomainError::Conflict { reason: format!("service.err.wrong_state|state={}", o.state), field: Some("state") }.into());
+            return Err(DomainError::Conflict {
+                reason: format!("service.err.wrong_state|state={}", o.state),
+                field: Some("state"),
+            }
+            .into());
         }
         let row = st::insert_line(&mut tx.conn(), &line, now).await?;
         let product_code = match o.product_id {
@@ -662,7 +720,13 @@ impl Service {
 
     /// The work is done: departure recorded, the report due two days later, the asset's 三包
     /// history gets the repair (or exchange).
-    pub async fn complete_service_order(&self, actor: &Actor, id: i64, version: i64, work_done: &str) -> ServiceResult<ServiceOrder> {
+    pub async fn complete_service_order(
+        &self,
+        actor: &Actor,
+        id: i64,
+        version: i64,
+        work_done: &str,
+    ) -> ServiceResult<ServiceOrder> {
         let work = sp::required("work_done", work_done, 4000)?;
         let today = self.local_today();
         let (after, mut tx) = self
@@ -677,7 +741,8 @@ impl Service {
         if let Some(a) = after.asset_id
             && after.remedy != "paid"
         {
-            let started = after.arrived_at.unwrap_or(after.created_at).with_timezone(&self.settings.timezone).date_naive();
+            let started =
+                after.arrived_at.unwrap_or(after.created_at).with_timezone(&self.settings.timezone).date_naive();
             let days = (today - started).num_days().max(0) as i32;
             let ev = AssetEvent {
                 id: 0,
@@ -698,7 +763,13 @@ impl Service {
 
     /// The customer signs the 售后服务报告单 on the technician's phone (a drawn signature, or the
     /// typed name without JavaScript) and rates the service.
-    pub async fn sign_off(&self, actor: &Actor, id: i64, version: i64, s: &SignOffInput) -> ServiceResult<ServiceOrder> {
+    pub async fn sign_off(
+        &self,
+        actor: &Actor,
+        id: i64,
+        version: i64,
+        s: &SignOffInput,
+    ) -> ServiceResult<ServiceOrder> {
         let name = sp::required("name", &s.name, 100)?;
         let image = so::check_signature(&s.signature)?;
         let rating = so::check_rating(s.rating)?;
@@ -719,7 +790,13 @@ impl Service {
     }
 
     /// The technician's report after returning (due two days after departure).
-    pub async fn submit_service_report(&self, actor: &Actor, id: i64, version: i64, text: &str) -> ServiceResult<ServiceOrder> {
+    pub async fn submit_service_report(
+        &self,
+        actor: &Actor,
+        id: i64,
+        version: i64,
+        text: &str,
+    ) -> ServiceResult<ServiceOrder> {
         actor.require(Permission::WriteCases)?;
         let text = sp::required("report_text", text, 8000)?;
         let now = self.now();
@@ -729,7 +806,9 @@ impl Service {
             return Err(DomainError::forbidden("service.err.forbidden").into());
         }
         if before.completed_at.is_none() {
-            return Err(DomainError::Conflict { reason: "service.err.not_completed".into(), field: Some("state") }.into());
+            return Err(
+                DomainError::Conflict { reason: "service.err.not_completed".into(), field: Some("state") }.into()
+            );
         }
         let mut o = before.clone();
         o.version = version;
@@ -742,7 +821,13 @@ impl Service {
     }
 
     /// Closes a signed-off order, or cancels one not yet visited (`code` = `close` / `cancel`).
-    pub async fn end_service_order(&self, actor: &Actor, id: i64, version: i64, code: &str) -> ServiceResult<ServiceOrder> {
+    pub async fn end_service_order(
+        &self,
+        actor: &Actor,
+        id: i64,
+        version: i64,
+        code: &str,
+    ) -> ServiceResult<ServiceOrder> {
         let code = sp::one_of("action", code, &["close", "cancel"])?;
         let (after, tx) = self.order_step(actor, id, version, &code, |_, _| Ok(())).await?;
         tx.commit().await?;
@@ -763,7 +848,10 @@ fn decision_from(v: &serde_json::Value) -> Option<Decision> {
         .get("voided_by")
         .and_then(|x| x.as_array())
         .map(|a| {
-            a.iter().filter_map(|r| r.as_str()).filter_map(|r| VoidReason::ALL.into_iter().find(|x| x.code() == r)).collect()
+            a.iter()
+                .filter_map(|r| r.as_str())
+                .filter_map(|r| VoidReason::ALL.into_iter().find(|x| x.code() == r))
+                .collect()
         })
         .unwrap_or_default();
     let articles = v
@@ -800,8 +888,14 @@ fn decision_from(v: &serde_json::Value) -> Option<Decision> {
     })
 }
 
-const ARTICLES: [(&str, &str); 6] =
-    [("art8", "第八条"), ("art9", "第九条"), ("art10", "第十条"), ("art11", "第十一条"), ("art12", "第十二条"), ("art18", "第十八条")];
+const ARTICLES: [(&str, &str); 6] = [
+    ("art8", "第八条"),
+    ("art9", "第九条"),
+    ("art10", "第十条"),
+    ("art11", "第十一条"),
+    ("art12", "第十二条"),
+    ("art18", "第十八条"),
+];
 
 fn blank_order() -> ServiceOrder {
     let epoch = DateTime::<Utc>::UNIX_EPOCH;

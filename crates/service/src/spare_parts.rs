@@ -165,8 +165,11 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let before = ss::resend(&mut tx.conn(), id).await.entity("resend")?;
         if before.state != "awaiting_approval" {
-            return Err(DomainError::Conflict { reason: "service.err.resend_not_awaiting".into(), field: Some("state") }
-                .into());
+            return Err(DomainError::Conflict {
+                reason: "service.err.resend_not_awaiting".into(),
+                field: Some("state"),
+            }
+            .into());
         }
         let state = if approve { "approved" } else { "rejected" };
         let after =
@@ -199,8 +202,11 @@ impl Service {
         }
         let before = ss::resend(&mut tx.conn(), id).await.entity("resend")?;
         if before.state != "approved" {
-            return Err(DomainError::Conflict { reason: "service.err.resend_not_approved".into(), field: Some("state") }
-                .into());
+            return Err(DomainError::Conflict {
+                reason: "service.err.resend_not_approved".into(),
+                field: Some("state"),
+            }
+            .into());
         }
         let after = ss::ship_resend(&mut tx.conn(), id, version, ship_date, &carrier, &tracking_no, actor.user_id, now)
             .await
@@ -233,6 +239,7 @@ impl Service {
     }
 
     /// Adds to the month's cost fact (inside the caller's transaction). Zero costs post nothing.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn post_cost(
         &self,
         tx: &mut Tx,
@@ -324,7 +331,9 @@ impl Service {
             return Err(DomainError::forbidden("service.err.warehouse_only").into());
         }
         if let Some(r) = entry.resend_id {
-            ss::resend(&mut tx.conn(), r).await.map_err(|_| DomainError::invalid("resend_id", "service.err.unknown"))?;
+            ss::resend(&mut tx.conn(), r)
+                .await
+                .map_err(|_| DomainError::invalid("resend_id", "service.err.unknown"))?;
         }
         if let Some(o) = entry.service_order_id {
             loopdesk_store::service_orders::order(&mut tx.conn(), o)

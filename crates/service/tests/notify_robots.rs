@@ -291,9 +291,7 @@ both_engines!(owner_gm_office_and_action_owner_are_told_by_inbox_and_mail, |db: 
     .await
     .unwrap();
     let mut ids = BTreeMap::new();
-    for (name, role, email, locale) in
-        [("zhou", "qa", "zhou@acme.cn", "zh-CN"), ("gm", "gm", "gm@acme.cn", "en")]
-    {
+    for (name, role, email, locale) in [("zhou", "qa", "zhou@acme.cn", "zh-CN"), ("gm", "gm", "gm@acme.cn", "en")] {
         let u = svc
             .create_user(
                 &sys,
@@ -326,7 +324,12 @@ both_engines!(owner_gm_office_and_action_owner_are_told_by_inbox_and_mail, |db: 
         ("acknowledge", vec![]),
         (
             "assess",
-            vec![("category", "产品质量"), ("severity", "critical"), ("responsibility", "yes"), ("lead_department", "QA")],
+            vec![
+                ("category", "产品质量"),
+                ("severity", "critical"),
+                ("responsibility", "yes"),
+                ("lead_department", "QA"),
+            ],
         ),
         ("escalate", vec![("reason", "涉及金额大")]),
     ] {

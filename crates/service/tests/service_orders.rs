@@ -90,13 +90,13 @@ async fn world(db: &TestDb) -> World {
             kind: ActorKind::Staff,
         });
     }
-    let cu = svc
-        .create_customer(&sys, &CustomerInput { name: "华东机械厂".into(), ..Default::default() })
-        .await
-        .unwrap();
+    let cu =
+        svc.create_customer(&sys, &CustomerInput { name: "华东机械厂".into(), ..Default::default() }).await.unwrap();
     svc.create_product(
         &sys,
-        &ProductInput { code: "PUMP-A".into(), name: "离心泵".into(), warranty_months: Some(12), ..Default::default() },
+        &ProductInput {
+            code: "PUMP-A".into(), name: "离心泵".into(), warranty_months: Some(12), ..Default::default()
+        },
     )
     .await
     .unwrap();
@@ -104,7 +104,12 @@ async fn world(db: &TestDb) -> World {
         .add_asset(
             &sys,
             cu.id,
-            &AssetInput { product_code: "PUMP-A".into(), serial: "SN-001".into(), ship_date: Some("2026-01-10".into()), warranty_end: None },
+            &AssetInput {
+                product_code: "PUMP-A".into(),
+                serial: "SN-001".into(),
+                ship_date: Some("2026-01-10".into()),
+                warranty_end: None,
+            },
         )
         .await
         .unwrap();
@@ -160,7 +165,14 @@ async fn visit(w: &World, case_id: Option<i64>) -> loopdesk_store::service_order
     let now = w.svc.now();
     let o = w
         .svc
-        .schedule_service_order(&w.agent, o.id, o.version, w.tech.user_id.unwrap(), now + Duration::hours(3), now + Duration::hours(6))
+        .schedule_service_order(
+            &w.agent,
+            o.id,
+            o.version,
+            w.tech.user_id.unwrap(),
+            now + Duration::hours(3),
+            now + Duration::hours(6),
+        )
         .await
         .unwrap();
     w.advance(Duration::hours(4));
@@ -170,7 +182,12 @@ async fn visit(w: &World, case_id: Option<i64>) -> loopdesk_store::service_order
             &w.tech,
             o.id,
             o.version,
-            &DiagnosisInput { diagnosis: "quality_defect".into(), failure_code: "seal.leak".into(), cause_code: "seal".into(), ..Default::default() },
+            &DiagnosisInput {
+                diagnosis: "quality_defect".into(),
+                failure_code: "seal.leak".into(),
+                cause_code: "seal".into(),
+                ..Default::default()
+            },
         )
         .await
         .unwrap()
@@ -248,12 +265,27 @@ both_engines!(a_request_becomes_an_order_decided_under_sanbao_resent_signed_off_
     assert_eq!(line.cost_fen, 12_000);
     let e = w
         .svc
-        .add_order_line(&w.tech, o.id, &LineInput { kind: "part".into(), payer: "bank".into(), part_code: "X".into(), ..Default::default() })
+        .add_order_line(
+            &w.tech,
+            o.id,
+            &LineInput { kind: "part".into(), payer: "bank".into(), part_code: "X".into(), ..Default::default() },
+        )
         .await
         .unwrap_err();
     assert_eq!((code_of(&e), field_of(&e).as_str()), ("invalid", "payer"));
     w.svc
-        .add_order_line(&w.tech, o.id, &LineInput { kind: "labour".into(), hours_tenths: 15, quantity: 1, payer: "company".into(), cost_fen: 9_000, ..Default::default() })
+        .add_order_line(
+            &w.tech,
+            o.id,
+            &LineInput {
+                kind: "labour".into(),
+                hours_tenths: 15,
+                quantity: 1,
+                payer: "company".into(),
+                cost_fen: 9_000,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
 
@@ -291,7 +323,10 @@ both_engines!(a_request_becomes_an_order_decided_under_sanbao_resent_signed_off_
     assert_eq!(code_of(&w.svc.decide_resend(&w.agent, r.id, r.version, true, "").await.unwrap_err()), "forbidden");
     let r = w.svc.decide_resend(&w.rep, r.id, r.version, true, "同意补发").await.unwrap();
     assert_eq!(r.state, "approved");
-    assert_eq!(code_of(&w.svc.ship_resend(&w.tech, r.id, r.version, ship_day, "顺丰", "SF123").await.unwrap_err()), "forbidden");
+    assert_eq!(
+        code_of(&w.svc.ship_resend(&w.tech, r.id, r.version, ship_day, "顺丰", "SF123").await.unwrap_err()),
+        "forbidden"
+    );
     let r = w.svc.ship_resend(&w.warehouse, r.id, r.version, ship_day, "顺丰", "SF123").await.unwrap();
     assert_eq!((r.state.as_str(), r.tracking_no.as_str()), ("shipped", "SF123"));
 
@@ -309,7 +344,12 @@ both_engines!(a_request_becomes_an_order_decided_under_sanbao_resent_signed_off_
     assert_eq!((code_of(&e), field_of(&e).as_str()), ("invalid", "rating"));
     let o = w
         .svc
-        .sign_off(&w.tech, o.id, o.version, &SignOffInput { name: "李工".into(), rating: 5, comment: "及时".into(), ..Default::default() })
+        .sign_off(
+            &w.tech,
+            o.id,
+            o.version,
+            &SignOffInput { name: "李工".into(), rating: 5, comment: "及时".into(), ..Default::default() },
+        )
         .await
         .unwrap();
     assert_eq!((o.state.as_str(), o.signoff_method.as_str(), o.rating), ("signed_off", "typed_name", Some(5)));

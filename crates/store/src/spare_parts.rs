@@ -47,7 +47,8 @@ pub struct Resend {
     pub updated_at: DateTime<Utc>,
 }
 
-const RESEND_COLS: &str = "id, number, service_order_id, case_id, customer_id, customer_name, asset_serial, product_code,
+const RESEND_COLS: &str =
+    "id, number, service_order_id, case_id, customer_id, customer_name, asset_serial, product_code,
     part_code, part_name, spec, quantity, unit_cost_fen, payer, cause, supplier, ship_date, ship_place, receiver_name,
     receiver_phone, receiver_address, carrier, tracking_no, reason, state, requested_by, decided_by, decided_at,
     decision_note, shipped_by, shipped_at, version, created_at, updated_at";

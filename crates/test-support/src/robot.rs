@@ -245,7 +245,8 @@ async fn serve(s: tokio::net::TcpStream, vendor: Vendor, secret: &str, st: Arc<M
             .unwrap_or(0);
         let mut body = vec![0; len];
         r.read_exact(&mut body).await?;
-        let mut req = Request { target, headers, body: String::from_utf8_lossy(&body).into_owned(), signature_ok: None };
+        let mut req =
+            Request { target, headers, body: String::from_utf8_lossy(&body).into_owned(), signature_ok: None };
         req.signature_ok = verify(vendor, secret, &req);
         let (good, bad) = answers(vendor);
         let reply = {

@@ -72,7 +72,8 @@ pub fn check_destination(
     }
     let lower = url.to_ascii_lowercase();
     let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
-    if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) || url.chars().any(|c| c.is_whitespace() || c.is_control())
+    if rest.is_none_or(|r| r.is_empty() || r.starts_with('/'))
+        || url.chars().any(|c| c.is_whitespace() || c.is_control())
     {
         return Err(DomainError::invalid("url", "notify.err.url"));
     }
@@ -98,7 +99,10 @@ pub fn check_destination(
     for e in events {
         let e = e.trim();
         if !EVENT_KINDS.contains(&e) {
-            return Err(DomainError::invalid("events", format!("notify.err.event_kind|kinds={}", EVENT_KINDS.join(" "))));
+            return Err(DomainError::invalid(
+                "events",
+                format!("notify.err.event_kind|kinds={}", EVENT_KINDS.join(" ")),
+            ));
         }
         if !kinds.iter().any(|k| k == e) {
             kinds.push(e.to_owned());
@@ -319,7 +323,8 @@ mod tests {
         let u = dingtalk_url("https://oapi.dingtalk.com/robot/send?access_token=x", "SEC", 1_700_000_000_000);
         assert!(u.contains("&timestamp=1700000000000&sign="));
         assert_eq!(dingtalk_url("https://h/r", "", 1), "https://h/r");
-        let f: Value = serde_json::from_str(&feishu_signed(r#"{"msg_type":"text"}"#, "SEC", 1_700_000_000)).unwrap_or_default();
+        let f: Value =
+            serde_json::from_str(&feishu_signed(r#"{"msg_type":"text"}"#, "SEC", 1_700_000_000)).unwrap_or_default();
         assert_eq!(f["timestamp"], "1700000000");
         assert_eq!(f["sign"], super::super::feishu_sign("SEC", 1_700_000_000));
         assert_eq!(f["msg_type"], "text");
@@ -328,8 +333,16 @@ mod tests {
     #[test]
     fn destinations_are_checked_field_by_field() {
         let ev = vec!["case.created".to_owned()];
-        let ok = check_destination(" 质量部群 ", "dingtalk", "https://oapi.dingtalk.com/robot/send?access_token=a", "", &[], &ev, None)
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let ok = check_destination(
+            " 质量部群 ",
+            "dingtalk",
+            "https://oapi.dingtalk.com/robot/send?access_token=a",
+            "",
+            &[],
+            &ev,
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!((ok.name.as_str(), ok.per_minute), ("质量部群", 20));
         let field = |r: Result<DestinationSpec, DomainError>| match r {
             Err(DomainError::Invalid { field, .. }) => field,
@@ -341,7 +354,10 @@ mod tests {
         assert_eq!(field(check_destination("a", "wecom", "https://", "", &[], &ev, None)), "url");
         assert_eq!(field(check_destination("a", "wecom", "https://x", "", &[], &["nope".into()], None)), "events");
         assert_eq!(field(check_destination("a", "wecom", "https://x", "", &[], &[], None)), "events");
-        assert_eq!(field(check_destination("a", "wecom", "https://x", "", &["12a".into()], &ev, None)), "mention_phones");
+        assert_eq!(
+            field(check_destination("a", "wecom", "https://x", "", &["12a".into()], &ev, None)),
+            "mention_phones"
+        );
         assert_eq!(field(check_destination("a", "wecom", "https://x", "", &[], &ev, Some(-1))), "per_minute");
     }
 
@@ -360,7 +376,8 @@ mod tests {
         assert_eq!(grant(20, 18, 5), 2);
         assert_eq!(grant(20, 25, 5), 0);
         assert_eq!(grant(0, 1000, 5), 5);
-        let t = DateTime::parse_from_rfc3339("2026-05-01T10:11:42.5Z").map(|d| d.with_timezone(&Utc)).unwrap_or_default();
+        let t =
+            DateTime::parse_from_rfc3339("2026-05-01T10:11:42.5Z").map(|d| d.with_timezone(&Utc)).unwrap_or_default();
         assert_eq!(budget_window(t).to_rfc3339(), "2026-05-01T10:11:00+00:00");
         let d = digest(&[("TS-1".into(), "a".into()), ("TS-2".into(), "b".into())], true);
         assert!(d.number.contains("TS-1") && d.number.contains("TS-2") && d.title.contains('2'));

@@ -184,7 +184,11 @@ impl ProcessDefinition {
         if !types.contains(&self.case_type.as_str()) {
             return bad(
                 "case_type".into(),
-                crate::reason!("errors.unknown_case_type_known_2", case_type = self.case_type, case_types = types.join(", ")),
+                crate::reason!(
+                    "errors.unknown_case_type_known_2",
+                    case_type = self.case_type,
+                    case_types = types.join(", ")
+                ),
             );
         }
         let known_fields = self.kind.fields();

@@ -14,7 +14,8 @@ use crate::sanbao::{Decision, Remedy, VoidReason};
 /// The record kind of service orders in the process engine.
 pub const RECORD_KIND: &str = "service_order";
 
-pub const KINDS: [&str; 6] = ["onsite_repair", "remote_support", "depot_repair", "installation", "training", "inspection"];
+pub const KINDS: [&str; 6] =
+    ["onsite_repair", "remote_support", "depot_repair", "installation", "training", "inspection"];
 pub const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
 pub const DIAGNOSES: [&str; 7] =
     ["quality_defect", "misuse", "wear", "installation", "transport", "no_fault_found", "undetermined"];
@@ -46,7 +47,10 @@ pub fn step<'a>(
 ) -> Result<&'a TransitionDef, DomainError> {
     let t = def.transition(code).ok_or_else(|| DomainError::invalid("action", "service.err.unknown_action"))?;
     if !t.from.iter().any(|f| f == state) {
-        return Err(DomainError::Conflict { reason: format!("service.err.wrong_state|state={state}"), field: Some("state") });
+        return Err(DomainError::Conflict {
+            reason: format!("service.err.wrong_state|state={state}"),
+            field: Some("state"),
+        });
     }
     let allowed = if customer { t.customer } else { ProcessDefinition::allows(t, roles) };
     if !allowed {
@@ -95,7 +99,11 @@ pub fn check_code(field: &str, s: &str) -> Result<String, DomainError> {
 
 /// A satisfaction rating: 1 (very dissatisfied) to 5 (very satisfied), as the seeds' 5-point scale.
 pub fn check_rating(r: i64) -> Result<i32, DomainError> {
-    if (1..=5).contains(&r) { Ok(r as i32) } else { Err(DomainError::invalid("rating", "service.err.range|min=1|max=5")) }
+    if (1..=5).contains(&r) {
+        Ok(r as i32)
+    } else {
+        Err(DomainError::invalid("rating", "service.err.range|min=1|max=5"))
+    }
 }
 
 /// A drawn signature: a `data:image/png;base64,` URL of at most [`MAX_SIGNATURE_BYTES`].
@@ -107,7 +115,9 @@ pub fn check_signature(s: &str) -> Result<String, DomainError> {
     let Some(b64) = t.strip_prefix("data:image/png;base64,") else {
         return Err(DomainError::invalid("signature", "service.err.signature"));
     };
-    if t.len() > MAX_SIGNATURE_BYTES || !b64.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=')) {
+    if t.len() > MAX_SIGNATURE_BYTES
+        || !b64.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
+    {
         return Err(DomainError::invalid("signature", "service.err.signature"));
     }
     Ok(t.to_owned())
@@ -140,7 +150,10 @@ mod tests {
         let def = definition();
         assert_eq!(step(&def, "scheduled", "arrive", &[Role::Technician], false).unwrap().to, "on_site");
         assert!(matches!(step(&def, "new", "arrive", &[Role::Technician], false), Err(DomainError::Conflict { .. })));
-        assert!(matches!(step(&def, "new", "schedule", &[Role::Technician], false), Err(DomainError::Forbidden { .. })));
+        assert!(matches!(
+            step(&def, "new", "schedule", &[Role::Technician], false),
+            Err(DomainError::Forbidden { .. })
+        ));
         assert!(step(&def, "completed", "sign_off", &[], true).is_ok());
         assert!(step(&def, "diagnosed", "start_repair", &[], true).is_err());
         assert!(matches!(step(&def, "new", "fly", &[Role::Admin], false), Err(DomainError::Invalid { .. })));

@@ -110,7 +110,10 @@ impl Service {
         let zh = self.settings.default_locale == loopdesk_domain::locale::Locale::ZhCn;
         let link = self.notify.url(&format!("/cases/{}", k.id));
         let mut out = Vec::new();
-        for d in destinations.iter().filter(|d| d.active && rb::hears(&d.events, d.department_id, ev.kind, k.lead_department_id)) {
+        for d in destinations
+            .iter()
+            .filter(|d| d.active && rb::hears(&d.events, d.department_id, ev.kind, k.lead_department_id))
+        {
             let Some(channel) = Channel::parse(&d.channel) else { continue };
             let mut lines = vec![(label("type", zh), k.case_type.clone())];
             if !k.severity.is_empty() {
@@ -317,13 +320,11 @@ impl Service {
         let items: Vec<(String, String)> = over
             .iter()
             .map(|m| {
-                let number = m
-                    .subject
+                m.subject
                     .strip_prefix('[')
                     .and_then(|s| s.split_once(']'))
                     .map(|(n, rest)| (n.to_owned(), rest.trim().to_owned()))
-                    .unwrap_or_else(|| (m.subject.clone(), String::new()));
-                number
+                    .unwrap_or_else(|| (m.subject.clone(), String::new()))
             })
             .collect();
         let note = rb::digest(&items, zh);

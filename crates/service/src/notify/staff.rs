@@ -128,7 +128,8 @@ impl Service {
                     inbox: true,
                 };
                 self.tell_staff(tx, &people, after, &m).await?;
-                let ev = super::robots::CaseEvent { kind: "case.escalated", occurrence: format!("v{v}"), extra: vec![] };
+                let ev =
+                    super::robots::CaseEvent { kind: "case.escalated", occurrence: format!("v{v}"), extra: vec![] };
                 self.tell_destinations(tx, after, &ev).await?;
             }
             let kind = if after.closed_at.is_some() { "case.closed" } else { "case.state_changed" };
@@ -180,6 +181,7 @@ impl Service {
     }
 
     /// A clock or item alert already in the inbox of `users` also goes by mail.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn mail_alert(
         &self,
         tx: &mut Tx,

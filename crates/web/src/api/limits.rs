@@ -99,7 +99,9 @@ fn apply_schema(schema: &mut RefOr<Schema>, t: Text) -> bool {
             ArrayItems::RefOrSchema(items) => apply_schema(items, t),
             _ => false,
         },
-        RefOr::T(Schema::OneOf(one)) => one.items.iter_mut().fold(false, |found, i| apply_schema(i, t) || found),
+        RefOr::T(Schema::OneOf(one)) => {
+            one.items.iter_mut().map(|i| apply_schema(i, t)).filter(|found| *found).count() > 0
+        }
         _ => false,
     }
 }

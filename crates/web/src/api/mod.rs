@@ -141,7 +141,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(followup::list_visits))
         .routes(routes!(followup::get_visit))
         .routes(routes!(followup::record_outcome))
-        .routes(routes!(followup::assign));
+        .routes(routes!(followup::assign))
         .routes(routes!(service::evaluate))
         .routes(routes!(service::list_orders, service::create_order))
         .routes(routes!(service::get_order))

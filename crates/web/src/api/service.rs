@@ -165,7 +165,11 @@ pub struct EvaluateDto {
 /// repair and waiting for parts, restarted by an exchange). 422 names the field.
 #[utoipa::path(post, path = "/warranty/evaluate", tag = "service", request_body = EvaluateBody,
     responses((status = 200, body = EvaluateDto), (status = 422, body = ErrorBody)))]
-pub async fn evaluate(State(st): State<AppState>, a: ApiActor, JsonBody(b): JsonBody<EvaluateBody>) -> ApiResult<Json<EvaluateDto>> {
+pub async fn evaluate(
+    State(st): State<AppState>,
+    a: ApiActor,
+    JsonBody(b): JsonBody<EvaluateBody>,
+) -> ApiResult<Json<EvaluateDto>> {
     let input = EvaluateInput {
         policy: b.policy.policy(),
         invoice_date: b.invoice_date,
@@ -647,7 +651,11 @@ pub struct LedgerParams {
 /// The 三包备件登记台账 (JL-7.5-02-2) between two dates: JSON, or a CSV/XLSX download.
 #[utoipa::path(get, path = "/warranty-parts-ledger", tag = "service", params(LedgerParams),
     responses((status = 200, body = Vec<ServiceRecord>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn ledger(State(st): State<AppState>, a: ApiActor, ApiQuery(q): ApiQuery<LedgerParams>) -> ApiResult<Response> {
+pub async fn ledger(
+    State(st): State<AppState>,
+    a: ApiActor,
+    ApiQuery(q): ApiQuery<LedgerParams>,
+) -> ApiResult<Response> {
     match q.format.as_deref().unwrap_or("json") {
         "json" => {
             let rows = st.svc.ledger(&a.actor, q.from, q.to).await?;

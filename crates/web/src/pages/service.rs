@@ -65,7 +65,10 @@ fn when(c: &Chrome, t: Option<DateTime<Utc>>) -> String {
 fn local_time(c: &Chrome, field: &str, v: &str) -> Result<DateTime<Utc>, DomainError> {
     let naive = chrono::NaiveDateTime::parse_from_str(v.trim(), "%Y-%m-%dT%H:%M")
         .map_err(|_| DomainError::invalid(field, "service.err.datetime"))?;
-    c.tz.from_local_datetime(&naive).earliest().map(|t| t.with_timezone(&Utc)).ok_or_else(|| DomainError::invalid(field, "service.err.datetime"))
+    c.tz.from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| DomainError::invalid(field, "service.err.datetime"))
 }
 
 fn num(field: &str, v: &str) -> Result<i64, DomainError> {
@@ -83,7 +86,12 @@ fn fen(field: &str, v: &str) -> Result<i64, DomainError> {
         return Ok(0);
     }
     let (y, f) = t.split_once('.').unwrap_or((t, ""));
-    if f.len() > 2 || y.is_empty() || !y.bytes().all(|b| b.is_ascii_digit()) || !f.bytes().all(|b| b.is_ascii_digit()) || y.len() > 12 {
+    if f.len() > 2
+        || y.is_empty()
+        || !y.bytes().all(|b| b.is_ascii_digit())
+        || !f.bytes().all(|b| b.is_ascii_digit())
+        || y.len() > 12
+    {
         return Err(DomainError::invalid(field, "service.err.money"));
     }
     let y: i64 = y.parse().map_err(|_| DomainError::invalid(field, "service.err.money"))?;
@@ -158,13 +166,15 @@ async fn technician(s: SignedIn, Query(q): Query<TechQuery>) -> Result<Response,
     } else {
         (today, 1)
     };
-    let start = |d: NaiveDate| c.tz.from_local_datetime(&d.and_time(NaiveTime::MIN)).earliest().map(|t| t.with_timezone(&Utc));
+    let start =
+        |d: NaiveDate| c.tz.from_local_datetime(&d.and_time(NaiveTime::MIN)).earliest().map(|t| t.with_timezone(&Utc));
     let (Some(a), Some(b)) = (start(from), start(from + Duration::days(days))) else {
         return Err(PageError::Service(DomainError::invalid("week", "service.err.date").into(), s.locale));
     };
     let rows = s.st.svc.service_orders(&s.actor, s.actor.user_id, None, Some((a, b))).await.page(&s)?;
     let rows = rows.iter().map(|o| order_row(&c, o)).collect();
-    let title = format!("{} {}", c.t.get(if q.week.is_some() { "service.tech.week" } else { "service.tech.today" }), from);
+    let title =
+        format!("{} {}", c.t.get(if q.week.is_some() { "service.tech.week" } else { "service.tech.today" }), from);
     Ok(render(&ListPage { c, title, rows, can_create: false }))
 }
 
@@ -264,8 +274,17 @@ fn line_row(c: &Chrome, l: &loopdesk_store::service_orders::OrderLine) -> LineRo
         description: l.description.clone(),
         part_code: l.part_code.clone(),
         quantity: l.quantity,
-        hours: if l.hours_tenths > 0 { format!("{}.{}", l.hours_tenths / 10, l.hours_tenths % 10) } else { String::new() },
-        serials: [l.faulty_serial.as_str(), l.replacement_serial.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" → "),
+        hours: if l.hours_tenths > 0 {
+            format!("{}.{}", l.hours_tenths / 10, l.hours_tenths % 10)
+        } else {
+            String::new()
+        },
+        serials: [l.faulty_serial.as_str(), l.replacement_serial.as_str()]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" → "),
         fate: label(c, "fate", &l.fate),
         payer: label(c, "payer", &l.payer),
         cost: format_cny(l.cost_fen),
@@ -288,7 +307,10 @@ fn facts(c: &Chrome, v: &OrderView) -> Vec<Fact> {
     add("service.f.fault", o.reported_fault.clone());
     add("service.f.fault_task", o.fault_task.clone());
     add("service.f.technician", v.technician_name.clone());
-    add("service.f.planned", [when(c, o.planned_start), when(c, o.planned_end)].join(" – ").trim_matches([' ', '–']).to_owned());
+    add(
+        "service.f.planned",
+        [when(c, o.planned_start), when(c, o.planned_end)].join(" – ").trim_matches([' ', '–']).to_owned(),
+    );
     add("service.f.onsite_due", when(c, o.onsite_due_at));
     add("service.f.arrived", when(c, o.arrived_at));
     add("service.f.departed", when(c, o.departed_at));
@@ -297,11 +319,21 @@ fn facts(c: &Chrome, v: &OrderView) -> Vec<Fact> {
     add("service.f.cause_code", o.cause_code.clone());
     add("service.f.invoice_date", o.invoice_date.map(|d| d.to_string()).unwrap_or_default());
     add("service.f.remedy", label(c, "remedy", &o.remedy));
-    add("service.f.quote", o.quote_fen.map(format_cny).map(|q| format!("{q} · {}", label(c, "quote", &o.quote_state))).unwrap_or_default());
+    add(
+        "service.f.quote",
+        o.quote_fen.map(format_cny).map(|q| format!("{q} · {}", label(c, "quote", &o.quote_state))).unwrap_or_default(),
+    );
     add("service.f.work_done", o.work_done.clone());
     add("service.f.report_due", when(c, o.report_due_at.filter(|_| o.report_at.is_none())));
     add("service.f.report", o.report_text.clone());
-    add("service.f.signoff", if o.signoff_name.is_empty() { String::new() } else { format!("{} · {} · {}", o.signoff_name, when(c, o.signoff_at), label(c, "signoff", &o.signoff_method)) });
+    add(
+        "service.f.signoff",
+        if o.signoff_name.is_empty() {
+            String::new()
+        } else {
+            format!("{} · {} · {}", o.signoff_name, when(c, o.signoff_at), label(c, "signoff", &o.signoff_method))
+        },
+    );
     add("service.f.rating", o.rating.map(|r| format!("{r}/5 {}", o.rating_comment)).unwrap_or_default());
     f
 }
@@ -321,7 +353,10 @@ async fn detail(s: SignedIn, Path(id): Path<i64>) -> Result<Response, PageError>
         lines: v.lines.iter().map(|l| line_row(&c, l)).collect(),
         total,
         in_warranty: d.as_ref().map(|d| d.in_warranty),
-        remedies: d.as_ref().map(|d| d.remedies.iter().map(|r| (r.code().to_owned(), label(&c, "remedy", r.code()))).collect()).unwrap_or_default(),
+        remedies: d
+            .as_ref()
+            .map(|d| d.remedies.iter().map(|r| (r.code().to_owned(), label(&c, "remedy", r.code()))).collect())
+            .unwrap_or_default(),
         period_end: d.as_ref().map(|d| d.period_end.to_string()).unwrap_or_default(),
         bases: d
             .as_ref()
@@ -330,7 +365,12 @@ async fn detail(s: SignedIn, Path(id): Path<i64>) -> Result<Response, PageError>
                     .iter()
                     .map(|b| Basis {
                         citation: citation(b),
-                        remedies: b.remedies.iter().map(|r| label(&c, "remedy", r.code())).collect::<Vec<_>>().join("、"),
+                        remedies: b
+                            .remedies
+                            .iter()
+                            .map(|r| label(&c, "remedy", r.code()))
+                            .collect::<Vec<_>>()
+                            .join("、"),
                         reason: reason_text(&c, &b.reason),
                     })
                     .collect()
@@ -384,11 +424,8 @@ async fn step(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response,
             svc.arrive(a, id, v).await.page(&s)?;
         }
         "diagnose" => {
-            let void = f
-                .all("void")
-                .iter()
-                .filter_map(|x| VoidReason::ALL.into_iter().find(|r| r.code() == x))
-                .collect();
+            let void =
+                f.all("void").iter().filter_map(|x| VoidReason::ALL.into_iter().find(|r| r.code() == x)).collect();
             let invoice = match f.opt("invoice_date") {
                 Some(d) => Some(date("invoice_date", &d).page(&s)?),
                 None => None,
@@ -431,7 +468,12 @@ async fn step(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Response,
         "close" | "cancel" => {
             svc.end_service_order(a, id, v, f.get("action")).await.page(&s)?;
         }
-        _ => return Err(PageError::Service(DomainError::invalid("action", "service.err.unknown_action").into(), s.locale)),
+        _ => {
+            return Err(PageError::Service(
+                DomainError::invalid("action", "service.err.unknown_action").into(),
+                s.locale,
+            ));
+        }
     }
     Ok(Redirect::to(&format!("/service-orders/{id}")).into_response())
 }
@@ -445,7 +487,10 @@ async fn add_line(s: SignedIn, Path(id): Path<i64>, body: Bytes) -> Result<Respo
     } else {
         let h: f64 = hours.parse().map_err(|_| DomainError::invalid("hours", "service.err.number")).page(&s)?;
         if !(0.0..=1000.0).contains(&h) {
-            return Err(PageError::Service(DomainError::invalid("hours", "service.err.range|min=0|max=1000").into(), s.locale));
+            return Err(PageError::Service(
+                DomainError::invalid("hours", "service.err.range|min=0|max=1000").into(),
+                s.locale,
+            ));
         }
         (h * 10.0).round() as i64
     };
@@ -559,9 +604,20 @@ async fn resends(s: SignedIn, Query(q): Query<ResendQuery>) -> Result<Response, 
     let c = s.chrome("spare_parts");
     let rows = rows.iter().map(|r| resend_row(&c, r)).collect();
     let payers = options(&c, "payer", &PAYERS);
-    let can_decide = s.actor.roles.iter().any(|r| matches!(r, loopdesk_domain::access::Role::MgmtRep | loopdesk_domain::access::Role::Admin));
+    let can_decide = s
+        .actor
+        .roles
+        .iter()
+        .any(|r| matches!(r, loopdesk_domain::access::Role::MgmtRep | loopdesk_domain::access::Role::Admin));
     let today = s.st.svc.now().with_timezone(&c.tz).date_naive().to_string();
-    Ok(render(&ResendsPage { c, rows, payers, order_id: q.order.map(|o| o.to_string()).unwrap_or_default(), can_decide, today }))
+    Ok(render(&ResendsPage {
+        c,
+        rows,
+        payers,
+        order_id: q.order.map(|o| o.to_string()).unwrap_or_default(),
+        can_decide,
+        today,
+    }))
 }
 
 async fn create_resend(s: SignedIn, body: Bytes) -> Result<Response, PageError> {
@@ -721,7 +777,14 @@ async fn ledger_export(s: SignedIn, Query(q): Query<LedgerQuery>) -> Result<Resp
     match q.format.as_deref().unwrap_or("xlsx") {
         "csv" => {
             let body = tabular::write_csv(&rows).page(&s)?;
-            Ok(([(CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (axum::http::header::CONTENT_DISPOSITION, disposition("csv"))], body).into_response())
+            Ok((
+                [
+                    (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (axum::http::header::CONTENT_DISPOSITION, disposition("csv")),
+                ],
+                body,
+            )
+                .into_response())
         }
         _ => {
             let body = tabular::write_xlsx("三包备件登记台账", &rows).page(&s)?;

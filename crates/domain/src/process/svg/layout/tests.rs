@@ -8,6 +8,7 @@ fn boxes_overlap(a: (i32, i32, i32), b: (i32, i32, i32)) -> bool {
 }
 
 /// Every shipped definition in both languages: (layout, edges, widths).
+#[allow(clippy::type_complexity)]
 fn shipped() -> Vec<(String, Layout, Vec<(usize, usize)>, Vec<i32>)> {
     let mut out = vec![];
     for t in CASE_TYPES {
