@@ -221,7 +221,8 @@ both_engines!(portal_track_page_takes_evidence_files_and_staff_see_them, |db: Te
             .send()
     };
     let r = upload(vec![("crack.jpg", vec![0xff, 0xd8, 0xff]), ("virus.exe", b"MZ".to_vec())]).await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    // A refused file is an error (422, in the error box); the accepted one is kept.
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = r.text().await.unwrap();
     assert!(page.contains("/portal/evidence"), "the form is offered again: {page}");
     assert!(page.contains("virus.exe"), "the refused file is named: {page}");

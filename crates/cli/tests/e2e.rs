@@ -221,7 +221,11 @@ both_engines!(browser_login_csrf_language_and_escaping, |db: TestDb| async move 
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("code:"));
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("code:") || body.contains("code：") || body.contains("代码：") || body.contains("编码："),
+        "{body}"
+    );
 
     // Switching to English is remembered on the user.
     let r = c

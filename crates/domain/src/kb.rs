@@ -28,7 +28,11 @@ macro_rules! coded {
             }
             pub fn parse(s: &str) -> Result<$name, DomainError> {
                 $name::ALL.iter().copied().find(|v| v.code() == s.trim()).ok_or_else(|| {
-                    DomainError::invalid($field, format!(concat!($err, "|value={}"), s.replace('|', "")))
+                    DomainError::invalid($field, {
+                        let mut r = ::std::string::String::from($err);
+                        crate::error::push_arg(&mut r, "value", &s);
+                        r
+                    })
                 })
             }
         }

@@ -29,7 +29,10 @@ pub(crate) async fn current_definition(
         return Ok((v, parse_stored(&text)?));
     }
     let def = default_definition_of(kind, record_type).ok_or_else(|| {
-        DomainError::invalid("type", format!("unknown {} type; known: {}", kind.code(), kind.types().join(", ")))
+        DomainError::invalid(
+            "type",
+            loopdesk_domain::reason!("engine.err.unknown_type", kind = kind.code(), known = kind.types().join(", ")),
+        )
     })?;
     let text = serde_json::to_string(&def).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let (v, stored) = ks::seed_definition(&mut tx.conn(), kind.code(), record_type, &text).await?;
@@ -101,14 +104,14 @@ impl Service {
         if def.kind != kind {
             return Err(DomainError::invalid(
                 "kind",
-                format!("the definition is for kind '{}', not '{}'", def.kind.code(), kind.code()),
+                loopdesk_domain::reason!("engine.err.wrong_kind", kind = def.kind.code(), wanted = kind.code()),
             )
             .into());
         }
         if def.case_type != record_type {
             return Err(DomainError::invalid(
                 "case_type",
-                format!("the definition is for '{}', not '{record_type}'", def.case_type),
+                loopdesk_domain::reason!("errors.definition_not", case_type = def.case_type, case_type2 = record_type),
             )
             .into());
         }

@@ -28,7 +28,7 @@ async fn chain_ok(s: &Store) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_writes_recover_by_themselves_after_a_full_disk() {
-    let fs = SmallFs::new(1536);
+    let fs = SmallFs::new(3072);
     let url = format!("sqlite://{}", fs.path().join("loopdesk.db").display());
     let s = Store::connect(&url, &StoreOptions::default()).await.unwrap();
     s.migrate().await.unwrap();

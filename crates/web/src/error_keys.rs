@@ -104,10 +104,19 @@ fn key_of(expr: &str) -> Result<Option<String>, String> {
             t.strip_suffix(".into()").or(t.strip_suffix(".to_owned()")).or(t.strip_suffix(".to_string()")).unwrap_or(t);
         (t.starts_with('"') && t.ends_with('"') && t.len() >= 2).then(|| t[1..t.len() - 1].to_owned())
     };
+    // The contract's `key|name=value` form: the key is what comes before the first `|`.
+    let key_part = |k: String| -> String { k.split('|').next().unwrap_or_default().to_owned() };
     if let Some(k) = lit(e) {
-        return Ok(Some(k));
+        return Ok(Some(key_part(k)));
     }
-    if e.starts_with("format!") {
+    if let Some(rest) = e.strip_prefix("format!(") {
+        // `format!("key|max={max}")` is a key with values; any other format! is text.
+        if let Some(first) = arguments(rest, 0).first()
+            && let Some(f) = lit(first)
+            && f.split_once('|').is_some_and(|(k, _)| !k.is_empty() && !k.contains(['{', ' ']))
+        {
+            return Ok(Some(key_part(f)));
+        }
         return Err(format!("a format! is not a message key: {e}"));
     }
     if let Some(rest) = e.split_once("reason!(").map(|(_, r)| r)

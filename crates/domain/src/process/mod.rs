@@ -255,7 +255,7 @@ impl ProcessDefinition {
                 }
             }
             if t.signature && t.customer {
-                return bad(at("signature"), "the customer cannot sign a step".into());
+                return bad(at("signature"), "engine.err.customer_cannot_sign".into());
             }
             for c in &t.clocks {
                 if !is_code(&c.clock) {
@@ -321,20 +321,23 @@ impl ProcessDefinition {
         taker: Taker<'_>,
     ) -> Result<&TransitionDef, DomainError> {
         let t = self.transition(code).ok_or_else(|| {
-            DomainError::invalid("transition", format!("'{code}' is not a transition of this {}", self.noun()))
+            DomainError::invalid("transition", crate::reason!("errors.not_transition_case_type", code))
         })?;
         match taker {
             Taker::Customer if !t.customer => {
-                return Err(DomainError::forbidden("the customer may not take this step"));
+                return Err(DomainError::forbidden("errors.customer_may_not_take_step"));
             }
             Taker::Staff(roles) if !ProcessDefinition::allows(t, roles) => {
-                return Err(DomainError::forbidden(format!("your roles may not {}", t.en.to_lowercase())));
+                return Err(DomainError::forbidden(crate::reason!(
+                    "errors.your_roles_may_not",
+                    t = t.en.to_lowercase()
+                )));
             }
             _ => {}
         }
         if !t.from.iter().any(|f| f == state) {
             return Err(DomainError::Conflict {
-                reason: format!("'{}' cannot be taken in state '{state}'", t.code),
+                reason: crate::reason!("errors.cannot_taken_state", t = t.code, state),
                 field: Some("transition"),
             });
         }
@@ -342,13 +345,6 @@ impl ProcessDefinition {
             return Err(DomainError::stale(self.kind.code()));
         }
         Ok(t)
-    }
-
-    fn noun(&self) -> &'static str {
-        match self.kind {
-            RecordKind::Case => "case type",
-            _ => "definition",
-        }
     }
 
     /// Whether taking `t` ends the record (its target state is terminal).

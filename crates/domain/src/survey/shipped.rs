@@ -26,8 +26,9 @@ pub fn templates() -> Result<Vec<Template>, DomainError> {
     FILES
         .iter()
         .map(|(name, text)| {
-            let spec: TemplateSpec =
-                serde_json::from_str(text).map_err(|e| DomainError::invalid("template", format!("{name}: {e}")))?;
+            let spec: TemplateSpec = serde_json::from_str(text).map_err(|e| {
+                DomainError::invalid("template", crate::reason!("errors.not_valid_json", e = format!("{name}: {e}")))
+            })?;
             Template::parse(spec)
         })
         .collect()

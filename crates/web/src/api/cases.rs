@@ -452,7 +452,7 @@ pub async fn put_kind_definition(
     body: Bytes,
 ) -> ApiResult<Json<DefinitionDto>> {
     let kind = RecordKind::parse(&kind)?;
-    let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid("definition", "is not UTF-8 text"))?;
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid("definition", "errors.not_utf_8_text"))?;
     let (v, d) = st.svc.put_record_definition(&a.actor, kind, &case_type, text).await?;
     Ok(Json(definition_dto(v, d)))
 }

@@ -29,7 +29,7 @@ pub struct ServiceRecord(pub Map<String, Value>);
 fn record(v: impl Serialize) -> ApiResult<ServiceRecord> {
     match serde_json::to_value(v) {
         Ok(Value::Object(m)) => Ok(ServiceRecord(m)),
-        _ => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "could not encode the record")),
+        _ => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "errors.internal_error_has_been_logged")),
     }
 }
 
