@@ -306,8 +306,9 @@ mod tests {
         for v in Visibility::ALL {
             assert_eq!(Visibility::parse(v.code()).unwrap(), *v);
         }
+        // A `|` in the value cannot break the key|value form: it is replaced.
         let e = Visibility::parse("secret|x").unwrap_err();
-        assert_eq!(e, DomainError::invalid("visibility", "kb.err.visibility|value=secretx"));
+        assert_eq!(e, DomainError::invalid("visibility", "kb.err.visibility|value=secret¦x"));
     }
 
     #[test]
