@@ -6,51 +6,16 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::{ClientBuilder, Locator};
 use loopdesk_test_support::app::{self, DEMO_PASSWORD, Server, browser_login, client, token};
+use loopdesk_test_support::browser::{CHROMIUM, Driver, chromedriver};
 use loopdesk_test_support::{TestDb, both_engines};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_loopdesk");
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn chromedriver() -> Driver {
-    assert!(
-        std::path::Path::new(CHROMEDRIVER).exists() && std::path::Path::new(CHROMIUM).exists(),
-        "{CHROMEDRIVER} and {CHROMIUM} are required (apt-get install chromium chromium-driver)"
-    );
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start listening");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Driver { child, url: format!("http://127.0.0.1:{port}") }
-}
 
 /// Headless Chromium the size of a 390 px phone.
 async fn phone(d: &Driver, profile: &std::path::Path) -> fantoccini::Client {

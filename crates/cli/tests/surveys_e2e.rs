@@ -5,58 +5,21 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::{ClientBuilder, Locator};
 use loopdesk_test_support::app::{self, DEMO_PASSWORD, Server, browser_login, client, token};
+use loopdesk_test_support::browser::{CHROMIUM, Driver, chromedriver};
 use loopdesk_test_support::{TestDb, both_engines};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_loopdesk");
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn start(db: &TestDb) -> Server {
     let out = app::cli(BIN, db, &["demo"], "");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     app::serve(BIN, db, &[])
-}
-
-/// chromedriver on a free port, killed when dropped.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts chromedriver. Missing Chromium fails the test: CI installs it (scripts/test.sh).
-fn chromedriver() -> Driver {
-    assert!(
-        std::path::Path::new(CHROMEDRIVER).exists() && std::path::Path::new(CHROMIUM).exists(),
-        "{CHROMEDRIVER} and {CHROMIUM} are required (apt-get install chromium chromium-driver; scripts/test.sh does it)"
-    );
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start listening");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Driver { child, url: format!("http://127.0.0.1:{port}") }
 }
 
 async fn browser(d: &Driver, profile: &std::path::Path) -> fantoccini::Client {

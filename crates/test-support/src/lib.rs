@@ -4,6 +4,7 @@
 //! If it cannot be reached the test fails loudly: a skipped PostgreSQL test would hide a broken engine.
 
 pub mod app;
+pub mod browser;
 pub mod robot;
 pub mod smallfs;
 pub mod smtp;

@@ -100,7 +100,12 @@ fn apply_schema(schema: &mut RefOr<Schema>, t: Text) -> bool {
             _ => false,
         },
         RefOr::T(Schema::OneOf(one)) => {
-            one.items.iter_mut().map(|i| apply_schema(i, t)).filter(|found| *found).count() > 0
+            // Every alternative gets the limit; found if any of them has the field.
+            let mut found = false;
+            for i in &mut one.items {
+                found |= apply_schema(i, t);
+            }
+            found
         }
         _ => false,
     }
