@@ -162,12 +162,20 @@ fn policy_of(p: Option<st::Policy>, fallback_months: u32) -> Policy {
     }
 }
 
+/// At most this many earlier repairs and exchanges in one 三包 evaluation.
+pub const MAX_HISTORY: usize = 100;
+/// At most this many void reasons in one 三包 evaluation or diagnosis.
+pub const MAX_VOID: usize = 12;
+
 impl Service {
     /// The 三包 rule as a calculator (no storage).
     pub fn evaluate_warranty(&self, actor: &Actor, i: &EvaluateInput) -> ServiceResult<Decision> {
         actor.require(Permission::SignIn)?;
-        if i.history.len() > 100 {
-            return Err(DomainError::invalid("history", "service.err.too_many|max=100").into());
+        if i.history.len() > MAX_HISTORY {
+            return Err(DomainError::invalid("history", format!("service.err.too_many|max={MAX_HISTORY}")).into());
+        }
+        if i.void.len() > MAX_VOID {
+            return Err(DomainError::invalid("void", format!("service.err.too_many|max={MAX_VOID}")).into());
         }
         Ok(sanbao::evaluate(
             &i.policy,
@@ -483,8 +491,8 @@ impl Service {
         let diagnosis = sp::one_of("diagnosis", &d.diagnosis, &DIAGNOSES)?;
         let failure = so::check_code("failure_code", &d.failure_code)?;
         let cause = so::check_code("cause_code", &d.cause_code)?;
-        if d.void.len() > VoidReason::ALL.len() * 2 {
-            return Err(DomainError::invalid("void", "service.err.too_many|max=12").into());
+        if d.void.len() > MAX_VOID {
+            return Err(DomainError::invalid("void", format!("service.err.too_many|max={MAX_VOID}")).into());
         }
         // What the decision rests on, read before the step.
         let (policy, history, invoice) = {

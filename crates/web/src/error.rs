@@ -47,6 +47,13 @@ impl ApiError {
             retry_after: None,
         }
     }
+    /// 422 naming the first of `ids` (query filters by id) that is given but below 1.
+    pub fn check_ids(ids: &[(&str, Option<i64>)]) -> Result<(), ApiError> {
+        match ids.iter().find_map(|(f, v)| v.filter(|n| *n < 1).map(|n| (*f, n))) {
+            Some((field, n)) => Err(ApiError::invalid(field, format!("errors.must_positive_got|a={n}"))),
+            None => Ok(()),
+        }
+    }
     /// 503 with `Retry-After`: a storage fault that passes; nothing was written.
     pub fn unavailable() -> Self {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "errors.database_cannot_take_request_right")

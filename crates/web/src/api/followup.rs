@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::ApiQuery;
 use crate::AppState;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiActor, JsonBody};
 
 #[derive(Deserialize, IntoParams)]
@@ -112,6 +112,12 @@ pub async fn list_visits(
     a: ApiActor,
     ApiQuery(q): ApiQuery<VisitQuery>,
 ) -> ApiResult<Json<Vec<VisitDto>>> {
+    ApiError::check_ids(&[
+        ("department_id", q.department_id),
+        ("assignee_id", q.assignee_id),
+        ("customer_id", q.customer_id),
+        ("case_id", q.case_id),
+    ])?;
     let f = Filter {
         state: q.state.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
         department_id: q.department_id,

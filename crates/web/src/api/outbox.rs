@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::ApiQuery;
 use crate::AppState;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiActor;
 
 #[derive(Deserialize, IntoParams)]
@@ -143,6 +143,7 @@ pub async fn list_outbox(
     ApiQuery(q): ApiQuery<OutboxQuery>,
 ) -> ApiResult<Json<OutboxPageDto>> {
     let page = Page::parse(q.page, q.per_page)?;
+    ApiError::check_ids(&[("case_id", q.case_id)])?;
     let blank = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     let f = Filter {
         status: blank(q.status),
