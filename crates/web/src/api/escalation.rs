@@ -32,7 +32,7 @@ pub struct TargetBody {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PolicyBody {
+pub struct ClockPolicyBody {
     pub case_type: String,
     /// A severity code, or `*` for any.
     pub severity: String,
@@ -41,7 +41,7 @@ pub struct PolicyBody {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StepBody {
+pub struct EscalationStepBody {
     /// `owner`, `dept_head`, `mgmt_rep` or `gm_office`.
     pub to: String,
     /// Calendar hours after the due time.
@@ -51,19 +51,19 @@ pub struct StepBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicySetBody {
-    pub policies: Vec<PolicyBody>,
+    pub policies: Vec<ClockPolicyBody>,
     /// The escalation chain; left out, the shipped one (department head, +24 h management
     /// representative, +48 h GM office).
     #[serde(default)]
-    pub escalation: Option<Vec<StepBody>>,
+    pub escalation: Option<Vec<EscalationStepBody>>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct PolicySetDto {
     /// When this set was saved; null while the shipped defaults apply.
     pub saved_at: Option<DateTime<Utc>>,
-    pub policies: Vec<PolicyBody>,
-    pub escalation: Vec<StepBody>,
+    pub policies: Vec<ClockPolicyBody>,
+    pub escalation: Vec<EscalationStepBody>,
 }
 
 impl From<PolicyRecord> for PolicySetDto {
@@ -74,7 +74,7 @@ impl From<PolicyRecord> for PolicySetDto {
                 .set
                 .policies
                 .into_iter()
-                .map(|p| PolicyBody {
+                .map(|p| ClockPolicyBody {
                     case_type: p.case_type,
                     severity: p.severity,
                     targets: p
@@ -93,7 +93,7 @@ impl From<PolicyRecord> for PolicySetDto {
                 .set
                 .escalation
                 .into_iter()
-                .map(|s| StepBody { to: s.to.code().into(), after_hours: s.after_hours })
+                .map(|s| EscalationStepBody { to: s.to.code().into(), after_hours: s.after_hours })
                 .collect(),
         }
     }

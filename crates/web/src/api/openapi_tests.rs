@@ -201,3 +201,37 @@ fn every_limit_of_the_tables_is_in_the_document() {
         .unwrap_or_default();
     assert!(strings(&doc, &recipient["schema"]).iter().any(|s| s["maxLength"] == l::outbox::RECIPIENT_FILTER));
 }
+
+/// utoipa names a component after its type and keeps only one of two types with the same name, so
+/// a request body documented with another type's shape goes unnoticed (the escalation step and the
+/// service-order step were both `StepBody`). Every schema type of the API has its own name.
+#[test]
+fn every_schema_type_has_its_own_name() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api");
+    let mut seen: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    let mut clashes = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    for path in files.into_iter().filter(|p| p.extension().is_some_and(|e| e == "rs")) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut schema = false;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                schema = true;
+            } else if line.starts_with("#[schema(as") {
+                schema = false;
+            } else if schema && (line.starts_with("pub struct ") || line.starts_with("pub enum ")) {
+                let name = line.split_whitespace().nth(2).unwrap_or("").trim_end_matches(['{', '(', ';']);
+                let file = path.file_name().unwrap().to_string_lossy().into_owned();
+                if let Some(other) = seen.insert(name.to_owned(), file.clone()) {
+                    clashes.push(format!("{name} in {other} and {file}"));
+                }
+                schema = false;
+            } else if !line.starts_with("#[") && !line.starts_with("///") {
+                schema = false;
+            }
+        }
+    }
+    assert!(seen.len() > 50, "the walk found only {} schema types", seen.len());
+    assert!(clashes.is_empty(), "schema types sharing a name: {clashes:?}");
+}

@@ -35,7 +35,7 @@ fn record(v: impl Serialize) -> ApiResult<ServiceRecord> {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PolicyBody {
+pub struct WarrantyPolicyBody {
     /// Whole unit's 三包 period in months.
     #[schema(minimum = 1, maximum = 240)]
     pub unit_months: u32,
@@ -59,7 +59,7 @@ pub struct PolicyBody {
     pub repair_delay_days: Option<u32>,
 }
 
-impl PolicyBody {
+impl WarrantyPolicyBody {
     fn policy(&self) -> sanbao::Policy {
         let d = sanbao::Policy::default();
         sanbao::Policy {
@@ -121,7 +121,7 @@ impl VoidBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluateBody {
-    pub policy: PolicyBody,
+    pub policy: WarrantyPolicyBody,
     pub invoice_date: NaiveDate,
     /// Not before invoice_date.
     pub fault_date: NaiveDate,
@@ -327,7 +327,7 @@ pub enum StepAction {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StepBody {
+pub struct ServiceOrderStepBody {
     pub action: StepAction,
     /// The order version you read; a stale one is answered 409.
     pub version: i64,
@@ -375,14 +375,14 @@ fn need<T>(v: Option<T>, field: &str) -> ApiResult<T> {
 /// Take a step of the order's lifecycle (the `service_order` process definition): schedule,
 /// arrive, diagnose (三包 decision), quote / accept_quote / reject_quote, start_repair, complete,
 /// sign_off, report, close, cancel. 409 when the order is not in a state the step leaves.
-#[utoipa::path(post, path = "/service-orders/{id}/steps", tag = "service", params(("id" = i64, Path)), request_body = StepBody,
+#[utoipa::path(post, path = "/service-orders/{id}/steps", tag = "service", params(("id" = i64, Path)), request_body = ServiceOrderStepBody,
     responses((status = 200, body = ServiceRecord), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn step(
     State(st): State<AppState>,
     a: ApiActor,
     Path(id): Path<i64>,
-    JsonBody(b): JsonBody<StepBody>,
+    JsonBody(b): JsonBody<ServiceOrderStepBody>,
 ) -> ApiResult<Json<ServiceRecord>> {
     let (svc, actor, v) = (&st.svc, &a.actor, b.version);
     let o = match b.action {
@@ -758,13 +758,13 @@ pub async fn cost_facts(
 }
 
 /// Set a product's 三包 policy (the limits of the articles as data).
-#[utoipa::path(put, path = "/products/{id}/warranty-policy", tag = "service", params(("id" = i64, Path)), request_body = PolicyBody,
+#[utoipa::path(put, path = "/products/{id}/warranty-policy", tag = "service", params(("id" = i64, Path)), request_body = WarrantyPolicyBody,
     responses((status = 200, body = ServiceRecord), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_policy(
     State(st): State<AppState>,
     a: ApiActor,
     Path(id): Path<i64>,
-    JsonBody(b): JsonBody<PolicyBody>,
+    JsonBody(b): JsonBody<WarrantyPolicyBody>,
 ) -> ApiResult<Json<ServiceRecord>> {
     Ok(Json(record(st.svc.put_warranty_policy(&a.actor, id, &b.policy()).await?)?))
 }

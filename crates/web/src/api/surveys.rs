@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::ApiQuery;
 use super::customers::download;
+use super::dto::VersionBody;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiActor, JsonBody};
@@ -388,12 +389,6 @@ pub async fn list_kpis(State(st): State<AppState>, a: ApiActor) -> ApiResult<Jso
         out.push(RecordDto(m));
     }
     Ok(Json(out))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VersionBody {
-    pub version: i64,
 }
 
 /// Close a campaign: freezes the results; below target it opens a corrective-action request due in
